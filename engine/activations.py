@@ -1,0 +1,117 @@
+"""Activation functions by name, built on `torch.nn`.
+
+Entry extras used by the probes and the model:
+- `bounds=(lo, hi)`: the activation saturates at these output values (sigmoid, tanh), so the
+  probes report the fraction of units near them, where gradients vanish;
+- `can_die=True`: ReLU-like units whose pre-activation is negative for every input pass no
+  gradient ("dead units"), so the probes report that fraction;
+- `maxout=True`: the layer before it must produce `maxout_pieces` times more units.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from torch import nn
+
+from engine.layers.maxout import Maxout
+from engine.registry import Registry
+
+if TYPE_CHECKING:
+    from engine.config import ModelConfig
+
+ACTIVATIONS: Registry[Callable[[ModelConfig], nn.Module]] = Registry(
+    "activation", "model.activation"
+)
+
+ACTIVATIONS.add(
+    "linear",
+    lambda m: nn.Identity(),
+    label="Linear (none)",
+    help="No non-linearity: any depth collapses to one linear map.",
+)
+ACTIVATIONS.add(
+    "sigmoid",
+    lambda m: nn.Sigmoid(),
+    label="Sigmoid",
+    help="1/(1+e^-x) in (0, 1); saturates at both ends and is not zero-centred.",
+    bounds=(0.0, 1.0),
+)
+ACTIVATIONS.add(
+    "tanh",
+    lambda m: nn.Tanh(),
+    label="Tanh",
+    help="Zero-centred sigmoid in (-1, 1); saturates for large |x|.",
+    bounds=(-1.0, 1.0),
+)
+ACTIVATIONS.add(
+    "relu",
+    lambda m: nn.ReLU(),
+    label="ReLU",
+    help="max(0, x): no saturation for x > 0, but units can die (Nair & Hinton 2010).",
+    can_die=True,
+)
+ACTIVATIONS.add(
+    "leaky_relu",
+    lambda m: nn.LeakyReLU(0.01),
+    label="Leaky ReLU",
+    help="ReLU with slope 0.01 for x < 0, so no unit is ever fully dead (Maas et al. 2013).",
+    can_die=True,
+)
+ACTIVATIONS.add(
+    "prelu",
+    lambda m: nn.PReLU(),
+    label="PReLU",
+    help="Leaky ReLU whose negative slope is learned (He et al. 2015).",
+    can_die=True,
+)
+ACTIVATIONS.add(
+    "elu",
+    lambda m: nn.ELU(),
+    label="ELU",
+    help="Smooth negative part e^x - 1 pushes mean activations toward 0 (Clevert et al. 2016).",
+    can_die=True,
+)
+ACTIVATIONS.add(
+    "selu",
+    lambda m: nn.SELU(),
+    label="SELU",
+    help="Scaled ELU that self-normalizes with LeCun-normal init (Klambauer et al. 2017).",
+    can_die=True,
+)
+ACTIVATIONS.add(
+    "gelu",
+    lambda m: nn.GELU(),
+    label="GELU",
+    help="x·Φ(x), a smooth ReLU used in Transformers (Hendrycks & Gimpel 2016).",
+    can_die=True,
+)
+ACTIVATIONS.add(
+    "silu",
+    lambda m: nn.SiLU(),
+    label="SiLU / Swish",
+    help="x·sigmoid(x), smooth and non-monotonic (Ramachandran et al. 2017).",
+    can_die=True,
+)
+ACTIVATIONS.add(
+    "softplus",
+    lambda m: nn.Softplus(),
+    label="Softplus",
+    help="log(1+e^x), a smooth ReLU that never outputs exactly zero.",
+)
+ACTIVATIONS.add(
+    "mish",
+    lambda m: nn.Mish(),
+    label="Mish",
+    help="x·tanh(softplus(x)), smooth and self-regularizing (Misra 2019).",
+    can_die=True,
+)
+ACTIVATIONS.add(
+    "maxout",
+    lambda m: Maxout(m.maxout_pieces),
+    label="Maxout",
+    help="Max over k linear pieces per unit, a learned convex activation (Goodfellow et al. 2013).",
+    params=("maxout_pieces",),
+    maxout=True,
+)

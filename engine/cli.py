@@ -1,0 +1,160 @@
+"""Command line: train, probe, print the default config, download the full MNIST set.
+
+stdout carries only JSON (one object per line); progress and errors go to stderr. A bad file,
+key, type or value exits with status 2 and one line that names the field and what is allowed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import torch
+
+from engine.config import Config
+from engine.registry import ConfigError
+
+USAGE_ERROR = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error on one line (and exits 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(
+            USAGE_ERROR, f"error: {message} (see python -m engine {self.prog.split()[-1]} -h)\n"
+        )
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="engine", description="Neural-network playground engine.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def with_config(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("config", help="run config JSON file (see `python -m engine config`)")
+        sp.add_argument(
+            "--set",
+            action="append",
+            default=[],
+            metavar="KEY.PATH=VALUE",
+            help="override a config field, e.g. --set train.lr=0.1 (repeatable)",
+        )
+
+    tr = sub.add_parser("train", help="train and print one JSON line per evaluation")
+    with_config(tr)
+    tr.add_argument("--probes", action="store_true", help="add per-layer probe summaries")
+    tr.add_argument("--save", metavar="PATH", help="save a checkpoint here at the end")
+    pr = sub.add_parser("probe", help="per-layer summaries at initialization, as one JSON object")
+    with_config(pr)
+    pr.add_argument("--samples", type=int, default=1000, help="training examples to probe with")
+    sub.add_parser("config", help="print the default config as JSON")
+    da = sub.add_parser("data", help="download a dataset")
+    da.add_argument("name", choices=["mnist-full"], help="what to download")
+    da.add_argument("--url", help="base URL of the MNIST files (default: a public mirror)")
+    da.add_argument("--cache-dir", help="where to keep the files (default: user cache)")
+    return p
+
+
+def load_config(path: str, overrides: list[str]) -> Config:
+    """Read a config JSON file and apply --set overrides (ConfigError on any problem)."""
+    try:
+        text = Path(path).read_text()
+    except OSError as e:
+        raise ConfigError("config", f"cannot read {path}: {e.strerror}") from None
+    return Config.from_json(text).with_overrides(overrides)
+
+
+def _emit(obj: dict[str, Any]) -> None:
+    print(json.dumps(_finite(obj)), flush=True)
+
+
+def _finite(obj: Any) -> Any:
+    """JSON has no NaN/inf: write them as null (strict parsers reject the bare tokens)."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from engine.trainer import Trainer
+
+    cfg = load_config(args.config, args.set)
+    trainer = Trainer(cfg)
+    if args.probes:
+        trainer.enable_probes(trainer.eval_every)
+    shown = 0
+    while not trainer.done:
+        trainer.step(trainer.eval_every)
+        for row in trainer.history.evals[shown:]:
+            line = dict(row)
+            if args.probes:
+                probe = next(
+                    (p for p in reversed(trainer.history.probes) if p["step"] <= row["step"]), None
+                )
+                line["layers"] = probe["layers"] if probe else []
+            _emit(line)
+        shown = len(trainer.history.evals)
+    summary = trainer.summary()
+    if args.save:
+        summary["checkpoint"] = str(trainer.save(args.save))
+    _emit(summary)
+    return 0
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    from engine.probes import probe_at_init
+    from engine.trainer import Trainer
+
+    cfg = load_config(args.config, args.set)
+    trainer = Trainer(cfg)
+    n = min(args.samples, len(trainer.train_split.y))
+    x, y = trainer.train_split.x[:n], trainer.train_split.y[:n]
+    layers = probe_at_init(trainer.model, cfg.model.activation, x, y, trainer.loss_fn)
+    _emit({"config": cfg.to_dict(), "samples": n, "layers": layers})
+    return 0
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from engine.data.mnist import download_full
+
+    def progress(done: int, total: int) -> None:
+        pct = f"{100 * done / total:5.1f}%" if total else f"{done} bytes"
+        print(f"\rdownloading MNIST: {pct}", end="", file=sys.stderr, flush=True)
+
+    try:
+        paths = download_full(
+            cache_dir=Path(args.cache_dir) if args.cache_dir else None,
+            base_url=args.url,
+            progress=progress,
+        )
+    finally:
+        print(file=sys.stderr)  # end the progress line, also before an error message
+    _emit({"downloaded": {k: str(v) for k, v in paths.items()}})
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the process exit status."""
+    from engine.data import DataError
+
+    torch.set_num_threads(1)  # small nets train several times faster single-threaded
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "config":
+            _emit(Config().to_dict())
+            return 0
+        return {"train": cmd_train, "probe": cmd_probe, "data": cmd_data}[args.command](args)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return USAGE_ERROR
+    except DataError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1

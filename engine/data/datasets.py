@@ -1,0 +1,273 @@
+"""Datasets by name, and `build_dataset`: config + seed -> normalized train/val/test tensors.
+
+Entry extras (read by engine/config.py and the UI): `task` ("classification" | "regression"),
+`n_classes` (1 for regression), `images` (MNIST-like (1, 28, 28) inputs), `toy` (generated
+points), `points2d` (raw 2-D points that go through `data.features`; False for normal_noise).
+`params` names the DataConfig fields the dataset reads, so the UI shows only those controls.
+A toy entry's `build` is its generator `(n, noise, rng) -> (X, y)`; an MNIST entry's is its
+loader `() -> MnistArrays`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from engine.data import mnist, toy
+from engine.registry import ConfigError, Registry
+from engine.seeding import STREAMS
+
+if TYPE_CHECKING:
+    from engine.config import DataConfig
+
+DATASETS: Registry[Any] = Registry("dataset", "data.dataset")
+
+_POINTS = ("n_samples", "noise", "train_fraction", "features", "normalize")
+_IMAGES = ("train_subset", "val_fraction", "normalize")
+
+
+def _toy(name: str, gen: toy.Generator, label: str, help: str, n_classes: int = 2) -> None:
+    task = "regression" if n_classes == 1 else "classification"
+    DATASETS.add(
+        name,
+        gen,
+        label=label,
+        help=help,
+        params=_POINTS,
+        task=task,
+        n_classes=n_classes,
+        images=False,
+        toy=True,
+        points2d=True,
+    )
+
+
+_toy("circle", toy.circle, "Circle", "A blob of one class inside a ring of the other.")
+_toy("xor", toy.xor, "Exclusive or", "Opposite quadrants share a class: no single line splits it.")
+_toy("gauss", toy.gauss, "Two Gaussians", "Two round clouds; a straight line separates them.")
+_toy("spiral", toy.spiral, "Spiral", "Two arms wound around each other: the hardest 2-D set.")
+_toy("moons", toy.moons, "Moons", "Two interlocking half circles: a gently curved boundary.")
+_toy("checkerboard", toy.checkerboard, "Checkerboard", "4x4 squares of alternating class.")
+_toy("spiral3", toy.spiral3, "Three spirals", "Three spiral arms, one per class.", n_classes=3)
+_toy("reg_plane", toy.reg_plane, "Plane (regression)", "Predict (x1 + x2) / 10.", n_classes=1)
+_toy(
+    "reg_gauss",
+    toy.reg_gauss,
+    "Bumps (regression)",
+    "Predict the height of six positive and negative bumps.",
+    n_classes=1,
+)
+DATASETS.add(
+    "normal_noise",
+    toy.normal_noise,
+    label="Gaussian inputs",
+    help="Many standard-normal inputs labelled by a random line: for watching activations.",
+    params=("n_samples", "noise", "train_fraction", "input_dim", "normalize"),
+    task="classification",
+    n_classes=2,
+    images=False,
+    toy=True,
+    points2d=False,
+)
+DATASETS.add(
+    "mnist",
+    mnist.load_embedded,
+    label="MNIST (5k, built in)",
+    help="Handwritten digits 0-9: 5,000 training images that ship with the app, 10,000 to test.",
+    params=_IMAGES,
+    task="classification",
+    n_classes=10,
+    images=True,
+    toy=False,
+    points2d=False,
+)
+DATASETS.add(
+    "mnist_full",
+    mnist.load_full,
+    label="MNIST (60k, download)",
+    help="All 60,000 MNIST training images; download them once (about 10 MB) before use.",
+    params=_IMAGES,
+    task="classification",
+    n_classes=10,
+    images=True,
+    toy=False,
+    points2d=False,
+)
+
+
+@dataclass(frozen=True, eq=False)  # eq=False: comparing tensors with == has no single truth
+class Split:
+    """Inputs x (N, *input_shape) float32 and targets y: int64 (N,) or float32 (N, 1)."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """Normalized splits plus what the model and the UI need to know about them.
+
+    `shift`/`scale` hold the normalization fitted on the train split: x_norm = (x - shift) /
+    scale, float32, one value per feature (tabular) or one scalar (images). `train_xy`/`val_xy`
+    are the raw 2-D points of toy sets in split order (None otherwise), for plotting.
+    """
+
+    name: str
+    train: Split
+    val: Split
+    test: Split | None
+    task: str
+    n_classes: int
+    input_shape: tuple[int, ...]
+    feature_names: tuple[str, ...]
+    normalize: str
+    shift: torch.Tensor
+    scale: torch.Tensor
+    train_xy: np.ndarray[Any, Any] | None = None
+    val_xy: np.ndarray[Any, Any] | None = None
+
+    def prepare_points(self, xy: np.ndarray[Any, Any]) -> torch.Tensor:
+        """Raw 2-D points (m, 2) -> model inputs (m, F): the features, then the train scaling.
+
+        The UI uses it to evaluate the model on a grid for decision-boundary images.
+        """
+        if self.train_xy is None:
+            raise ValueError(f"{self.name} has no 2-D points; prepare_points is for toy 2-D sets")
+        feats = toy.make_features(xy, self.feature_names)  # (m, F) float64
+        return _apply(torch.from_numpy(feats).float(), self.shift, self.scale)
+
+
+def data_rng(seed: int) -> np.random.Generator:
+    """The data's own random stream (SeedSequence([seed, 0xDA7A])), separate from the init,
+    batch-order and dropout streams, so changing those knobs never changes the data."""
+    return np.random.default_rng(np.random.SeedSequence([seed, STREAMS["data"]]))
+
+
+def build_dataset(cfg: DataConfig, seed: int) -> Dataset:
+    """Make the dataset `cfg` describes; the same (cfg, seed) always gives identical tensors."""
+    entry = DATASETS.get(cfg.dataset)
+    if entry.extra["images"]:
+        return _build_images(cfg, entry.build())
+    return _build_toy(cfg, seed)
+
+
+# ---------------------------------------------------------------------------------------------
+# Normalization, fitted on the training split only (no information leaks from val/test)
+
+
+def _fit(x: torch.Tensor, method: str, images: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """(shift, scale) for `method`: per feature for tabular x (N, F), one scalar for images."""
+    if method == "standard":
+        if images:  # one mean/std over all pixels: per-pixel stats would distort the image
+            shift, scale = x.mean(), x.std(correction=0)
+        else:
+            shift, scale = x.mean(dim=0), x.std(dim=0, correction=0)
+        return shift, scale.clamp_min(1e-8)  # a constant feature would divide by 0
+    if method == "minmax":
+        if images:
+            return torch.tensor(0.0), torch.tensor(255.0)  # pixels are 0..255 by definition
+        lo, hi = x.amin(dim=0), x.amax(dim=0)
+        return lo, (hi - lo).clamp_min(1e-8)
+    if method == "none":
+        shape = () if images else x.shape[1:]
+        return torch.zeros(shape), torch.ones(shape)
+    raise ConfigError("data.normalize", f"unknown normalization '{method}'")
+
+
+def _apply(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """(x - shift) / scale, in place: x is always a fresh tensor here, and in place halves the
+    peak memory for the 60k MNIST images (188 MB as float32)."""
+    return x.sub_(shift).div_(scale)
+
+
+# ---------------------------------------------------------------------------------------------
+# Builders
+
+
+def _build_toy(cfg: DataConfig, seed: int) -> Dataset:
+    entry = DATASETS.get(cfg.dataset)
+    rng = data_rng(seed)
+    if entry.extra["points2d"]:
+        xy, y = entry.build(cfg.n_samples, cfg.noise, rng)  # (n, 2), (n,)
+    else:
+        xy, y = entry.build(cfg.n_samples, cfg.noise, rng, input_dim=cfg.input_dim)
+    order = rng.permutation(len(y))  # generators emit class blocks
+    xy, y = xy[order], y[order]
+    n_train = min(max(round(cfg.train_fraction * len(y)), 1), len(y) - 1)
+
+    if entry.extra["points2d"]:
+        names = tuple(cfg.features)
+        feats = toy.make_features(xy, names)  # (n, F)
+    else:
+        names = tuple(f"x{i + 1}" for i in range(xy.shape[1]))
+        feats = xy
+    x = torch.from_numpy(feats).float()  # (n, F)
+    shift, scale = _fit(x[:n_train], cfg.normalize, images=False)
+    x = _apply(x, shift, scale)
+    if entry.extra["task"] == "regression":
+        t = torch.from_numpy(y).float().unsqueeze(1)  # (n, 1)
+    else:
+        t = torch.from_numpy(y).long()  # (n,)
+    keep_xy = entry.extra["points2d"]
+    return Dataset(
+        name=cfg.dataset,
+        train=Split(x[:n_train], t[:n_train]),
+        val=Split(x[n_train:], t[n_train:]),
+        test=None,
+        task=entry.extra["task"],
+        n_classes=entry.extra["n_classes"],
+        input_shape=(x.shape[1],),
+        feature_names=names,
+        normalize=cfg.normalize,
+        shift=shift,
+        scale=scale,
+        train_xy=xy[:n_train] if keep_xy else None,
+        val_xy=xy[n_train:] if keep_xy else None,
+    )
+
+
+def _images(x: np.ndarray[Any, Any]) -> torch.Tensor:
+    return torch.from_numpy(x.astype(np.float32)).unsqueeze(1)  # (N, 1, 28, 28), 0..255
+
+
+def _build_images(cfg: DataConfig, arrays: mnist.MnistArrays) -> Dataset:
+    """MNIST splits. Validation is the LAST round(val_fraction * N) training images, fixed, so
+    that changing train_subset (a learning-curve experiment) never changes the yardstick; the
+    training images are the first train_subset of the rest (the embedded subset is shuffled, so
+    any prefix is roughly class-balanced). The official test set stays the test set."""
+    n = len(arrays.train_y)
+    n_val = round(cfg.val_fraction * n)
+    remain = n - n_val
+    if cfg.train_subset > remain:
+        raise ConfigError(
+            "data.train_subset",
+            f"{cfg.train_subset} is too many: only {remain} training images remain after the "
+            f"validation split ({n} images, {n_val} held out); use at most {remain} (0 = all)",
+        )
+    n_train = cfg.train_subset or remain
+    train_x = _images(arrays.train_x[:n_train])
+    shift, scale = _fit(train_x, cfg.normalize, images=True)
+
+    def labels(y: np.ndarray[Any, Any]) -> torch.Tensor:
+        return torch.from_numpy(y.astype(np.int64))  # (N,)
+
+    def split(x: np.ndarray[Any, Any], y: np.ndarray[Any, Any]) -> Split:
+        return Split(_apply(_images(x), shift, scale), labels(y))
+
+    entry = DATASETS.get(cfg.dataset)
+    return Dataset(
+        name=cfg.dataset,
+        train=Split(_apply(train_x, shift, scale), labels(arrays.train_y[:n_train])),
+        val=split(arrays.train_x[remain:], arrays.train_y[remain:]),
+        test=split(arrays.test_x, arrays.test_y),
+        task=entry.extra["task"],
+        n_classes=entry.extra["n_classes"],
+        input_shape=(1, 28, 28),
+        feature_names=(),
+        normalize=cfg.normalize,
+        shift=shift,
+        scale=scale,
+    )

@@ -1,0 +1,348 @@
+"""The Trainer: owns model, optimizer, schedule, data and history, and advances in steps.
+
+It never blocks forever (`step(n)`, `run_for(seconds)`), is seeded (same config => same
+history), stops with status `diverged` when the loss stops being finite, supports early
+stopping, and saves/loads checkpoints (config + state dicts, loaded with weights_only=True).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from engine.config import Config
+from engine.data import Dataset, Split, build_dataset
+from engine.device import resolve_device
+from engine.losses import LOSSES
+from engine.models import Network, build_model
+from engine.optimizers import build_optimizer
+from engine.probes import Probes
+from engine.schedules import build_schedule
+from engine.seeding import generator
+
+STATUSES = ("ready", "running", "finished", "early_stopped", "diverged")
+EVAL_CHUNK = 4096  # examples per forward pass when evaluating, bounds memory
+TRAIN_EVAL_MAX = 10_000  # train metrics use at most the first 10k training examples
+CHECKPOINT_FORMAT = 1
+
+
+@dataclass
+class History:
+    """Per-step loss and learning rate; per-evaluation metrics; per-probe layer summaries."""
+
+    step: list[int] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)  # data loss, without L1/L2 penalties
+    lr: list[float] = field(default_factory=list)
+    evals: list[dict[str, Any]] = field(default_factory=list)
+    probes: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: copy.deepcopy(v) for k, v in self.__dict__.items()}
+
+
+class Trainer:
+    """Train one network described by a Config, a few steps at a time."""
+
+    def __init__(self, cfg: Config, *, probe_every: int = 0, dataset: Dataset | None = None):
+        self.cfg = cfg
+        t = cfg.train
+        self.device = resolve_device(cfg.device)
+        data = dataset if dataset is not None else build_dataset(cfg.data, cfg.seed)
+        self.data = data
+        self.train_split = _to(data.train, self.device)
+        self.val_split = _to(data.val, self.device)
+        self.test_split = _to(data.test, self.device) if data.test is not None else None
+        self.task = data.task
+        n_out = data.n_classes if data.task == "classification" else 1
+        self.model: Network = build_model(cfg.model, data.input_shape, n_out, cfg.seed, self.device)
+        self.loss_fn = LOSSES.get(t.loss).build(data.n_classes)
+        self.optimizer = build_optimizer(self.model.parameters(), t)
+
+        n_train = len(self.train_split.y)
+        # Full batches only (drop the ragged last one) so BatchNorm never sees a batch of 1.
+        self.batch_size = min(t.batch_size, n_train)
+        self.steps_per_epoch = max(1, n_train // self.batch_size)
+        self.total_steps = t.steps or t.epochs * self.steps_per_epoch
+        self.scheduler = build_schedule(
+            self.optimizer, t, self.total_steps, generator=generator(cfg.seed, "noise")
+        )
+        self.eval_every = t.eval_every or self.steps_per_epoch
+        self._batch_gen = generator(cfg.seed, "batches")  # CPU: same order on every device
+        self._perm: Tensor | None = None
+
+        self.probe_every = 0
+        self.probes: Probes | None = None
+        self.enable_probes(probe_every)
+        self.history = History()
+        self.step_count = 0
+        self.seconds = 0.0  # time spent inside step()
+        self.status = "ready"
+        self.message = ""
+        self._best_val = math.inf
+        self._best_state: dict[str, Tensor] | None = None
+        self._best_step = 0
+        self._stale_evals = 0
+
+    def enable_probes(self, every: int) -> None:
+        """Probe every `every` steps from now on (0 turns probes off)."""
+        self.probe_every = every
+        self.probes = Probes(self.model, self.cfg.model.activation) if every else None
+
+    # Stepping --------------------------------------------------------------------------------
+
+    @property
+    def done(self) -> bool:
+        return self.status in ("finished", "early_stopped", "diverged")
+
+    @property
+    def epoch(self) -> float:
+        return self.step_count / self.steps_per_epoch
+
+    def next_batch(self) -> tuple[Tensor, Tensor]:
+        """The next minibatch: a fresh seeded permutation each epoch (same for every run)."""
+        pos = self.step_count % self.steps_per_epoch
+        if pos == 0 or self._perm is None:
+            n = len(self.train_split.y)
+            self._perm = torch.randperm(n, generator=self._batch_gen).to(self.device)
+        idx = self._perm[pos * self.batch_size : (pos + 1) * self.batch_size]
+        return self.train_split.x[idx], self.train_split.y[idx]
+
+    def penalty(self) -> Tensor | None:
+        """Explicit L1 / L2 penalties on weight matrices: l1*sum|W| + 0.5*l2*sum(W^2)."""
+        t = self.cfg.train
+        if not (t.l1 or t.l2):
+            return None
+        weights = self.model.penalized_weights()
+        total = torch.zeros((), device=self.device)
+        if t.l1:
+            total = total + t.l1 * sum(w.abs().sum() for w in weights)
+        if t.l2:
+            total = total + 0.5 * t.l2 * sum(w.pow(2).sum() for w in weights)
+        return total
+
+    def step(self, n: int = 1) -> int:
+        """Take up to `n` optimizer steps; returns how many were taken."""
+        taken = 0
+        start = time.perf_counter()
+        try:
+            while taken < n and not self.done:
+                self._one_step()
+                taken += 1
+        finally:
+            self.seconds += time.perf_counter() - start
+        return taken
+
+    def run_for(self, seconds: float) -> int:
+        """Train for about `seconds` of wall time (at least one step unless done)."""
+        deadline = time.perf_counter() + seconds
+        taken = 0
+        while not self.done:
+            taken += self.step(1)
+            if time.perf_counter() >= deadline:
+                break
+        return taken
+
+    def run(self) -> dict[str, Any]:
+        """Train to the end (or divergence / early stop) and return the summary."""
+        while not self.done:
+            self.step(1000)
+        return self.summary()
+
+    def _one_step(self) -> None:
+        self.status = "running"
+        model, t = self.model, self.cfg.train
+        # Probe the steps that end at multiples of probe_every, so that with
+        # probe_every == eval_every each evaluation has a probe of the same step.
+        probing = self.probes is not None and (self.step_count + 1) % self.probe_every == 0
+        xb, yb = self.next_batch()
+        model.train()
+        if probing:
+            with self.probes.capture():
+                out = model(xb)
+        else:
+            out = model(xb)
+        data_loss = self.loss_fn(out, yb)
+        pen = self.penalty()
+        loss = data_loss if pen is None else data_loss + pen
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if t.grad_clip:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
+        if probing:
+            self.probes.record_grads()
+            self.probes.snapshot_weights()
+        lr = self.optimizer.param_groups[0]["lr"]
+        self.optimizer.step()
+        self.scheduler.step()
+        if t.max_norm:
+            self._apply_max_norm(t.max_norm)
+        self.step_count += 1
+
+        value = loss.item()  # one sync per step; cheap on CPU, needed to catch divergence now
+        self.history.step.append(self.step_count)
+        self.history.loss.append(data_loss.item() if pen is not None else value)
+        self.history.lr.append(lr)
+        if not math.isfinite(value):
+            self._diverged(value, lr)
+            return
+        if probing:
+            self.history.probes.append({"step": self.step_count, "layers": self.probes.summary()})
+        if self.step_count % self.eval_every == 0 or self.step_count >= self.total_steps:
+            self.evaluate()
+            if self.done:
+                return
+        if self.step_count >= self.total_steps:
+            self.status = "finished"
+            self.message = f"finished {self.step_count} steps"
+
+    def _apply_max_norm(self, c: float) -> None:
+        """Max-norm constraint (Srivastava et al. 2014): each unit's incoming weights |w| <= c."""
+        with torch.no_grad():
+            for _, layer in self.model.weight_layers():
+                w = layer.weight
+                if isinstance(w, torch.nn.Parameter):
+                    # rows of a Linear / output filters of a Conv are the units' incoming weights
+                    w.copy_(torch.renorm(w, p=2, dim=0, maxnorm=c))
+
+    def _diverged(self, value: float, lr: float) -> None:
+        self.status = "diverged"
+        self.message = (
+            f"training diverged at step {self.step_count}: the loss became {value}. "
+            f"Lower the learning rate (it was {lr:g}), turn on gradient clipping "
+            "(train.grad_clip) or add normalization."
+        )
+
+    # Evaluation -------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def metrics(self, split: Split) -> dict[str, float | None]:
+        """Mean loss and accuracy of the model in eval mode on `split` (accuracy is None for
+        regression; both are None for an empty split)."""
+        self.model.eval()
+        total_loss, correct, n = 0.0, 0, len(split.y)
+        if n == 0:  # e.g. data.val_fraction = 0: there is nothing to measure
+            return {"loss": None, "acc": None}
+        for i in range(0, n, EVAL_CHUNK):
+            x, y = split.x[i : i + EVAL_CHUNK], split.y[i : i + EVAL_CHUNK]
+            out = self.model(x)
+            total_loss += self.loss_fn(out, y).item() * len(y)
+            if self.task == "classification":
+                correct += int((out.argmax(dim=1) == y).sum())
+        loss = total_loss / max(n, 1)
+        acc = correct / max(n, 1) if self.task == "classification" else None
+        return {"loss": loss, "acc": acc}
+
+    def evaluate(self) -> dict[str, Any]:
+        """Record train/validation loss and accuracy now; handles early stopping."""
+        train_part = Split(self.train_split.x[:TRAIN_EVAL_MAX], self.train_split.y[:TRAIN_EVAL_MAX])
+        tr, va = self.metrics(train_part), self.metrics(self.val_split)
+        row = {
+            "step": self.step_count,
+            "epoch": round(self.epoch, 4),
+            "train_loss": tr["loss"],
+            "train_acc": tr["acc"],
+            "val_loss": va["loss"],
+            "val_acc": va["acc"],
+            "lr": self.optimizer.param_groups[0]["lr"],
+        }
+        self.history.evals.append(row)
+        self._track_best(va["loss"])
+        return row
+
+    def _track_best(self, val_loss: float | None) -> None:
+        patience = self.cfg.train.early_stopping_patience
+        if not patience or val_loss is None:
+            return
+        if val_loss < self._best_val:
+            self._best_val, self._best_step, self._stale_evals = val_loss, self.step_count, 0
+            self._best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            return
+        self._stale_evals += 1
+        if self._stale_evals >= patience and self._best_state is not None:
+            # Restore the best weights, as the early-stopped model is meant to be the best one.
+            self.model.load_state_dict(self._best_state)
+            self.status = "early_stopped"
+            self.message = (
+                f"stopped early at step {self.step_count}: no better validation loss in "
+                f"{patience} evaluations; restored the best weights from step {self._best_step}"
+            )
+
+    def summary(self) -> dict[str, Any]:
+        """Status, steps, seconds and final metrics (test metrics when a test set exists)."""
+        last = self.history.evals[-1] if self.history.evals else {}
+        out: dict[str, Any] = {
+            "summary": True,
+            "status": self.status,
+            "message": self.message,
+            "steps": self.step_count,
+            "epochs": round(self.epoch, 4),
+            "seconds": round(self.seconds, 3),
+            "train_loss": last.get("train_loss"),
+            "train_acc": last.get("train_acc"),
+            "val_loss": last.get("val_loss"),
+            "val_acc": last.get("val_acc"),
+        }
+        if self.status == "early_stopped":
+            out["best_step"] = self._best_step
+        if self.test_split is not None and self.status != "diverged":
+            te = self.metrics(self.test_split)
+            out["test_loss"], out["test_acc"] = te["loss"], te["acc"]
+        return out
+
+    # Checkpoints ------------------------------------------------------------------------------
+
+    def save(self, path: str | Path) -> Path:
+        """Write config, weights, optimizer/schedule state and history to `path`."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(
+            {
+                "format": CHECKPOINT_FORMAT,
+                "config": self.cfg.to_dict(),
+                "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(),
+                "step": self.step_count,
+                "status": self.status,
+                "history": self.history.to_dict(),
+                "batch_rng": self._batch_gen.get_state(),
+                "dropout_rng": self.model.dropout_generator.get_state(),
+                "perm": self._perm.cpu() if self._perm is not None else None,
+            },
+            path,
+        )
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, *, device: str | None = None) -> Trainer:
+        """Rebuild a Trainer from a checkpoint (weights_only=True: no code is unpickled)."""
+        ckpt = torch.load(Path(path), map_location="cpu", weights_only=True)
+        if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError(f"{path} is not a playground checkpoint (format {CHECKPOINT_FORMAT})")
+        cfg = Config.from_dict(ckpt["config"])
+        if device is not None:
+            cfg = cfg.replace(device=device)
+        trainer = cls(cfg)
+        trainer.model.load_state_dict(ckpt["model"])
+        trainer.optimizer.load_state_dict(ckpt["optimizer"])
+        trainer.scheduler.load_state_dict(ckpt["scheduler"])
+        trainer.step_count = int(ckpt["step"])
+        trainer.history = History(**ckpt["history"])
+        trainer._batch_gen.set_state(ckpt["batch_rng"])
+        trainer.model.dropout_generator.set_state(ckpt["dropout_rng"].to(torch.uint8))
+        perm = ckpt.get("perm")
+        trainer._perm = perm.to(trainer.device) if perm is not None else None
+        status = ckpt["status"]
+        trainer.status = status if status in STATUSES else "ready"
+        return trainer
+
+
+def _to(split: Split, device: torch.device) -> Split:
+    return Split(split.x.to(device), split.y.to(device))
