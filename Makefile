@@ -23,7 +23,7 @@ test: venv
 	$(BIN)/python -m pytest -q
 
 bench: venv
-	$(BIN)/python bench/bench_trainer.py
+	$(BIN)/python -m bench.bench_trainer
 
 # Fix what ruff can first (fixes may leave code unformatted), then format; leftovers are listed.
 format: venv

@@ -25,6 +25,10 @@ from engine.models import Network
 # A unit counts as saturated when its output lies within this fraction of the output range from
 # a bound: |tanh| > 0.9, sigmoid < 0.05 or > 0.95, where the derivative is under ~20% of its peak.
 SATURATION_MARGIN = 0.05
+# Histograms and mean/std of larger tensors use a fixed-stride sample of about this many values:
+# the shape of a distribution of 10^5+ values is clear from 2k of them, and the probe stays
+# cheap next to a training step (norms and fractions are still computed on every value).
+MAX_SUMMARY_VALUES = 2048
 
 
 def nice_limit(x: float) -> float:
@@ -38,29 +42,69 @@ def nice_limit(x: float) -> float:
     return float(10 ** (k + 1))  # pragma: no cover
 
 
+def _sample(x: Tensor) -> Tensor:
+    """Flattened float copy of `x`, evenly strided down to about MAX_SUMMARY_VALUES values."""
+    x = x.detach().flatten()
+    if x.numel() > MAX_SUMMARY_VALUES:
+        x = x[:: -(-x.numel() // MAX_SUMMARY_VALUES)]  # stride = ceil(n / max)
+    return x.float()
+
+
+def histograms(
+    xs: list[Tensor], ranges: list[tuple[float, float]], bins: int
+) -> list[dict[str, Any]]:
+    """For each tensor, counts over `bins` equal bins on its (lo, hi) range, mean and std.
+
+    Values outside the range are counted in the end bins and reported as the fraction
+    `outside`; NaNs are left out. Tensors with more than MAX_SUMMARY_VALUES values are
+    summarized from an evenly strided sample. All tensors share one `histc` call: tensor k is
+    mapped into its own segment [k*(bins+2), (k+1)*(bins+2)) of bin units, whose first and last
+    buckets catch values below and above the range. A probe summarizes a dozen small tensors,
+    and on CPU the per-operation overhead, not the arithmetic, is what costs.
+    """
+    if not xs:
+        return []
+    width = bins + 2
+    samples = [_sample(x) for x in xs]
+    shifted = []
+    for k, (x, (lo, hi)) in enumerate(zip(samples, ranges, strict=True)):
+        base = k * width
+        scale = bins / (hi - lo)
+        # u = base + 1 + (x - lo) * scale, clamped inside the segment (histc ignores NaN)
+        u = torch.clamp(x * scale + (base + 1 - lo * scale), base, base + width - 1e-3)
+        shifted.append(u)
+    counts = torch.histc(torch.cat(shifted), bins=len(xs) * width, min=0, max=len(xs) * width)
+    # Means and stds of all tensors by segment reductions; the centred second moment avoids
+    # cancellation when a mean is large.
+    lengths = torch.tensor([len(x) for x in samples], device=counts.device)
+    raw = torch.cat(samples)
+    mean = torch.segment_reduce(raw, "mean", lengths=lengths)
+    centred = raw - torch.repeat_interleave(mean, lengths)
+    std = torch.segment_reduce(centred.square(), "mean", lengths=lengths).sqrt()
+    # One transfer for everything: a single device sync.
+    flat = torch.cat([counts, torch.stack([mean, std], dim=1).flatten()]).tolist()
+    out = []
+    for k, (x, (lo, hi)) in enumerate(zip(samples, ranges, strict=True)):
+        below, *inner, above = (int(c) for c in flat[k * width : (k + 1) * width])
+        m, sd = flat[len(xs) * width + 2 * k : len(xs) * width + 2 * k + 2]
+        n = len(x)
+        inner[0] += below
+        inner[-1] += above
+        out.append(
+            {
+                "edges": _edges(lo, hi, bins),
+                "counts": inner,
+                "mean": m if n else math.nan,
+                "std": sd if n else math.nan,
+                "outside": (below + above) / n if n else 0.0,
+            }
+        )
+    return out
+
+
 def histogram(x: Tensor, lo: float, hi: float, bins: int) -> dict[str, Any]:
-    """Counts over `bins` equal bins on [lo, hi] (values outside are clamped into the end bins),
-    plus mean, std and the fraction that fell outside."""
-    x = x.detach().float().flatten()
-    x = x[torch.isfinite(x)]
-    if x.numel() == 0:
-        return {
-            "edges": _edges(lo, hi, bins),
-            "counts": [0] * bins,
-            "mean": math.nan,
-            "std": math.nan,
-            "outside": 0.0,
-        }
-    outside = ((x < lo) | (x > hi)).float().mean()
-    counts = torch.histc(x.clamp(lo, hi), bins=bins, min=lo, max=hi)
-    stats = torch.stack([x.mean(), x.std(unbiased=False), outside]).tolist()
-    return {
-        "edges": _edges(lo, hi, bins),
-        "counts": [int(c) for c in counts.tolist()],
-        "mean": stats[0],
-        "std": stats[1],
-        "outside": stats[2],
-    }
+    """`histograms` of one tensor."""
+    return histograms([x], [(lo, hi)], bins)[0]
 
 
 def _edges(lo: float, hi: float, bins: int) -> list[float]:
@@ -84,7 +128,7 @@ class Probes:
         self.ranges: dict[str, tuple[float, float]] = {}  # fixed at first sight, then kept
         self._acts: dict[int, dict[str, Any]] = {}
         self._grads: dict[int, float] = {}
-        self._before: dict[int, Tensor] = {}
+        self._before: list[Tensor] = []
 
     # Ranges ---------------------------------------------------------------------------------
 
@@ -121,11 +165,14 @@ class Probes:
         return hook
 
     def activation_stats(self, index: int, pre: Tensor, post: Tensor) -> dict[str, Any]:
-        """Histograms of pre/post activations, saturated and dead fractions for layer `index`."""
+        """Saturated and dead fractions of layer `index` now; samples of the pre/post
+        activations are kept for the histograms, which `summary` computes all at once."""
         pre, post = pre.detach(), post.detach()  # (batch, units) or (batch, channels, h, w)
+        self._range(f"pre{index}", pre)
+        self._range(f"post{index}", post, bounded=True)
         stats: dict[str, Any] = {
-            "pre": histogram(pre, *self._range(f"pre{index}", pre), self.bins),
-            "post": histogram(post, *self._range(f"post{index}", post, True), self.bins),
+            "pre": _sample(pre),
+            "post": _sample(post),
             "saturated": None,
             "dead": None,
         }
@@ -135,7 +182,8 @@ class Probes:
             stats["saturated"] = ((post < lo + margin) | (post > hi - margin)).float().mean().item()
         if self.can_die and pre.dim() >= 2:
             # A unit (feature or channel) is dead if it is <= 0 for every example and position.
-            per_unit = pre.transpose(0, 1).reshape(pre.shape[1], -1).amax(dim=1)  # (units,)
+            dims = [0, *range(2, pre.dim())]  # all but the unit axis
+            per_unit = pre.amax(dim=dims)  # (units,)
             stats["dead"] = (per_unit <= 0).float().mean().item()
         return stats
 
@@ -143,36 +191,48 @@ class Probes:
 
     def record_grads(self) -> None:
         """Store each layer's weight-gradient norm (call after backward)."""
-        for i, (_, layer) in enumerate(self.model.weight_layers()):
-            g = _weight_grad(layer)
-            self._grads[i] = float(g.norm()) if g is not None else math.nan
+        grads = [_weight_grad(layer) for _, layer in self.model.weight_layers()]
+        present = [g for g in grads if g is not None]
+        norms = iter(torch.stack(torch._foreach_norm(present)).tolist() if present else [])
+        self._grads = {i: next(norms) if g is not None else math.nan for i, g in enumerate(grads)}
 
     def snapshot_weights(self) -> None:
         """Copy weights before the optimizer step, to measure the relative update."""
-        self._before = {
-            i: layer.weight.detach().clone()
-            for i, (_, layer) in enumerate(self.model.weight_layers())
-        }
+        self._before = [layer.weight.detach().clone() for _, layer in self.model.weight_layers()]
 
     def summary(self) -> list[dict[str, Any]]:
         """One dict per layer with whatever was recorded since the last summary."""
-        out = []
-        for i, (name, layer) in enumerate(self.model.weight_layers()):
-            w = layer.weight.detach()
-            row: dict[str, Any] = {"layer": name, "index": i}
-            row.update(self._acts.get(i, {}))
-            row["weight"] = histogram(w, *self._range(f"w{i}", w), self.bins)
-            row["weight_norm"] = float(w.norm())
+        layers = self.model.weight_layers()
+        weights = [layer.weight.detach() for _, layer in layers]
+        # Fused multi-tensor norms: one call for all layers instead of several ops per layer.
+        w_norms = torch.stack(torch._foreach_norm(weights)).tolist()
+        ratios: list[float | None] = [None] * len(weights)
+        if self._before:
+            deltas = torch._foreach_sub(weights, self._before)
+            d = torch.stack(torch._foreach_norm(deltas))
+            b = torch.stack(torch._foreach_norm(self._before)).clamp_min(1e-12)
+            ratios = (d / b).tolist()
+        rows: list[dict[str, Any]] = []
+        tensors: list[Tensor] = []
+        keys: list[tuple[int, str, str]] = []  # (row, field, range key) of each histogram
+        for i, (name, _) in enumerate(layers):
+            row: dict[str, Any] = {"layer": name, "index": i, **self._acts.get(i, {})}
+            for part in ("pre", "post"):
+                if part in row:
+                    tensors.append(row[part])
+                    keys.append((i, part, f"{part}{i}"))
+            self._range(f"w{i}", weights[i])
+            tensors.append(weights[i])
+            keys.append((i, "weight", f"w{i}"))
+            row["weight_norm"] = w_norms[i]
             row["grad_norm"] = self._grads.get(i)
-            before = self._before.get(i)
-            row["update_ratio"] = (
-                float((w - before).norm() / before.norm().clamp_min(1e-12))
-                if before is not None
-                else None
-            )
-            out.append(row)
-        self._acts, self._grads, self._before = {}, {}, {}
-        return out
+            row["update_ratio"] = ratios[i]
+            rows.append(row)
+        hists = histograms(tensors, [self.ranges[key] for _, _, key in keys], self.bins)
+        for (i, part, _), hist in zip(keys, hists, strict=True):
+            rows[i][part] = hist
+        self._acts, self._grads, self._before = {}, {}, []
+        return rows
 
 
 def _weight_grad(layer: nn.Module) -> Tensor | None:

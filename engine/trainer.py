@@ -162,7 +162,8 @@ class Trainer:
         # probe_every == eval_every each evaluation has a probe of the same step.
         probing = self.probes is not None and (self.step_count + 1) % self.probe_every == 0
         xb, yb = self.next_batch()
-        model.train()
+        if not model.training:  # train() walks every module: skip it unless eval() ran
+            model.train()
         if probing:
             with self.probes.capture():
                 out = model(xb)
