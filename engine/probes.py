@@ -68,16 +68,14 @@ def histograms(
     samples = [_sample(x) for x in xs]
     shifted = []
     for k, (x, (lo, hi)) in enumerate(zip(samples, ranges, strict=True)):
-        base = k * width
-        scale = bins / (hi - lo)
-        # u = base + 1 + (x - lo) * scale, clamped inside the segment (histc ignores NaN)
-        u = torch.clamp(x * scale + (base + 1 - lo * scale), base, base + width - 1e-3)
-        shifted.append(u)
+        base, scale = k * width, bins / (hi - lo)
+        # u = base + 1 + (x - lo) * scale, clamped inside its segment (histc ignores NaN)
+        shifted.append(torch.clamp(x * scale + (base + 1 - lo * scale), base, base + width - 1e-3))
     counts = torch.histc(torch.cat(shifted), bins=len(xs) * width, min=0, max=len(xs) * width)
-    # Means and stds of all tensors by segment reductions; the centred second moment avoids
-    # cancellation when a mean is large.
-    lengths = torch.tensor([len(x) for x in samples], device=counts.device)
-    raw = torch.cat(samples)
+    raw = torch.cat(samples)  # (total,)
+    lengths = torch.tensor([len(x) for x in samples], device=raw.device)
+    # Means and stds by segment reductions; the centred second moment avoids cancellation
+    # when a mean is large.
     mean = torch.segment_reduce(raw, "mean", lengths=lengths)
     centred = raw - torch.repeat_interleave(mean, lengths)
     std = torch.segment_reduce(centred.square(), "mean", lengths=lengths).sqrt()

@@ -14,9 +14,12 @@ st.markdown(
 st.subheader("Already works: the command line")
 st.markdown(
     "The pages of this app are still being built. The engine behind them can already train "
-    "from the command line: print the default run configuration, edit it, and train it."
+    "from the command line: run a shipped preset, or print the default run configuration, "
+    "edit it, and train it. Each evaluation prints one line of JSON."
 )
 st.code(
-    "python -m engine config > my.json\npython -m engine train my.json",
+    "python -m engine train assets/presets/mnist_mlp.json\n"
+    "python -m engine config > my.json\n"
+    "python -m engine train my.json --set train.lr=0.1 --probes",
     language="bash",
 )

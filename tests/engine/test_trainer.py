@@ -159,7 +159,7 @@ def test_l1_and_l2_penalties_enter_the_gradient() -> None:
     pen = l2.penalty()
     w = l2.model.penalized_weights()
     assert pen.detach().item() == pytest.approx(
-        0.5 * 0.1 * sum(float((x**2).sum()) for x in w), rel=1e-5
+        0.5 * 0.1 * sum(float((x.detach() ** 2).sum()) for x in w), rel=1e-5
     )
     assert base.penalty() is None
 
