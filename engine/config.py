@@ -355,13 +355,28 @@ class Config:
 
     @classmethod
     def from_query(cls, params: Mapping[str, str]) -> tuple[Config, list[str]]:
-        """Lenient: each bad or unknown parameter falls back to its default with a notice."""
-        cfg, notices = cls(), []
+        """Lenient: each bad or unknown parameter falls back to its default with a notice.
+
+        Values are applied together first, since some are only valid in combination (a CNN
+        needs image data); only if the whole set is refused are they applied one by one.
+        """
+        parsed: dict[str, Any] = {}
+        notices: list[str] = []
         for key, text in params.items():
             try:
-                cfg = cfg.replace(**{key: parse_value(key, text)})
+                parsed[key] = parse_value(key, text)
             except ConfigError as e:
                 notices.append(f"ignored {key}={text!r}: {e}")
+        try:
+            return cls().replace(**parsed), notices
+        except ConfigError:
+            pass
+        cfg = cls()
+        for key, value in parsed.items():
+            try:
+                cfg = cfg.replace(**{key: value})
+            except ConfigError as e:
+                notices.append(f"ignored {key}={params[key]!r}: {e}")
         return cfg, notices
 
 

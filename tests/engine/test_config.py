@@ -182,3 +182,13 @@ def test_field_info_lists_registry_choices() -> None:
     info = field_info("model.activation")
     assert "relu" in info["choices"] and "maxout" in info["choices"]
     assert field_info("model.norm_position")["choices"] == ("before", "after")
+
+
+def test_query_values_valid_only_together_are_applied_in_any_order() -> None:
+    cfg, notices = Config.from_query({"model.arch": "cnn", "data.dataset": "mnist"})
+    assert notices == []
+    assert (cfg.model.arch, cfg.data.dataset) == ("cnn", "mnist")
+    # An invalid combination keeps what fits and names what was dropped.
+    cfg, notices = Config.from_query({"model.arch": "cnn", "data.noise": "0.2"})
+    assert cfg.model.arch == "mlp" and cfg.data.noise == 0.2
+    assert len(notices) == 1 and "model.arch" in notices[0] and "image data" in notices[0]
