@@ -1,20 +1,37 @@
 """Entry point: `streamlit run app.py`. Page config, navigation sections, then the chosen page."""
 
+import os
+
+# One intra-op thread per training: the playground's networks are small, and on a shared
+# server (2 cores, several sessions) that is several times faster than torch's default of one
+# thread per core fighting over the same cores. OMP_NUM_THREADS must be set before torch loads
+# so that every thread inherits it (Streamlit runs reruns in fresh threads, and torch's
+# set_num_threads only changes the calling thread's OpenMP setting); ui/live.py also sets it
+# where it trains, in case torch was imported first.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import streamlit as st
 import torch
 
-# Once per process, before any training: the playground's networks are small, and on a shared
-# server (2 cores, several sessions) one intra-op thread per training is several times faster
-# than torch's default of one thread per core fighting over the same cores.
 torch.set_num_threads(1)
 
-st.set_page_config(page_title="Neural-network playground", layout="wide")
+st.set_page_config(page_title="Neural-network playground", page_icon="🧠", layout="wide")
 
-# Sections in the order the sidebar shows them; later sections (Train, Labs, Experiments,
-# Learn) are added here as their pages are written.
+# Page scripts live in app_pages/, not pages/: Streamlit treats a folder named pages/ next to
+# the entry point as an old-style multipage app, and on a fresh server a deep link such as
+# /playground then ran the page script alone, without this file (no navigation, no settings).
+# Sections in sidebar order. Labs and Experiments join as their pages are written (see the
+# issues); a section is only listed once it has a working page.
 PAGES = {
-    "Home": [
-        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    "": [
+        st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
+    ],
+    "Train": [
+        st.Page("app_pages/playground.py", title="Playground", icon=":material/scatter_plot:"),
+        st.Page("app_pages/mnist.py", title="MNIST digits", icon=":material/draw:"),
+    ],
+    "Learn": [
+        st.Page("app_pages/components.py", title="Components", icon=":material/menu_book:"),
     ],
 }
 

@@ -48,6 +48,11 @@ def _parser() -> argparse.ArgumentParser:
     with_config(tr)
     tr.add_argument("--probes", action="store_true", help="add per-layer probe summaries")
     tr.add_argument("--save", metavar="PATH", help="save a checkpoint here at the end")
+    tr.add_argument(
+        "--points",
+        metavar="CSV",
+        help="your own 2-D points (x1, x2, label) for data.dataset 'uploaded'",
+    )
     pr = sub.add_parser("probe", help="per-layer summaries at initialization, as one JSON object")
     with_config(pr)
     pr.add_argument("--samples", type=int, default=1000, help="training examples to probe with")
@@ -60,12 +65,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def load_config(path: str, overrides: list[str]) -> Config:
-    """Read a config JSON file and apply --set overrides (ConfigError on any problem)."""
-    try:
-        text = Path(path).read_text()
-    except OSError as e:
-        raise ConfigError("config", f"cannot read {path}: {e.strerror}") from None
-    return Config.from_json(text).with_overrides(overrides)
+    """Read a config or preset JSON file and apply --set overrides (ConfigError on any
+    problem)."""
+    from engine.presets import load_preset
+
+    return load_preset(path).config.with_overrides(overrides)
 
 
 def _emit(obj: dict[str, Any]) -> None:
@@ -87,7 +91,19 @@ def cmd_train(args: argparse.Namespace) -> int:
     from engine.trainer import Trainer
 
     cfg = load_config(args.config, args.set)
-    trainer = Trainer(cfg)
+    dataset = None
+    if args.points:
+        from engine.data import build_dataset
+        from engine.data.uploads import parse_points_csv
+
+        try:
+            raw = Path(args.points).read_bytes()
+        except OSError as e:
+            raise ConfigError("--points", f"cannot read {args.points}: {e.strerror}") from None
+        if cfg.data.dataset != "uploaded":
+            cfg = cfg.replace(**{"data.dataset": "uploaded"})
+        dataset = build_dataset(cfg.data, cfg.seed, parse_points_csv(raw))
+    trainer = Trainer(cfg, dataset=dataset)
     if args.probes:
         trainer.enable_probes(trainer.eval_every)
     shown = 0

@@ -79,6 +79,11 @@ def _registries() -> dict[str, Registry[Any]]:
     return {r.field_path: r for r in regs}
 
 
+def registries() -> dict[str, Registry[Any]]:
+    """Field path (e.g. "train.optimizer") -> the registry whose names are its choices."""
+    return _registries()
+
+
 FEATURES = ("x1", "x2", "x1^2", "x2^2", "x1x2", "sin_x1", "sin_x2")
 
 
@@ -344,22 +349,36 @@ class Config:
             changes[path.strip()] = parse_value(path.strip(), text.strip())
         return self.replace(**changes)
 
-    def to_query(self) -> dict[str, str]:
-        """Flat 'section.field' -> string, only the fields that differ from the defaults."""
-        default = Config()
+    def to_flat(self) -> dict[str, Any]:
+        """{'section.field': JSON-typed value} for every leaf field (tuples stay tuples)."""
+        return {path: self.get(path) for path in field_paths()}
+
+    @classmethod
+    def from_flat(cls, flat: Mapping[str, Any]) -> Config:
+        """Inverse of `to_flat` (strict, like `from_dict`); missing fields take defaults."""
+        return cls().replace(**flat)
+
+    def to_query(self, base: Config | None = None) -> dict[str, str]:
+        """Flat 'section.field' -> string, only the fields that differ from `base` (default:
+        the defaults). A page whose own starting config differs from the defaults passes it as
+        `base`, so that its links stay short."""
+        base = base or Config()
         return {
             path: format_value(self.get(path))
             for path in field_paths()
-            if self.get(path) != default.get(path)
+            if self.get(path) != base.get(path)
         }
 
     @classmethod
-    def from_query(cls, params: Mapping[str, str]) -> tuple[Config, list[str]]:
-        """Lenient: each bad or unknown parameter falls back to its default with a notice.
+    def from_query(
+        cls, params: Mapping[str, str], base: Config | None = None
+    ) -> tuple[Config, list[str]]:
+        """Lenient: each bad or unknown parameter falls back to `base`'s value with a notice.
 
         Values are applied together first, since some are only valid in combination (a CNN
         needs image data); only if the whole set is refused are they applied one by one.
         """
+        base = base or cls()
         parsed: dict[str, Any] = {}
         notices: list[str] = []
         for key, text in params.items():
@@ -368,10 +387,10 @@ class Config:
             except ConfigError as e:
                 notices.append(f"ignored {key}={text!r}: {e}")
         try:
-            return cls().replace(**parsed), notices
+            return base.replace(**parsed), notices
         except ConfigError:
             pass
-        cfg = cls()
+        cfg = base
         for key, value in parsed.items():
             try:
                 cfg = cfg.replace(**{key: value})

@@ -43,10 +43,19 @@ def nice_limit(x: float) -> float:
 
 
 def _sample(x: Tensor) -> Tensor:
-    """Flattened float copy of `x`, evenly strided down to about MAX_SUMMARY_VALUES values."""
+    """Flattened float copy of `x`, evenly strided down to about MAX_SUMMARY_VALUES values.
+
+    The stride is made coprime with the size of one example (units, or channels x h x w), so
+    the samples visit every unit: a stride sharing a factor with the width (500 x 100 values,
+    stride 25) would only ever see units 0, 25, 50 and 75.
+    """
+    per_example = x[0].numel() if x.dim() > 1 and len(x) else 1
     x = x.detach().flatten()
     if x.numel() > MAX_SUMMARY_VALUES:
-        x = x[:: -(-x.numel() // MAX_SUMMARY_VALUES)]  # stride = ceil(n / max)
+        stride = -(-x.numel() // MAX_SUMMARY_VALUES)  # ceil(n / max)
+        while math.gcd(stride, per_example) != 1:
+            stride += 1
+        x = x[::stride]
     return x.float()
 
 
@@ -138,7 +147,9 @@ class Probes:
                 finite = x.detach()[torch.isfinite(x.detach())]
                 peak = finite.abs().max().item() if finite.numel() else 1.0
                 lim = nice_limit(peak)
-                self.ranges[key] = (-lim, lim)
+                # Non-negative values (ReLU outputs) get [0, lim]: all bins where the data is.
+                low = 0.0 if finite.numel() and finite.min().item() >= 0 else -lim
+                self.ranges[key] = (low, lim)
         return self.ranges[key]
 
     # Forward ---------------------------------------------------------------------------------
@@ -198,6 +209,36 @@ class Probes:
         """Copy weights before the optimizer step, to measure the relative update."""
         self._before = [layer.weight.detach().clone() for _, layer in self.model.weight_layers()]
 
+    def snapshot(self, x: Tensor, y: Tensor, loss_fn: Any) -> list[dict[str, Any]]:
+        """Summaries of one forward/backward pass on a fixed batch (x, y), leaving no trace.
+
+        Live pages call this on the same examples at every redraw, so histograms compare over
+        time. The pass runs in train mode (dropout and batch statistics as in training) but
+        changes nothing: BatchNorm running statistics and the dropout generator are restored,
+        and gradients are cleared, so a run's curves are the same whether or not anyone looks.
+        """
+        model = self.model
+        buffers = [b.detach().clone() for b in model.buffers()]
+        gen = model.dropout_generator
+        gen_state = gen.get_state() if gen is not None else None
+        was_training = model.training
+        model.train()
+        model.zero_grad(set_to_none=True)
+        try:
+            with self.capture():
+                loss = loss_fn(model(x), y)
+            loss.backward()
+            self.record_grads()
+            return self.summary()
+        finally:
+            model.zero_grad(set_to_none=True)
+            with torch.no_grad():
+                for b, saved in zip(model.buffers(), buffers, strict=True):
+                    b.copy_(saved)
+            if gen is not None and gen_state is not None:
+                gen.set_state(gen_state)
+            model.train(was_training)
+
     def summary(self) -> list[dict[str, Any]]:
         """One dict per layer with whatever was recorded since the last summary."""
         layers = self.model.weight_layers()
@@ -247,13 +288,4 @@ def probe_at_init(
     model: Network, activation: str, x: Tensor, y: Tensor, loss_fn: Any, bins: int = 30
 ) -> list[dict[str, Any]]:
     """Per-layer summaries of one forward/backward pass before any training step."""
-    probes = Probes(model, activation, bins)
-    model.train()
-    model.zero_grad(set_to_none=True)
-    with probes.capture():
-        loss = loss_fn(model(x), y)
-    loss.backward()
-    probes.record_grads()
-    rows = probes.summary()
-    model.zero_grad(set_to_none=True)
-    return rows
+    return Probes(model, activation, bins).snapshot(x, y, loss_fn)

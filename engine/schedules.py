@@ -283,3 +283,33 @@ def lr_at(cfg: TrainConfig, steps: int, generator: torch.Generator | None = None
             lrs.append(optimizer.param_groups[0]["lr"])
             scheduler.step()
     return lrs
+
+
+def resume_schedule(
+    optimizer: Optimizer,
+    cfg: TrainConfig,
+    total_steps: int,
+    step: int,
+    generator: torch.Generator | None = None,
+) -> LRScheduler:
+    """A schedule built from `cfg` that continues at `step`, with the optimizer's lr set to it.
+
+    Used when a learning-rate knob changes mid-run: the new schedule is the one a run started
+    with `cfg` would have at `step`, without replaying `step` scheduler steps. Each group's
+    `initial_lr` is reset to `cfg.lr` first, because torch keeps the first one it saw.
+    """
+    for group in optimizer.param_groups:
+        group["initial_lr"] = cfg.lr
+        group["lr"] = cfg.lr
+    scheduler = build_schedule(optimizer, cfg, total_steps, generator=generator)
+    scheduler.last_epoch = step
+    if isinstance(scheduler, LambdaLR):
+        lrs = [
+            base * f(step) for base, f in zip(scheduler.base_lrs, scheduler.lr_lambdas, strict=True)
+        ]
+    else:  # StepLR, ExponentialLR: torch's closed forms of their chainable updates
+        lrs = scheduler._get_closed_form_lr()  # type: ignore[attr-defined]
+    for group, lr in zip(optimizer.param_groups, lrs, strict=True):
+        group["lr"] = lr
+    scheduler._last_lr = list(lrs)  # what get_last_lr() reports
+    return scheduler

@@ -24,13 +24,35 @@ from engine.losses import LOSSES
 from engine.models import Network, build_model
 from engine.optimizers import build_optimizer
 from engine.probes import Probes
-from engine.schedules import build_schedule
+from engine.schedules import build_schedule, resume_schedule
 from engine.seeding import generator
 
 STATUSES = ("ready", "running", "finished", "early_stopped", "diverged")
 EVAL_CHUNK = 4096  # examples per forward pass when evaluating, bounds memory
 TRAIN_EVAL_MAX = 10_000  # train metrics use at most the first 10k training examples
 CHECKPOINT_FORMAT = 1
+# Config fields a running trainer can take on without rebuilding its network, optimizer state or
+# data ("turn the knob while it trains", as in TensorFlow Playground). Anything else resets.
+LIVE_FIELDS = frozenset(
+    f"train.{name}"
+    for name in (
+        "lr", "momentum", "betas", "eps", "rho", "weight_decay", "l1", "l2", "grad_clip",
+        "max_norm", "early_stopping_patience", "epochs", "steps", "eval_every",
+        "decay_steps", "decay_rate", "power", "lr_end", "warmup_steps",
+    )
+)  # fmt: skip
+
+
+def changed_fields(old: Config, new: Config) -> list[str]:
+    """Dotted paths of the fields whose values differ between two configs."""
+    from engine.config import field_paths
+
+    return [path for path in field_paths() if old.get(path) != new.get(path)]
+
+
+def can_apply_live(old: Config, new: Config) -> bool:
+    """True when a trainer built from `old` can switch to `new` without a reset."""
+    return all(path in LIVE_FIELDS for path in changed_fields(old, new))
 
 
 @dataclass
@@ -50,8 +72,19 @@ class History:
 class Trainer:
     """Train one network described by a Config, a few steps at a time."""
 
-    def __init__(self, cfg: Config, *, probe_every: int = 0, dataset: Dataset | None = None):
+    def __init__(
+        self,
+        cfg: Config,
+        *,
+        probe_every: int = 0,
+        dataset: Dataset | None = None,
+        max_probes: int | None = None,
+    ):
+        """`dataset` replaces the one `cfg.data` describes (e.g. a user's uploaded points);
+        `max_probes` bounds the probe history (older frames are thinned out, for live pages
+        that train for a long time); None keeps every frame."""
         self.cfg = cfg
+        self.max_probes = max_probes
         t = cfg.train
         self.device = resolve_device(cfg.device)
         data = dataset if dataset is not None else build_dataset(cfg.data, cfg.seed)
@@ -195,6 +228,8 @@ class Trainer:
             return
         if probing:
             self.history.probes.append({"step": self.step_count, "layers": self.probes.summary()})
+            if self.max_probes and len(self.history.probes) > self.max_probes:
+                self._thin_probes()
         if self.step_count % self.eval_every == 0 or self.step_count >= self.total_steps:
             self.evaluate()
             if self.done:
@@ -202,6 +237,43 @@ class Trainer:
         if self.step_count >= self.total_steps:
             self.status = "finished"
             self.message = f"finished {self.step_count} steps"
+
+    def _thin_probes(self) -> None:
+        """Drop every other frame of the older half: recent frames stay dense, the whole run
+        stays covered, and memory stays bounded however long a live page trains."""
+        frames = self.history.probes
+        half = len(frames) // 2
+        self.history.probes = frames[:half:2] + frames[half:]
+
+    def apply_live(self, cfg: Config) -> None:
+        """Switch to `cfg` mid-run, keeping weights, optimizer state and data.
+
+        Only LIVE_FIELDS may differ (see `can_apply_live`); a ValueError names any other.
+        Optimizer hyperparameters are copied from a fresh optimizer built with the new config,
+        so every optimizer's own names (momentum, betas, alpha, rho, ...) are handled alike, and
+        the schedule is rebuilt at the current step.
+        """
+        fixed = [p for p in changed_fields(self.cfg, cfg) if p not in LIVE_FIELDS]
+        if fixed:
+            raise ValueError(f"these fields need a new trainer: {', '.join(fixed)}")
+        dummy = torch.zeros(1, requires_grad=True)
+        fresh = build_optimizer([dummy], cfg.train).param_groups[0]
+        for group in self.optimizer.param_groups:
+            group.update({k: v for k, v in fresh.items() if k not in ("params", "initial_lr")})
+        self.cfg = cfg
+        self.scheduler = resume_schedule(
+            self.optimizer,
+            cfg.train,
+            self.total_steps,
+            self.step_count,
+            generator=generator(cfg.seed, "noise"),
+        )
+        self.total_steps = cfg.train.steps or cfg.train.epochs * self.steps_per_epoch
+        self.eval_every = cfg.train.eval_every or self.steps_per_epoch
+        if self.status in ("finished", "running", "ready"):
+            more = self.step_count < self.total_steps
+            self.status = ("running" if self.step_count else "ready") if more else "finished"
+            self.message = "" if more else f"finished {self.step_count} steps"
 
     def _apply_max_norm(self, c: float) -> None:
         """Max-norm constraint (Srivastava et al. 2014): each unit's incoming weights |w| <= c."""

@@ -11,12 +11,13 @@ loader `() -> MnistArrays`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import torch
 
 from engine.data import mnist, toy
+from engine.data.errors import DataError
 from engine.registry import ConfigError, Registry
 from engine.seeding import STREAMS
 
@@ -71,6 +72,19 @@ DATASETS.add(
     images=False,
     toy=True,
     points2d=False,
+)
+DATASETS.add(
+    "uploaded",
+    None,
+    label="Your own points (CSV)",
+    help="2-D points you upload as a CSV file with columns x1, x2, label.",
+    params=("train_fraction", "features", "normalize"),
+    task="classification",
+    n_classes=2,  # at least; the uploaded file decides (up to 10)
+    images=False,
+    toy=True,
+    points2d=True,
+    uploaded=True,
 )
 DATASETS.add(
     "mnist",
@@ -146,12 +160,42 @@ def data_rng(seed: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([seed, STREAMS["data"]]))
 
 
-def build_dataset(cfg: DataConfig, seed: int) -> Dataset:
-    """Make the dataset `cfg` describes; the same (cfg, seed) always gives identical tensors."""
+class Points(Protocol):
+    """User points (see engine.data.uploads.UploadedPoints): xy (n, 2), labels y (n,) in
+    0..n_classes-1."""
+
+    xy: np.ndarray[Any, Any]
+    y: np.ndarray[Any, Any]
+    n_classes: int
+
+
+def build_dataset(cfg: DataConfig, seed: int, points: Points | None = None) -> Dataset:
+    """Make the dataset `cfg` describes; the same (cfg, seed) always gives identical tensors.
+
+    `points` are the user's own 2-D points, needed (and used) only by the `uploaded` dataset.
+    """
     entry = DATASETS.get(cfg.dataset)
     if entry.extra["images"]:
         return _build_images(cfg, entry.build())
-    return _build_toy(cfg, seed)
+    if entry.extra.get("uploaded"):
+        if points is None:
+            raise DataError(
+                "data.dataset 'uploaded' needs your points: upload a CSV file (x1, x2, label) on "
+                "the Playground page, or pass --points FILE.csv on the command line"
+            )
+        # Shuffle with the data stream: a file sorted by class would otherwise give a training
+        # set of one class.
+        order = data_rng(seed).permutation(len(points.y))
+        xy, y = points.xy[order], points.y[order]
+        return _build_points(cfg, xy, y, "classification", points.n_classes)
+    rng = data_rng(seed)
+    if entry.extra["points2d"]:
+        xy, y = entry.build(cfg.n_samples, cfg.noise, rng)  # (n, 2), (n,)
+    else:
+        xy, y = entry.build(cfg.n_samples, cfg.noise, rng, input_dim=cfg.input_dim)
+    order = rng.permutation(len(y))  # generators emit class blocks
+    n_classes = entry.extra["n_classes"]
+    return _build_points(cfg, xy[order], y[order], entry.extra["task"], n_classes)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -187,15 +231,12 @@ def _apply(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.T
 # Builders
 
 
-def _build_toy(cfg: DataConfig, seed: int) -> Dataset:
+def _build_points(
+    cfg: DataConfig, xy: np.ndarray[Any, Any], y: np.ndarray[Any, Any], task: str, n_classes: int
+) -> Dataset:
+    """Shuffled points -> the first train_fraction for training, the rest for validation;
+    input features computed and normalized with statistics of the training part."""
     entry = DATASETS.get(cfg.dataset)
-    rng = data_rng(seed)
-    if entry.extra["points2d"]:
-        xy, y = entry.build(cfg.n_samples, cfg.noise, rng)  # (n, 2), (n,)
-    else:
-        xy, y = entry.build(cfg.n_samples, cfg.noise, rng, input_dim=cfg.input_dim)
-    order = rng.permutation(len(y))  # generators emit class blocks
-    xy, y = xy[order], y[order]
     n_train = min(max(round(cfg.train_fraction * len(y)), 1), len(y) - 1)
 
     if entry.extra["points2d"]:
@@ -207,7 +248,7 @@ def _build_toy(cfg: DataConfig, seed: int) -> Dataset:
     x = torch.from_numpy(feats).float()  # (n, F)
     shift, scale = _fit(x[:n_train], cfg.normalize, images=False)
     x = _apply(x, shift, scale)
-    if entry.extra["task"] == "regression":
+    if task == "regression":
         t = torch.from_numpy(y).float().unsqueeze(1)  # (n, 1)
     else:
         t = torch.from_numpy(y).long()  # (n,)
@@ -217,8 +258,8 @@ def _build_toy(cfg: DataConfig, seed: int) -> Dataset:
         train=Split(x[:n_train], t[:n_train]),
         val=Split(x[n_train:], t[n_train:]),
         test=None,
-        task=entry.extra["task"],
-        n_classes=entry.extra["n_classes"],
+        task=task,
+        n_classes=n_classes,
         input_shape=(x.shape[1],),
         feature_names=names,
         normalize=cfg.normalize,

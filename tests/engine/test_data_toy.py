@@ -12,7 +12,8 @@ from engine.config import FEATURES as CONFIG_FEATURES
 from engine.data import DATASETS, toy
 from engine.registry import Entry
 
-TOY = [e for e in DATASETS if e.extra["toy"]]
+# Generators only: `uploaded` has none (its points come from the user).
+TOY = [e for e in DATASETS if e.extra["toy"] and not e.extra.get("uploaded")]
 
 
 def gen(entry: Entry[Any], n: int, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,39 @@
+"""Components: every registry entry the playground offers, with its one-line explanation."""
+
+import pandas as pd
+import streamlit as st
+
+from engine.config import field_info, registries
+
+st.title("Components")
+st.markdown(
+    "Each choice in the sidebars comes from one of these tables. The *settings* column names "
+    "the extra knobs a choice shows (for example, momentum for SGD with momentum); *works with* "
+    "says which networks it fits."
+)
+
+TITLES = {
+    "data.dataset": "Datasets",
+    "model.init": "Weight initialization",
+    "model.activation": "Activations",
+    "model.norm": "Normalization",
+    "model.dropout": "Dropout and its variants",
+    "train.optimizer": "Optimizers",
+    "train.schedule": "Learning-rate schedules",
+    "train.loss": "Losses",
+}
+
+for path, registry in registries().items():
+    st.subheader(TITLES.get(path, registry.kind.capitalize()))
+    st.caption(field_info(path)["help"])
+    rows = [
+        {
+            "name": e.name,
+            "label": e.label,
+            "what it does": e.help,
+            "settings": ", ".join(e.params),
+            "works with": " / ".join(a.upper() for a in e.applies_to),
+        }
+        for e in registry
+    ]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")

@@ -1,0 +1,109 @@
+"""Playground: train a small network live on toy 2-D data and watch every neuron learn."""
+
+import streamlit as st
+
+from engine.config import Config
+from engine.data import DATASETS, DataError, build_dataset
+from engine.presets import list_presets
+from ui import panels, toy_view
+from ui.controls import Group, PageControls, pop_notices, render_controls
+from ui.live import ensure_run, live_area
+from ui.presets import preset_picker
+from ui.transport import status_banner, transport
+from ui.uploads import get_points, upload_box
+from ui.urlstate import init_page_state, view_toggle, write_url
+
+PAGE = "pg"
+# TensorFlow Playground's opening state: circle, two tanh layers of 4 and 2, plain SGD at 0.03.
+BASE = Config().replace(**{
+    "data.noise": 0.0,
+    "model.hidden": [4, 2],
+    "train.optimizer": "sgd",
+    "train.lr": 0.03,
+    "train.batch_size": 10,
+    "train.epochs": 2000,
+})  # fmt: skip
+DATASETS_OFFERED = tuple(e.name for e in DATASETS if e.extra["points2d"])
+VIEWS = {"test_points": False, "discretize": False, "log_loss": False}
+CONTROLS = PageControls(
+    page=PAGE,
+    base=BASE,
+    datasets=DATASETS_OFFERED,
+    groups=(
+        Group("Data", ("data.dataset", "data.n_samples", "data.noise", "data.train_fraction",
+                       "data.features", "data.normalize", "seed")),
+        Group("Network", ("model.hidden", "model.activation", "model.maxout_pieces", "model.init",
+                          "model.init_std", "model.norm", "model.norm_position",
+                          "model.norm_groups", "model.residual", "model.bias")),
+        Group("Regularization", ("train.l1", "train.l2", "model.dropout", "model.dropout_rate",
+                                 "train.max_norm", "train.early_stopping_patience")),
+        Group("Optimizer", ("train.optimizer", "train.lr", "train.momentum", "train.betas",
+                            "train.rho", "train.eps", "train.weight_decay", "train.batch_size",
+                            "train.schedule", "train.decay_steps", "train.decay_rate",
+                            "train.power", "train.lr_end", "train.warmup_steps",
+                            "train.grad_clip")),
+        Group("Run", ("train.loss", "train.epochs", "device"), expanded=False),
+    ),
+)  # fmt: skip
+
+init_page_state(CONTROLS, VIEWS)
+st.title("Playground")
+st.caption(
+    "Pick a dataset and a network in the sidebar, press Play, and watch it learn. Each small "
+    "square is one neuron: what it outputs for every point of the plane."
+)
+preset_picker(PAGE, list_presets("playground"))
+cfg, error = render_controls(CONTROLS)
+for notice in pop_notices(PAGE):
+    st.warning(notice, icon=":material/info:")
+
+run = None
+if error:
+    st.error(f"This combination cannot train: {error}", icon=":material/block:")
+else:
+    try:
+        run, _ = ensure_run(PAGE, cfg, lambda c: build_dataset(c.data, c.seed, get_points(PAGE)))
+    except DataError as e:
+        st.error(str(e), icon=":material/error:")
+
+transport(PAGE, run, blocked=run is None, new_data=True)
+views = st.columns(3)
+with views[0]:
+    show_test = view_toggle(PAGE, "test_points", "Show test data")
+with views[1]:
+    discretize = view_toggle(PAGE, "discretize", "Discretize output")
+with views[2]:
+    log_loss = view_toggle(PAGE, "log_loss", "Log-scale loss")
+part = st.session_state.get(f"{PAGE}.part", "post")
+
+
+def draw(live) -> None:
+    """One redraw: numbers, neurons, boundary, curves and the inside views."""
+    status_banner(live)
+    panels.metrics_row(live, held_out="test")
+    plane = toy_view.plane_of(live)
+    output = toy_view.output_image(live, plane, show_test, discretize)
+    left, right = st.columns([3, 2])
+    with left:
+        toy_view.network_maps(live, plane, output)
+    with right:
+        toy_view.output_map(output, live)
+    panels.curves_panel(live, held_out="test", log_loss=log_loss)
+    inside, grads = st.tabs(["Inside the network", "Gradients"])
+    with inside:
+        panels.inside_panel(live, part)
+    with grads:
+        panels.gradients_panel(live)
+
+
+live_area(PAGE, draw)
+st.radio(
+    "Histograms show",
+    list(panels.PARTS),
+    format_func=panels.PARTS.get,
+    key=f"{PAGE}.part",
+    horizontal=True,
+)
+with st.expander("Use your own points"):
+    upload_box(PAGE, run.trainer.data if run else None)
+write_url(CONTROLS, cfg, VIEWS)

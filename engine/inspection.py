@@ -1,0 +1,139 @@
+"""Looking at a trained network: its outputs over the input plane, per-unit maps, predictions.
+
+These are what the trainer pages draw besides the curves: the decision boundary of a 2-D toy
+network (its output on a grid of points), a small map of every hidden unit over the same grid
+(TensorFlow Playground's neuron thumbnails), and, for image sets, the predicted class and
+confidence of each example, the confusion matrix and the most confidently wrong examples.
+Everything runs in eval mode under `torch.no_grad()` and returns NumPy arrays.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from engine.data import Dataset, Split
+from engine.models import Network
+
+Array = np.ndarray[Any, Any]
+EVAL_CHUNK = 4096  # examples per forward pass, bounds memory
+
+
+@dataclass(frozen=True)
+class PlaneOutputs:
+    """A network evaluated on a `resolution` x `resolution` grid over [-extent, extent]^2.
+
+    `output`: (res, res, C) class probabilities (classification) or (res, res, 1) predicted
+    values (regression). `units`: one (res, res, width) array of post-activation values per
+    hidden layer. Row 0 is the top of the plane (largest x2), as images are drawn.
+    """
+
+    extent: float
+    output: Array
+    units: list[Array]
+    task: str
+
+
+def plane_extent(dataset: Dataset, margin: float = 1.05) -> float:
+    """Half-width of a square that holds every raw 2-D point of a toy set, rounded up."""
+    if dataset.train_xy is None:
+        raise ValueError(f"{dataset.name} has no 2-D points to draw")
+    pts = [dataset.train_xy] + ([dataset.val_xy] if dataset.val_xy is not None else [])
+    peak = float(max(np.abs(p).max() for p in pts if len(p)))
+    return float(math.ceil(peak * margin)) if peak > 0 else 1.0
+
+
+def plane_grid(extent: float, resolution: int) -> Array:
+    """Raw points (res*res, 2) of the grid in image order: x1 left to right, x2 top to bottom."""
+    xs = np.linspace(-extent, extent, resolution)
+    x1, x2 = np.meshgrid(xs, xs[::-1])  # image rows go from top (large x2) to bottom
+    return np.stack([x1.ravel(), x2.ravel()], axis=1)
+
+
+@torch.no_grad()
+def evaluate_plane(
+    model: Network, dataset: Dataset, resolution: int = 80, extent: float | None = None
+) -> PlaneOutputs:
+    """The network's output and every hidden unit's activation over the input plane."""
+    extent = plane_extent(dataset) if extent is None else extent
+    device = next(model.parameters()).device
+    x = dataset.prepare_points(plane_grid(extent, resolution)).to(device)  # (res*res, F)
+    captured: dict[int, Tensor] = {}
+
+    def hook(index: int):
+        def save(module: torch.nn.Module, inputs: tuple[Tensor, ...], output: Tensor) -> None:
+            captured[index] = output.detach()  # (res*res, width)
+
+        return save
+
+    handles = [b.act.register_forward_hook(hook(i)) for i, b in enumerate(model.blocks)]
+    was_training = model.training
+    model.eval()
+    try:
+        out = model(x)  # (res*res, C)
+    finally:
+        for h in handles:
+            h.remove()
+        model.train(was_training)
+    if dataset.task == "classification":
+        out = torch.softmax(out, dim=1)
+    shape = (resolution, resolution, -1)
+    units = [captured[i].reshape(shape).cpu().numpy() for i in sorted(captured)]
+    return PlaneOutputs(extent, out.reshape(shape).cpu().numpy(), units, dataset.task)
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """Per-example results on one split: `probs` (N, C), `pred` (N,), `target` (N,)."""
+
+    probs: Array
+    pred: Array
+    target: Array
+
+    @property
+    def correct(self) -> Array:
+        return self.pred == self.target
+
+    @property
+    def confidence(self) -> Array:
+        """Probability the network gave its own answer."""
+        return self.probs.max(axis=1)
+
+    @property
+    def accuracy(self) -> float:
+        return float(self.correct.mean()) if len(self.target) else math.nan
+
+
+@torch.no_grad()
+def predict(model: Network, split: Split) -> Predictions:
+    """Class probabilities of every example of a classification split, in eval mode."""
+    was_training = model.training
+    model.eval()
+    try:
+        chunks = [
+            torch.softmax(model(split.x[i : i + EVAL_CHUNK]), dim=1).cpu()
+            for i in range(0, len(split.y), EVAL_CHUNK)
+        ]
+    finally:
+        model.train(was_training)
+    probs = torch.cat(chunks).numpy() if chunks else np.zeros((0, 0), dtype=np.float32)
+    pred = probs.argmax(axis=1) if len(probs) else np.zeros(0, dtype=np.int64)
+    return Predictions(probs, pred, split.y.cpu().numpy())
+
+
+def confusion_matrix(target: Array, pred: Array, n_classes: int) -> Array:
+    """(n_classes, n_classes) counts: row = true class, column = predicted class."""
+    flat = target.astype(np.int64) * n_classes + pred.astype(np.int64)
+    return np.bincount(flat, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+
+
+def most_confident_wrong(p: Predictions, k: int = 12) -> Array:
+    """Indices of up to `k` misclassified examples, the most confident mistakes first."""
+    wrong = np.flatnonzero(~p.correct)
+    order = np.argsort(-p.confidence[wrong], kind="stable")
+    return wrong[order[:k]]

@@ -1,0 +1,245 @@
+"""Altair charts from small tidy tables: curves, histograms, gradient norms, confusion matrix.
+
+Tables are built here from the trainer's history and kept small (a few hundred rows): long
+curves are averaged into at most MAX_POINTS buckets, histograms arrive pre-binned from the
+engine's probes. Colours: training blue, validation orange (as in TF Playground).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from itertools import pairwise
+from typing import Any
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from engine.trainer import History
+
+MAX_POINTS = 300
+SPLIT_COLORS = {
+    "training": "#0877bd",
+    "validation": "#f59322",
+    "test": "#f59322",
+    "minibatch": "#b9cfe0",
+}
+TOP_LEGEND = alt.Legend(orient="top", title=None)
+# Stretch to the column's width but give the plot itself the chart's height: with Streamlit's
+# default autosize ("fit"), title, legend and axis labels eat into the height and a 220 px
+# chart kept a 50 px plot.
+FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
+
+
+def downsample(x: Sequence[float], y: Sequence[float], max_points: int = MAX_POINTS) -> tuple:
+    """Bucket means of (x, y) down to at most `max_points` points (keeps the last point)."""
+    n = len(x)
+    if n <= max_points:
+        return list(x), list(y)
+    edges = np.linspace(0, n, max_points + 1).astype(int)
+    xs = np.asarray(x, dtype=float)
+    ys = np.asarray(y, dtype=float)
+    spans = [(a, b) for a, b in pairwise(edges) if b > a]
+    bx = [xs[a:b].mean() for a, b in spans]
+    by = [np.nanmean(ys[a:b]) for a, b in spans]
+    return bx, by
+
+
+def curves_table(
+    history: History, steps_per_epoch: int, metric: str, held_out: str = "validation"
+) -> pd.DataFrame:
+    """Long table (epoch, value, split) of training and held-out `metric` ("loss" or "acc"),
+    plus the per-step minibatch loss (averaged) when metric is "loss". `held_out` names the
+    held-out split ("test" on the toy page, as in TF Playground; "validation" for MNIST)."""
+    rows: list[dict[str, Any]] = []
+    for e in history.evals:
+        for split, key in (("training", f"train_{metric}"), (held_out, f"val_{metric}")):
+            v = e.get(key)
+            if v is not None and math.isfinite(v):
+                rows.append({"epoch": e["epoch"], "value": v, "split": split})
+    if metric == "loss" and history.loss:
+        xs, ys = downsample([s / steps_per_epoch for s in history.step], history.loss)
+        rows += [
+            {"epoch": x, "value": y, "split": "minibatch"}
+            for x, y in zip(xs, ys, strict=True)
+            if math.isfinite(y)
+        ]
+    df = pd.DataFrame(rows, columns=["epoch", "value", "split"])
+    if len(df) > 3 * MAX_POINTS:  # many evaluations: thin each split evenly
+        df = df.groupby("split", group_keys=False).apply(
+            lambda g: g.iloc[:: max(1, len(g) // MAX_POINTS)]
+        )
+    return df
+
+
+def curves_chart(df: pd.DataFrame, title: str, log_y: bool = False, height: int = 200):
+    """Line chart of a curves table (x = epoch); colours only for the splits present."""
+    scale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
+    present = [s for s in SPLIT_COLORS if s in set(df["split"])]
+    colors = alt.Scale(domain=present, range=[SPLIT_COLORS[s] for s in present])
+    return (
+        alt.Chart(df, title=title, height=height, autosize=FIT_WIDTH)
+        .mark_line(point=False, strokeWidth=2)
+        .encode(
+            x=alt.X("epoch:Q", title="epoch"),
+            y=alt.Y("value:Q", title=None, scale=scale),
+            color=alt.Color("split:N", scale=colors, sort=present, legend=TOP_LEGEND),
+            tooltip=["split", alt.Tooltip("epoch:Q", format=".2f"), alt.Tooltip("value:Q")],
+        )
+    )
+
+
+def histogram_table(layers: list[dict[str, Any]], part: str) -> pd.DataFrame:
+    """Pre-binned histograms of `part` ("pre", "post" or "weight") of each layer, as rows
+    (layer, lo, hi, fraction); fractions so that layers of different sizes compare."""
+    rows = []
+    for layer in layers:
+        hist = layer.get(part)
+        if not hist:
+            continue
+        total = sum(hist["counts"]) or 1
+        edges = hist["edges"]
+        for i, c in enumerate(hist["counts"]):
+            rows.append(
+                {"layer": layer["layer"], "lo": edges[i], "hi": edges[i + 1], "fraction": c / total}
+            )
+    return pd.DataFrame(rows, columns=["layer", "lo", "hi", "fraction"])
+
+
+def histogram_chart(df: pd.DataFrame, x_title: str, columns: int = 4):
+    """Small multiples: one histogram per layer, each with its own x range."""
+    base = (
+        alt.Chart(df, height=110, width=150)
+        .mark_bar(color="#0877bd", opacity=0.85)
+        .encode(
+            x=alt.X("lo:Q", bin="binned", title=x_title),
+            x2="hi:Q",
+            y=alt.Y("fraction:Q", title="fraction", axis=alt.Axis(format="%")),
+            tooltip=[alt.Tooltip("lo:Q", format=".3g"), alt.Tooltip("fraction:Q", format=".1%")],
+        )
+    )
+    return base.facet(
+        facet=alt.Facet("layer:N", sort=None, title=None), columns=columns
+    ).resolve_scale(x="independent")
+
+
+def layer_stats_table(layers: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per layer: activation mean/std, saturated and dead fractions, norms."""
+    rows = []
+    for layer in layers:
+        post = layer.get("post") or {}
+        rows.append(
+            {
+                "layer": layer["layer"],
+                "activation mean": post.get("mean"),
+                "activation std": post.get("std"),
+                "saturated": layer.get("saturated"),
+                "dead": layer.get("dead"),
+                "weight norm": layer.get("weight_norm"),
+                "gradient norm": layer.get("grad_norm"),
+                "update / weight": layer.get("update_ratio"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def grad_norms_table(probes: list[dict[str, Any]]) -> pd.DataFrame:
+    """(step, layer, norm) of each layer's weight-gradient norm at each probe frame."""
+    frames = probes[:: max(1, len(probes) // MAX_POINTS)]
+    rows = [
+        {"step": p["step"], "layer": layer["layer"], "norm": layer["grad_norm"]}
+        for p in frames
+        for layer in p["layers"]
+        if layer.get("grad_norm") is not None
+        and math.isfinite(layer["grad_norm"])
+        and layer["grad_norm"] > 0
+    ]
+    return pd.DataFrame(rows, columns=["step", "layer", "norm"])
+
+
+def grad_norms_chart(df: pd.DataFrame, height: int = 200):
+    """Gradient norm per layer over training (log scale: vanishing gradients span decades)."""
+    return (
+        alt.Chart(df, title="Gradient norm per layer over time", height=height, autosize=FIT_WIDTH)
+        .mark_line()
+        .encode(
+            x=alt.X("step:Q"),
+            y=alt.Y("norm:Q", scale=alt.Scale(type="log"), title="‖∂loss/∂W‖"),
+            color=alt.Color("layer:N", sort=None, legend=TOP_LEGEND),
+            tooltip=["layer", "step", alt.Tooltip("norm:Q", format=".3g")],
+        )
+    )
+
+
+def grad_depth_chart(layers: list[dict[str, Any]], height: int = 200):
+    """Gradient norm of each layer now, input to output: the vanishing-gradient picture."""
+    df = pd.DataFrame(
+        [
+            {"layer": layer["layer"], "norm": layer["grad_norm"]}
+            for layer in layers
+            if layer.get("grad_norm") is not None and layer["grad_norm"] > 0
+        ],
+        columns=["layer", "norm"],
+    )
+    return (
+        alt.Chart(df, title="Gradient norm by depth", height=height, autosize=FIT_WIDTH)
+        .mark_bar(color="#0877bd")
+        .encode(
+            x=alt.X("layer:N", sort=None, title=None),
+            y=alt.Y("norm:Q", scale=alt.Scale(type="log"), title="‖∂loss/∂W‖"),
+            tooltip=["layer", alt.Tooltip("norm:Q", format=".3g")],
+        )
+    )
+
+
+def lr_chart(history: History, steps_per_epoch: int, height: int = 160):
+    """The learning rate actually used at each step."""
+    xs, ys = downsample([s / steps_per_epoch for s in history.step], history.lr)
+    df = pd.DataFrame({"epoch": xs, "lr": ys})
+    return (
+        alt.Chart(df, title="Learning rate", height=height, autosize=FIT_WIDTH)
+        .mark_line(color="#0877bd")
+        .encode(x="epoch:Q", y=alt.Y("lr:Q", title=None), tooltip=["epoch", "lr"])
+    )
+
+
+def confusion_chart(matrix: np.ndarray, labels: Sequence[str], size: int = 320):
+    """Confusion matrix heatmap with counts: rows true class, columns predicted."""
+    n = len(labels)
+    df = pd.DataFrame(
+        [
+            {"true": labels[i], "predicted": labels[j], "count": int(matrix[i, j])}
+            for i in range(n)
+            for j in range(n)
+        ]
+    )
+    base = alt.Chart(df, width=size, height=size).encode(
+        x=alt.X("predicted:O", sort=list(labels)),
+        y=alt.Y("true:O", sort=list(labels)),
+    )
+    cells = base.mark_rect().encode(
+        color=alt.Color("count:Q", scale=alt.Scale(scheme="blues", type="symlog"), legend=None),
+        tooltip=["true", "predicted", "count"],
+    )
+    text = base.mark_text(fontSize=10).encode(
+        text="count:Q",
+        color=alt.condition(
+            alt.datum.count > matrix.max() / 2, alt.value("white"), alt.value("black")
+        ),
+    )
+    return cells + text
+
+
+def probabilities_chart(probs: np.ndarray, labels: Sequence[str], height: int = 200):
+    """Bar chart of the predicted probability of each class."""
+    df = pd.DataFrame({"class": list(labels), "probability": probs.astype(float)})
+    return (
+        alt.Chart(df, height=height, autosize=FIT_WIDTH)
+        .mark_bar(color="#0877bd")
+        .encode(
+            x=alt.X("class:O", sort=list(labels)),
+            y=alt.Y("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+            tooltip=["class", alt.Tooltip("probability:Q", format=".1%")],
+        )
+    )

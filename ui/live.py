@@ -1,0 +1,211 @@
+"""The live training loop: a fragment that reruns itself while playing (DESIGN section 5).
+
+Each tick trains for a short time budget, then redraws from the trainer's history; the
+browser's timer asks for the next tick every TICK_S seconds. A tick that overruns simply
+starts the next one at once (Streamlit queues fragment reruns), so the budget is what is left
+of TICK_S after the last redraw. One process-wide semaphore caps how many sessions train at
+the same moment; a session that cannot get a slot shows "queued" and tries again next tick.
+Each run has a step cap and a training-time cap so one tab cannot hold a shared server.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import streamlit as st
+import torch
+
+from engine.config import Config
+from engine.data import Dataset
+from engine.trainer import Trainer, can_apply_live
+from ui.state import skey
+
+TICK_S = 0.3  # seconds between redraws while playing (>= 3 redraws a second)
+MIN_BUDGET_S = 0.08  # always train at least this long per tick
+QUEUE_WAIT_S = 0.2  # how long a tick waits for a training slot before showing "queued"
+MAX_PROBES = 400  # probe frames kept per live run (older ones are thinned out)
+
+
+def _env_number(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+# Caps, overridable per server: PLAYGROUND_MAX_TRAININGS trainings at once (default: one per
+# core), PLAYGROUND_MAX_STEPS steps and PLAYGROUND_MAX_TRAIN_SECONDS seconds of training per run.
+MAX_TRAININGS = int(_env_number("PLAYGROUND_MAX_TRAININGS", os.cpu_count() or 2))
+MAX_STEPS = int(_env_number("PLAYGROUND_MAX_STEPS", 2_000_000))
+MAX_TRAIN_SECONDS = _env_number("PLAYGROUND_MAX_TRAIN_SECONDS", 1800)
+
+
+@dataclass
+class Slots:
+    """A counting semaphore with a count of who holds it, shared by every session."""
+
+    limit: int
+    semaphore: threading.BoundedSemaphore = field(init=False)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    active: int = 0
+
+    def __post_init__(self) -> None:
+        self.semaphore = threading.BoundedSemaphore(self.limit)
+
+    def acquire(self, timeout: float) -> bool:
+        got = self.semaphore.acquire(timeout=timeout)
+        if got:
+            with self.lock:
+                self.active += 1
+        return got
+
+    def release(self) -> None:
+        with self.lock:
+            self.active -= 1
+        self.semaphore.release()
+
+
+@st.cache_resource
+def training_slots() -> Slots:
+    """The one semaphore of this server process (cache_resource: shared by all sessions)."""
+    return Slots(max(1, MAX_TRAININGS))
+
+
+@dataclass
+class LiveRun:
+    """One page's run in one session: the trainer plus what the live loop needs."""
+
+    trainer: Trainer
+    playing: bool = False
+    queued: bool = False
+    ticks: int = 0
+    draw_s: float = 0.1  # how long the last redraw took
+    notice: str = ""  # why the run stopped by itself (cap, divergence, end), for the page
+    error: str = ""  # an unexpected failure during training, shown instead of a traceback
+    cache: dict[str, Any] = field(default_factory=dict)  # page results tied to this run
+
+    @property
+    def cfg(self) -> Config:
+        return self.trainer.cfg
+
+
+def run_key(page: str) -> str:
+    return skey(page, "run")
+
+
+def get_run(page: str) -> LiveRun | None:
+    return st.session_state.get(run_key(page))
+
+
+def ensure_run(
+    page: str, cfg: Config, make_dataset: Callable[[Config], Dataset] | None = None
+) -> tuple[LiveRun, bool]:
+    """The page's run for `cfg`: kept if only live-changeable knobs changed (learning rate,
+    regularization, ...), rebuilt otherwise. Returns (run, was_reset)."""
+    run = get_run(page)
+    if run is not None:
+        if run.cfg == cfg:
+            return run, False
+        if can_apply_live(run.cfg, cfg):
+            run.trainer.apply_live(cfg)
+            return run, False
+    dataset = make_dataset(cfg) if make_dataset else None
+    trainer = Trainer(cfg, dataset=dataset, max_probes=MAX_PROBES)
+    trainer.enable_probes(1)  # cadence set per tick in `advance`
+    run = LiveRun(trainer)
+    st.session_state[run_key(page)] = run
+    return run, True
+
+
+def reset_run(page: str) -> None:
+    st.session_state.pop(run_key(page), None)
+
+
+def advance(run: LiveRun, budget_s: float) -> None:
+    """Train for up to `budget_s` if a slot is free; stop playing at the end or at a cap."""
+    trainer = run.trainer
+    slots = training_slots()
+    if not slots.acquire(QUEUE_WAIT_S):
+        run.queued = True
+        return
+    run.queued = False
+    # torch's intra-op thread count is per OS thread (OpenMP), and a fragment rerun may run in
+    # a fresh thread that app.py's set_num_threads(1) never reached: set it where we train.
+    torch.set_num_threads(1)
+    try:
+        # About two probe frames per tick whatever the speed: histograms stay fresh and the
+        # probe cost stays a small, constant share of the tick.
+        rate = trainer.step_count / trainer.seconds if trainer.seconds > 0.05 else 100.0
+        trainer.probe_every = max(1, int(rate * budget_s / 2))
+        trainer.run_for(budget_s)
+    except Exception as e:  # a bug or a device failure: stop and say so, keep the charts
+        run.playing = False
+        run.error = f"Training stopped: {type(e).__name__}: {e}"
+        return
+    finally:
+        slots.release()
+    run.ticks += 1
+    check_stop(run)
+
+
+def check_stop(run: LiveRun) -> None:
+    """Pause at the end of the run, on divergence, or at a session cap, saying why."""
+    trainer = run.trainer
+    if trainer.done:
+        run.playing = False
+        run.notice = trainer.message
+    elif trainer.step_count >= MAX_STEPS:
+        run.playing = False
+        run.notice = (
+            f"Paused: this run reached the server's cap of {MAX_STEPS:,} steps. "
+            "Reset to start a new run."
+        )
+    elif trainer.seconds >= MAX_TRAIN_SECONDS:
+        run.playing = False
+        run.notice = (
+            f"Paused: this run reached the server's cap of {MAX_TRAIN_SECONDS / 60:.0f} minutes "
+            "of training. Reset to start a new run."
+        )
+
+
+def live_area(page: str, draw: Callable[[LiveRun], None]) -> None:
+    """The self-rerunning fragment: one tick of training (while playing), then `draw`."""
+    run = get_run(page)
+    if run is None:
+        return
+    every = TICK_S if run.playing else None
+
+    @st.fragment(run_every=every)
+    def tick() -> None:
+        run = get_run(page)
+        if run is None:
+            return
+        if run.playing:
+            budget = max(MIN_BUDGET_S, TICK_S - run.draw_s)
+            advance(run, budget)
+        start = time.perf_counter()
+        draw(run)
+        run.draw_s = time.perf_counter() - start
+        if every is not None and not run.playing:
+            st.rerun()  # a full rerun, so the fragment is redefined without its timer
+
+    tick()
+
+
+def step_epoch(run: LiveRun) -> None:
+    """Train exactly one epoch now (the Step button), under the same slot and caps."""
+    slots = training_slots()
+    if not slots.acquire(5.0):
+        run.queued = True
+        return
+    torch.set_num_threads(1)  # see `advance`
+    try:
+        run.trainer.step(run.trainer.steps_per_epoch)
+    finally:
+        slots.release()
+    check_stop(run)

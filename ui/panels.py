@@ -1,0 +1,131 @@
+"""Panels both trainer pages draw from a live run: numbers, curves, inside-the-network views.
+
+Each panel reads the trainer's history (small summaries from the engine's probes) and draws
+Altair charts; none of them trains or evaluates anything expensive.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from engine.probes import Probes
+from ui import charts
+from ui.live import LiveRun
+
+PROBE_EXAMPLES = 256  # fixed batch the inside views are computed on
+PARTS = {
+    "post": "Activations (after the non-linearity)",
+    "pre": "Pre-activations (before it)",
+    "weight": "Weights",
+}
+
+
+def _fmt(x: float | None, digits: int = 3) -> str:
+    return "–" if x is None else f"{x:.{digits}f}"
+
+
+def metrics_row(run: LiveRun, held_out: str) -> None:
+    """Epoch counter, steps and the latest training / held-out loss and accuracy."""
+    t = run.trainer
+    last: dict[str, Any] = t.history.evals[-1] if t.history.evals else {}
+    speed = t.step_count / t.seconds if t.seconds > 0 else 0.0
+    cols = st.columns(5)
+    cols[0].metric("Epoch", f"{t.epoch:,.0f}" if t.epoch >= 10 else f"{t.epoch:.2f}")
+    cols[1].metric("Steps", f"{t.step_count:,}", help=f"{speed:,.0f} steps per second")
+    cols[2].metric("Training loss", _fmt(last.get("train_loss")))
+    cols[3].metric(f"{held_out.capitalize()} loss", _fmt(last.get("val_loss")))
+    acc = last.get("val_acc")
+    cols[4].metric(
+        f"{held_out.capitalize()} accuracy",
+        "–" if acc is None else f"{acc:.1%}",
+        help="Share of held-out examples classified correctly.",
+    )
+
+
+def curves_panel(run: LiveRun, held_out: str, log_loss: bool = False) -> None:
+    """Loss and accuracy over epochs, training vs held-out."""
+    t = run.trainer
+    if not t.history.step:
+        st.caption("Press Play or Step to start training; the curves appear here.")
+        return
+    loss = charts.curves_table(t.history, t.steps_per_epoch, "loss", held_out)
+    cols = st.columns(2)
+    cols[0].altair_chart(charts.curves_chart(loss, "Loss", log_y=log_loss), width="stretch")
+    if t.task == "classification":
+        acc = charts.curves_table(t.history, t.steps_per_epoch, "acc", held_out)
+        cols[1].altair_chart(charts.curves_chart(acc, "Accuracy"), width="stretch")
+    else:
+        cols[1].altair_chart(charts.lr_chart(t.history, t.steps_per_epoch), width="stretch")
+
+
+def latest_layers(run: LiveRun) -> tuple[list[dict[str, Any]], str]:
+    """Per-layer summaries of the network now, on a fixed batch of training examples, and a
+    caption saying when. Computed once per training step count and shared by the panels.
+
+    A fixed batch (rather than the last minibatch) makes frames comparable over time and
+    gives enough values for a smooth histogram even with a batch size of 10. The histogram
+    ranges are fixed at the first frame, so a shrinking distribution visibly shrinks.
+    """
+    t = run.trainer
+    cached = run.cache.get("layers")
+    if cached is not None and cached[0] == t.step_count:
+        return cached[1], cached[2]
+    probes = run.cache.get("snapshot_probes")
+    if probes is None:
+        probes = run.cache["snapshot_probes"] = Probes(t.model, t.cfg.model.activation)
+    n = min(PROBE_EXAMPLES, len(t.train_split.y))
+    layers = probes.snapshot(t.train_split.x[:n], t.train_split.y[:n], t.loss_fn)
+    if t.history.probes:  # how much the last probed step moved the weights
+        for row, frame_row in zip(layers, t.history.probes[-1]["layers"], strict=False):
+            row["update_ratio"] = frame_row.get("update_ratio")
+    when = (
+        f"on {n} training examples, after {t.step_count:,} steps"
+        if t.step_count
+        else f"on {n} training examples, at initialization (before any training)"
+    )
+    run.cache["layers"] = (t.step_count, layers, when)
+    return layers, when
+
+
+def inside_panel(run: LiveRun, part: str) -> None:
+    """Per-layer histograms of activations / pre-activations / weights, and layer statistics."""
+    layers, when = latest_layers(run)
+    hidden = layers if part == "weight" else [la for la in layers if la.get(part)]
+    df = charts.histogram_table(hidden, part)
+    st.caption(f"{PARTS[part]} of each layer, {when}.")
+    if len(df):
+        st.altair_chart(charts.histogram_chart(df, PARTS[part].split(" (")[0]), width="content")
+    stats = charts.layer_stats_table(layers).dropna(axis=1, how="all")
+    st.dataframe(
+        stats,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "saturated": st.column_config.NumberColumn(format="percent"),
+            "dead": st.column_config.NumberColumn(format="percent"),
+        },
+    )
+    st.caption(
+        "Saturated: share of sigmoid/tanh outputs near their bounds, where the gradient "
+        "vanishes. Dead: share of ReLU-like units that output 0 for every example of the "
+        "batch, so they pass no gradient. Update / weight: how much one step changed the "
+        "weights (around 1e-3 is healthy)."
+    )
+
+
+def gradients_panel(run: LiveRun) -> None:
+    """Per-layer gradient norms by depth (now) and over time."""
+    layers, when = latest_layers(run)
+    cols = st.columns(2)
+    cols[0].altair_chart(charts.grad_depth_chart(layers), width="stretch")
+    df = charts.grad_norms_table(run.trainer.history.probes)
+    if len(df):
+        cols[1].altair_chart(charts.grad_norms_chart(df), width="stretch")
+    else:
+        cols[1].caption("Gradient norms over time appear once training starts.")
+    st.caption(
+        f"Gradient norms {when}. Bars far shorter near the input than near the output mean "
+        "vanishing gradients: the first layers barely learn."
+    )

@@ -1,0 +1,75 @@
+"""The Playground's "your own points" box: upload a CSV, or download the current points.
+
+A valid file switches the dataset to `uploaded`; a bad one shows what is wrong and changes
+nothing (the previous data and run stay).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from engine.data import DataError, Dataset
+from engine.data.uploads import UploadedPoints, parse_points_csv, points_to_csv
+from ui.controls import set_values
+from ui.live import reset_run
+from ui.state import skey
+
+MAX_UPLOAD_BYTES = 2_000_000
+
+
+def points_key(page: str) -> str:
+    return skey(page, "points")
+
+
+def get_points(page: str) -> UploadedPoints | None:
+    return st.session_state.get(points_key(page))
+
+
+def _on_upload(page: str) -> None:
+    file = st.session_state.get(skey(page, "csv"))
+    st.session_state.pop(skey(page, "csv_error"), None)
+    if file is None:
+        return
+    try:
+        points = parse_points_csv(file.getvalue(), max_bytes=MAX_UPLOAD_BYTES)
+    except DataError as e:
+        st.session_state[skey(page, "csv_error")] = f"{file.name}: {e}"
+        return
+    st.session_state[points_key(page)] = points
+    set_values(page, {"data.dataset": "uploaded"})
+    reset_run(page)
+
+
+def upload_box(page: str, dataset: Dataset | None) -> None:
+    """File uploader with its error message, and a download of the current points."""
+    st.file_uploader(
+        "Upload a CSV of 2-D points: columns x1, x2, label",
+        type=["csv", "txt"],
+        key=skey(page, "csv"),
+        on_change=_on_upload,
+        args=(page,),
+        help="One point per row; a header row is optional. Labels: 2 to 10 classes "
+        "(numbers or names). Up to 20,000 rows and 2 MB.",
+    )
+    error = st.session_state.get(skey(page, "csv_error"))
+    if error:
+        st.error(f"Could not use this file. {error}", icon=":material/error:")
+    points = get_points(page)
+    if points is not None:
+        st.caption(
+            f"Loaded {len(points.y):,} points in {points.n_classes} classes "
+            f"({', '.join(points.class_names)}). Pick *Your own points (CSV)* as the dataset "
+            "to train on them."
+        )
+    if dataset is not None and dataset.train_xy is not None and dataset.task == "classification":
+        xy = np.concatenate([dataset.train_xy, dataset.val_xy])
+        y = np.concatenate([dataset.train.y.numpy(), dataset.val.y.numpy()])
+        st.download_button(
+            "Download these points as CSV",
+            points_to_csv(xy, y),
+            file_name=f"{dataset.name}.csv",
+            mime="text/csv",
+            icon=":material/download:",
+            key=skey(page, "csv_download"),
+        )
