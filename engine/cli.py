@@ -11,12 +11,15 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import torch
 
 from engine.config import Config
 from engine.registry import ConfigError
+
+if TYPE_CHECKING:
+    from engine.trainer import Trainer
 
 USAGE_ERROR = 2
 
@@ -25,9 +28,8 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage error on one line (and exits 2)."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(
-            USAGE_ERROR, f"error: {message} (see python -m engine {self.prog.split()[-1]} -h)\n"
-        )
+        # prog is "engine" for the top level and "engine train" for a command
+        self.exit(USAGE_ERROR, f"error: {message} (see python -m {self.prog} -h)\n")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,16 +45,17 @@ def _parser() -> argparse.ArgumentParser:
             metavar="KEY.PATH=VALUE",
             help="override a config field, e.g. --set train.lr=0.1 (repeatable)",
         )
+        sp.add_argument(
+            "--points",
+            metavar="CSV",
+            help="your own 2-D points (x1, x2, label); sets data.dataset to 'uploaded'",
+        )
 
     tr = sub.add_parser("train", help="train and print one JSON line per evaluation")
     with_config(tr)
     tr.add_argument("--probes", action="store_true", help="add per-layer probe summaries")
     tr.add_argument("--save", metavar="PATH", help="save a checkpoint here at the end")
-    tr.add_argument(
-        "--points",
-        metavar="CSV",
-        help="your own 2-D points (x1, x2, label) for data.dataset 'uploaded'",
-    )
+
     pr = sub.add_parser("probe", help="per-layer summaries at initialization, as one JSON object")
     with_config(pr)
     pr.add_argument("--samples", type=int, default=1000, help="training examples to probe with")
@@ -87,23 +90,27 @@ def _finite(obj: Any) -> Any:
     return obj
 
 
-def cmd_train(args: argparse.Namespace) -> int:
+def make_trainer(args: argparse.Namespace) -> Trainer:
+    """The Trainer for a command's config file, --set overrides and --points file."""
     from engine.trainer import Trainer
 
     cfg = load_config(args.config, args.set)
-    dataset = None
-    if args.points:
-        from engine.data import build_dataset
-        from engine.data.uploads import parse_points_csv
+    if not args.points:
+        return Trainer(cfg)
+    from engine.data import build_dataset
+    from engine.data.uploads import parse_points_csv
 
-        try:
-            raw = Path(args.points).read_bytes()
-        except OSError as e:
-            raise ConfigError("--points", f"cannot read {args.points}: {e.strerror}") from None
-        if cfg.data.dataset != "uploaded":
-            cfg = cfg.replace(**{"data.dataset": "uploaded"})
-        dataset = build_dataset(cfg.data, cfg.seed, parse_points_csv(raw))
-    trainer = Trainer(cfg, dataset=dataset)
+    try:
+        raw = Path(args.points).read_bytes()
+    except OSError as e:
+        raise ConfigError("--points", f"cannot read {args.points}: {e.strerror}") from None
+    if cfg.data.dataset != "uploaded":
+        cfg = cfg.replace(**{"data.dataset": "uploaded"})
+    return Trainer(cfg, dataset=build_dataset(cfg.data, cfg.seed, parse_points_csv(raw)))
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    trainer = make_trainer(args)
     if args.probes:
         trainer.enable_probes(trainer.eval_every)
     shown = 0
@@ -127,10 +134,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_probe(args: argparse.Namespace) -> int:
     from engine.probes import probe_at_init
-    from engine.trainer import Trainer
 
-    cfg = load_config(args.config, args.set)
-    trainer = Trainer(cfg)
+    trainer = make_trainer(args)
+    cfg = trainer.cfg
     n = min(args.samples, len(trainer.train_split.y))
     x, y = trainer.train_split.x[:n], trainer.train_split.y[:n]
     layers = probe_at_init(trainer.model, cfg.model.activation, x, y, trainer.loss_fn)

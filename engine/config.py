@@ -611,6 +611,12 @@ def _check_combinations(cfg: Config) -> None:
                 "model.norm_groups",
                 f"{m.norm_groups} groups must divide every hidden width; {bad} are not divisible",
             )
+    if m.norm == "weight_norm" and m.init == "zeros":
+        raise ConfigError(
+            "model.init",
+            "weight norm divides each weight vector by its length, which is 0 for zeros init; "
+            "choose another initializer",
+        )
     if m.dropout == "droppath" and not m.residual:
         raise ConfigError(
             "model.dropout", "droppath drops residual branches: set model.residual to true"

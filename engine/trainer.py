@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -272,6 +273,9 @@ class Trainer:
         self.eval_every = cfg.train.eval_every or self.steps_per_epoch
         if self.status in ("finished", "running", "ready"):
             more = self.step_count < self.total_steps
+            last = self.history.evals[-1]["step"] if self.history.evals else None
+            if not more and self.step_count and last != self.step_count:
+                self.evaluate()  # a run always ends with the metrics of its last step
             self.status = ("running" if self.step_count else "ready") if more else "finished"
             self.message = "" if more else f"finished {self.step_count} steps"
 
@@ -388,10 +392,25 @@ class Trainer:
                 "batch_rng": self._batch_gen.get_state(),
                 "dropout_rng": self.model.dropout_generator.get_state(),
                 "perm": self._perm.cpu() if self._perm is not None else None,
+                "points": self._points_for_checkpoint(),
             },
             path,
         )
         return path
+
+    def _points_for_checkpoint(self) -> dict[str, Any] | None:
+        """The user's own points of an `uploaded` run, in their original file order (the
+        seeded shuffle undone), so `load` rebuilds the identical split; None otherwise."""
+        if self.cfg.data.dataset != "uploaded" or self.data.train_xy is None:
+            return None
+        from engine.data.datasets import data_rng
+
+        d = self.data
+        xy = np.concatenate([d.train_xy, d.val_xy])  # (n, 2), shuffled order
+        y = torch.cat([d.train.y, d.val.y]).cpu().numpy()
+        order = data_rng(self.cfg.seed).permutation(len(y))
+        undo = np.argsort(order)
+        return {"xy": torch.from_numpy(xy[undo]), "y": torch.from_numpy(y[undo]), "k": d.n_classes}
 
     @classmethod
     def load(cls, path: str | Path, *, device: str | None = None) -> Trainer:
@@ -402,7 +421,16 @@ class Trainer:
         cfg = Config.from_dict(ckpt["config"])
         if device is not None:
             cfg = cfg.replace(device=device)
-        trainer = cls(cfg)
+        dataset = None
+        if ckpt.get("points") is not None:  # an `uploaded` run carries its points
+            from engine.data.uploads import UploadedPoints
+
+            p = ckpt["points"]
+            k = int(p["k"])
+            names = tuple(str(i) for i in range(k))
+            points = UploadedPoints(p["xy"].numpy(), p["y"].numpy(), k, names)
+            dataset = build_dataset(cfg.data, cfg.seed, points)
+        trainer = cls(cfg, dataset=dataset)
         trainer.model.load_state_dict(ckpt["model"])
         trainer.optimizer.load_state_dict(ckpt["optimizer"])
         trainer.scheduler.load_state_dict(ckpt["scheduler"])

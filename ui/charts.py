@@ -172,16 +172,22 @@ def grad_norms_chart(df: pd.DataFrame, height: int = 200):
     )
 
 
-def grad_depth_chart(layers: list[dict[str, Any]], height: int = 200):
-    """Gradient norm of each layer now, input to output: the vanishing-gradient picture."""
-    df = pd.DataFrame(
+def grad_depth_table(layers: list[dict[str, Any]]) -> pd.DataFrame:
+    """(layer, norm) of each layer's positive, finite gradient norm, input to output."""
+    return pd.DataFrame(
         [
             {"layer": layer["layer"], "norm": layer["grad_norm"]}
             for layer in layers
-            if layer.get("grad_norm") is not None and layer["grad_norm"] > 0
+            if layer.get("grad_norm") is not None
+            and math.isfinite(layer["grad_norm"])
+            and layer["grad_norm"] > 0
         ],
         columns=["layer", "norm"],
     )
+
+
+def grad_depth_chart(df: pd.DataFrame, height: int = 200):
+    """Gradient norm of each layer now, input to output: the vanishing-gradient picture."""
     return (
         alt.Chart(df, title="Gradient norm by depth", height=height, autosize=FIT_WIDTH)
         .mark_bar(color="#0877bd")

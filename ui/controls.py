@@ -73,10 +73,21 @@ def is_visible(path: str, values: Mapping[str, Any]) -> bool:
     return any(name in regs[o].get(values[o]).params for o in owners)
 
 
-def options_for(path: str, values: Mapping[str, Any], datasets: Sequence[str]) -> list[Any]:
-    """The choices a select box offers for `path` given the other current values."""
+def points_key(page: str) -> str:
+    """Session key of the user's uploaded points on `page` (set by ui/uploads.py)."""
+    return skey(page, "points")
+
+
+def options_for(
+    path: str, values: Mapping[str, Any], datasets: Sequence[str], page: str = ""
+) -> list[Any]:
+    """The choices a select box offers for `path` given the other current values.
+
+    The `uploaded` dataset is offered only once the user has uploaded points on the page.
+    """
     if path == "data.dataset":
-        return list(datasets)
+        has_points = st.session_state.get(points_key(page)) is not None
+        return [d for d in datasets if d != "uploaded" or has_points]
     if path == "device":
         return ["auto", *available_devices()]
     info = field_info(path)
@@ -194,7 +205,7 @@ def _render_field(pc: PageControls, path: str, values: dict[str, Any]) -> None:
     value = values[path]
     info = field_info(path)
     if spec.kind == "select":
-        options = options_for(path, values, pc.datasets)
+        options = options_for(path, values, pc.datasets, pc.page)
         if value not in options:
             fallback = info["default"] if info["default"] in options else options[0]
             if path != "data.dataset":

@@ -169,6 +169,7 @@ def network_diagram(
     for i, w in enumerate(weights):  # links first, so the neurons are drawn on top
         if w is None:
             continue
+        w = np.nan_to_num(w)  # a diverged network has NaN weights: draw no lines for them
         scale = float(np.abs(w).max()) or 1.0
         for j in range(min(w.shape[0], len(columns[i + 1]))):
             for k in range(min(w.shape[1], len(columns[i]))):

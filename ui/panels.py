@@ -119,7 +119,11 @@ def gradients_panel(run: LiveRun) -> None:
     """Per-layer gradient norms by depth (now) and over time."""
     layers, when = latest_layers(run)
     cols = st.columns(2)
-    cols[0].altair_chart(charts.grad_depth_chart(layers), width="stretch")
+    depth = charts.grad_depth_table(layers)
+    if len(depth):
+        cols[0].altair_chart(charts.grad_depth_chart(depth), width="stretch")
+    else:
+        cols[0].caption("No finite gradients to show (has the run diverged?).")
     df = charts.grad_norms_table(run.trainer.history.probes)
     if len(df):
         cols[1].altair_chart(charts.grad_norms_chart(df), width="stretch")

@@ -11,15 +11,11 @@ import streamlit as st
 
 from engine.data import DataError, Dataset
 from engine.data.uploads import UploadedPoints, parse_points_csv, points_to_csv
-from ui.controls import set_values
+from ui.controls import points_key, set_values
 from ui.live import reset_run
 from ui.state import skey
 
 MAX_UPLOAD_BYTES = 2_000_000
-
-
-def points_key(page: str) -> str:
-    return skey(page, "points")
 
 
 def get_points(page: str) -> UploadedPoints | None:

@@ -9,6 +9,7 @@ Garbage or out-of-range parameters fall back to the page's defaults with a visib
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import streamlit as st
@@ -40,6 +41,8 @@ def init_page_state(pc: PageControls, views: Mapping[str, bool]) -> None:
         except ConfigError:
             cfg = pc.base
     for notice in notices:
+        # the engine lists every valid key; a student only needs to know this one is unknown
+        notice = re.sub(r"unknown key; valid keys.*", "no such setting", notice)
         add_notice(pc.page, f"Link parameter {notice}")
     st.session_state[values_key(pc.page)] = cfg.to_flat()
     st.session_state[skey(pc.page, "view")] = _read_views(pc.page, params, views)

@@ -72,7 +72,7 @@ SPECS: dict[str, WidgetSpec] = {
     "model.maxout_pieces": WidgetSpec("int", "Maxout pieces"),
     "model.bias": WidgetSpec("toggle", "Bias terms"),
     "model.residual": WidgetSpec("toggle", "Residual connections"),
-    "model.kernel_size": WidgetSpec("select", "Kernel size"),
+    "model.kernel_size": WidgetSpec("ladder", "Kernel size", (1.0, 3.0, 5.0, 7.0)),
     "model.pool": WidgetSpec("select", "Pooling"),
     "model.head": WidgetSpec("select", "Head"),
     "train.optimizer": WidgetSpec("select", "Optimizer"),

@@ -12,12 +12,15 @@ ARTIFACTS = ROOT / "test-artifacts"
 APP_CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
 APP_IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 EXCEPTION = "[data-testid='stException']"
+SKELETON = "[data-testid='stSkeleton']"
 
 
 def wait_for_app(page: Page, timeout_ms: float = 30_000) -> None:
     """Wait until the app is connected and its script has finished; fail on any exception box."""
     page.wait_for_selector(APP_CONNECTED, state="attached", timeout=timeout_ms)
     page.wait_for_selector(APP_IDLE, state="attached", timeout=timeout_ms)
+    # Streamlit loads each widget's code on first use and shows a skeleton meanwhile.
+    page.wait_for_function(f'() => !document.querySelector("{SKELETON}")', timeout=timeout_ms)
     exceptions = page.locator(EXCEPTION)
     if exceptions.count():
         raise AssertionError(
@@ -31,3 +34,59 @@ def screenshot(page: Page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def metric_value(page: Page, label: str) -> str:
+    """The text of the st.metric whose label is `label`."""
+    box = page.get_by_test_id("stMetric").filter(
+        has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True)
+    )
+    # while a fragment redraws, the outgoing element can linger next to the new one
+    texts = box.get_by_test_id("stMetricValue").all_inner_texts()
+    if not texts:
+        raise AssertionError(f"no metric labelled {label!r} on the page")
+    return texts[-1].strip()
+
+
+def number(text: str) -> float:
+    """'1,234' -> 1234.0; '–' (nothing yet) -> 0."""
+    cleaned = text.replace(",", "").replace("%", "").strip()
+    return float(cleaned) if cleaned and cleaned != "–" else 0.0
+
+
+def wait_until(condition, timeout_s: float = 30.0, interval_s: float = 0.25, what: str = ""):
+    """Poll `condition()` until it returns a truthy value; fail with `what` after the timeout."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval_s)
+    raise AssertionError(f"timed out after {timeout_s} s waiting for {what or condition}")
+
+
+def click_button(page: Page, name: str) -> None:
+    """Click the first button labelled `name` (Streamlit buttons carry an icon and text)."""
+    page.get_by_role("button", name=name, exact=True).first.click()
+
+
+def choose(page: Page, label: str, option: str) -> None:
+    """Pick `option` in the st.selectbox labelled `label`."""
+    box = page.get_by_test_id("stSelectbox").filter(has=page.get_by_text(label, exact=True))
+    field = box.locator("input").first
+    field.click()
+    wanted = page.get_by_role("option", name=option, exact=True)
+    try:
+        wanted.wait_for(timeout=2000)
+    except Exception:  # a box that just had focus opens on the keyboard, not a second click
+        field.press("ArrowDown")
+    wanted.click()
+
+
+def charts_drawn(page: Page) -> int:
+    """How many Vega-Lite charts have finished drawing (a canvas or svg inside)."""
+    return page.locator(
+        "[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg.marks"
+    ).count()

@@ -131,3 +131,113 @@ def test_bad_value_inside_the_file(tmp_path) -> None:
     r = cli("train", str(f))
     assert r.returncode == 2
     assert r.stderr.strip() == "error: data.noise: must be <= 1.0, got 5.0"
+
+
+# --points: the user's own CSV -----------------------------------------------------------------
+
+
+def write_points(path: Path, name: str, n: int) -> Path:
+    """A CSV of toy points (noise-free), as the app's download writes it."""
+    import numpy as np
+
+    from engine.data import toy
+    from engine.data.uploads import points_to_csv
+
+    xy, y = getattr(toy, name)(n, 0.0, np.random.default_rng(0))
+    path.write_bytes(points_to_csv(xy, y))
+    return path
+
+
+def main_in_process(*args: str) -> int:
+    """`python -m engine ARGS` in this process (no interpreter start-up); returns the status."""
+    import torch
+
+    from engine.cli import main
+
+    threads = torch.get_num_threads()
+    try:
+        return main(list(args))
+    finally:
+        torch.set_num_threads(threads)  # main() sets 1 thread for the process
+
+
+def test_train_on_uploaded_points(tmp_path: Path) -> None:
+    csv = write_points(tmp_path / "gauss.csv", "gauss", 200)
+    cfg = tmp_path / "mine.json"
+    cfg.write_text(json.dumps({"data": {"dataset": "uploaded"}, "train": {"epochs": 15}}))
+    r = cli("train", str(cfg), "--points", str(csv), "--set", "device=cpu")
+    assert r.returncode == 0, r.stderr
+    lines = json_lines(r.stdout)
+    summary = lines[-1]
+    assert summary["status"] == "finished" and len(lines) == 16
+    assert summary["steps"] == 15 * (100 // 32)  # 100 of the 200 points train, batches of 32
+    assert summary["val_acc"] > 0.9
+
+
+def test_points_replace_the_configs_own_dataset(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import torch
+
+    csv = write_points(tmp_path / "three.csv", "spiral3", 120)
+    ckpt = tmp_path / "run.pt"
+    args = ["train", str(PRESETS / "circle.json"), "--points", str(csv)]  # circle: 250 to train
+    status = main_in_process(
+        *args, "--set", "train.epochs=2", "--set", "device=cpu", "--save", str(ckpt)
+    )
+    out = capsys.readouterr()
+    assert status == 0, out.err
+    summary = json_lines(out.out)[-1]
+    assert summary["steps"] == 2 * (60 // 10)  # 60 of the 120 uploaded points, batches of 10
+    saved = torch.load(ckpt, weights_only=True)
+    assert saved["config"]["data"]["dataset"] == "uploaded"
+    head = [v for k, v in saved["model"].items() if k.endswith("weight")][-1]
+    assert head.shape[0] == 3  # one output per class of the file, not circle's 2
+
+
+@pytest.mark.parametrize(
+    ("csv", "status", "message"),
+    [
+        ("x1,x2,label\n1,2,0\n3,4,1\n", 1, "at least 10"),
+        ("x1,x2,label\n" + "1,2,0\n" * 5 + "1,abc,1\n" + "3,4,1\n" * 5, 1, "line 7"),
+        (None, 1, "--points"),  # data.dataset 'uploaded' and no --points
+        ("MISSING", 2, "--points: cannot read"),
+    ],
+    ids=["too-few-rows", "not-a-number", "no-points", "missing-file"],
+)
+def test_bad_points_exit_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], csv: str | None, status: int, message: str
+) -> None:
+    cfg = tmp_path / "mine.json"
+    cfg.write_text(json.dumps({"data": {"dataset": "uploaded"}}))
+    args = ["train", str(cfg)]
+    if csv == "MISSING":
+        args += ["--points", str(tmp_path / "nope.csv")]
+    elif csv is not None:
+        (tmp_path / "bad.csv").write_text(csv)
+        args += ["--points", str(tmp_path / "bad.csv")]
+    code = main_in_process(*args)  # an uncaught exception (a traceback) fails the test too
+    out = capsys.readouterr()
+    assert code == status, out.err
+    assert out.out == ""
+    assert len(out.err.strip().splitlines()) == 1, out.err
+    assert out.err.startswith("error: ") and message in out.err
+
+
+@pytest.mark.parametrize(
+    ("args", "hints"),
+    [
+        (["fly"], ("(see python -m engine -h)",)),
+        (["train"], ("(see python -m engine train -h)",)),
+        (["train", "c.json", "--bogus"], ("(see python -m engine train -h)", "engine -h)")),
+    ],
+)
+def test_usage_errors_point_to_a_help_command_that_exists(
+    args: list[str], hints: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as e:
+        main_in_process(*args)
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert err.endswith(hints) and "engine engine" not in err, err

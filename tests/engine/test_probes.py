@@ -82,3 +82,94 @@ def test_dead_units_are_those_negative_for_every_example() -> None:
     with probes.capture():
         net(torch.randn(256, 2))
     assert probes.summary()[0]["dead"] == pytest.approx(4 / 16)
+
+
+# Probes.snapshot: a look between training steps that leaves no trace -------------------------
+
+
+def _bn_dropout_config() -> Config:
+    return Config().replace(
+        **{
+            "device": "cpu",
+            "data.n_samples": 200,
+            "model.hidden": [8, 8],
+            "model.activation": "relu",
+            "model.norm": "batch",
+            "model.dropout": "dropout",
+            "model.dropout_rate": 0.3,
+            "train.batch_size": 20,
+            "train.epochs": 3,
+        }
+    )
+
+
+def test_snapshot_between_steps_does_not_change_the_run() -> None:
+    from engine.trainer import Trainer
+
+    cfg = _bn_dropout_config()
+    watched, unwatched = Trainer(cfg), Trainer(cfg)
+    probes = Probes(watched.model, cfg.model.activation)
+    x, y = watched.train_split.x[:50], watched.train_split.y[:50]
+    while not watched.done:
+        watched.step(1)
+        unwatched.step(1)
+        buffers = {k: v.clone() for k, v in watched.model.named_buffers()}
+        assert any("running_mean" in k for k in buffers)
+        rows = probes.snapshot(x, y, watched.loss_fn)
+        assert len(rows) == 3 and rows[0]["grad_norm"] > 0  # it did look
+        for k, v in watched.model.named_buffers():
+            assert torch.equal(v, buffers[k]), k  # BatchNorm running stats and batch count
+        assert all(p.grad is None for p in watched.model.parameters())
+    assert watched.history.loss == unwatched.history.loss
+    assert watched.history.evals == unwatched.history.evals
+    for a, b in zip(watched.model.parameters(), unwatched.model.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_snapshot_restores_the_mode_and_repeats_exactly(training: bool) -> None:
+    cfg = _bn_dropout_config()
+    net = build_model(cfg.model, (2,), 2, seed=0)
+    net.train(training)
+    x, y = torch.randn(40, 2, generator=torch.Generator().manual_seed(1)), torch.arange(40) % 2
+    loss_fn = torch.nn.CrossEntropyLoss()
+    first = Probes(net, "relu").snapshot(x, y, loss_fn)
+    assert net.training is training
+    again = Probes(net, "relu").snapshot(x, y, loss_fn)
+    assert again == first  # the same dropout masks: the generator was rewound
+
+
+def test_snapshot_runs_in_train_mode() -> None:
+    cfg = _bn_dropout_config().replace(**{"model.norm": "none", "model.dropout_rate": 0.5})
+    net = build_model(cfg.model, (2,), 2, seed=0)
+    net.eval()
+    x, y = torch.randn(64, 2, generator=torch.Generator().manual_seed(1)), torch.arange(64) % 2
+    rows = Probes(net, "relu").snapshot(x, y, torch.nn.CrossEntropyLoss())
+    with torch.no_grad():
+        h = net.blocks[0].act(net.blocks[0].layer(x))  # post-activations, no dropout
+    # dropout after the first block zeroes about half of the second layer's inputs, so the
+    # second layer's pre-activations differ from an eval-mode pass
+    with torch.no_grad():
+        eval_pre = net.blocks[1].layer(h)
+    assert rows[1]["pre"]["mean"] != pytest.approx(float(eval_pre.mean()), rel=1e-4)
+
+
+def test_snapshot_histogram_ranges_are_fixed_at_the_first_look() -> None:
+    net = _net("tanh", init_std=0.3)
+    probes = Probes(net, "tanh")
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(64, 2, generator=g), torch.randint(0, 2, (64,), generator=g)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    first = probes.snapshot(x, y, loss_fn)
+    ranges = dict(probes.ranges)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.mul_(10.0)  # as if training had grown the weights a lot
+    later = probes.snapshot(x * 20, y, loss_fn)
+    assert probes.ranges == ranges
+    for a, b in zip(first, later, strict=True):
+        for part in ("pre", "post", "weight"):
+            if part in a:  # the output layer has weights only
+                assert a[part]["edges"] == b[part]["edges"], (a["layer"], part)
+    assert later[0]["pre"]["outside"] > 0.5  # out-of-range values pile up in the end bins
+    assert later[0]["weight"]["outside"] > first[0]["weight"]["outside"]

@@ -1,22 +1,55 @@
-"""The app's entry point and home page, through Streamlit's AppTest (no browser).
+"""The entry point and home page, through Streamlit's AppTest (no browser).
 
 AppTest.from_file on the entry point runs app.py with its st.navigation and renders the default
 page, as a browser session would (checked with Streamlit 1.67); AppTest.switch_page reaches the
 others.
 """
 
+import re
 from pathlib import Path
 
+from app_helpers import APP, ROOT, assert_clean, open_page
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+def navigation_pages() -> list[str]:
+    """Page files app.py registers with st.Page, e.g. 'app_pages/playground.py'."""
+    return re.findall(r'st\.Page\("([^"]+)"', Path(APP).read_text())
 
 
-def test_home_page_loads_with_title_and_cli_hint():
-    at = AppTest.from_file(APP).run(timeout=30)
-
-    assert not at.exception, [e.value for e in at.exception]
+def test_home_says_what_the_playground_is_and_links_every_page():
+    at = AppTest.from_file(APP).run(timeout=60)
+    assert_clean(at)
     assert [t.value for t in at.title] == ["Neural-network playground"]
-    code = "\n".join(c.value for c in at.code)
-    assert "python -m engine config > my.json" in code
-    assert "python -m engine train my.json" in code
+    intro = at.markdown[0].value
+    assert len(re.findall(r"[.!?](\s|$)", intro)) == 3  # three sentences
+    links = {link.proto.page for link in at.get("page_link")}
+    others = [p for p in navigation_pages() if not p.endswith("home.py")]
+    assert others and all(Path(p).stem in links for p in others), (others, links)
+
+
+def test_every_navigation_page_exists_and_loads_without_error():
+    pages = navigation_pages()
+    assert {"app_pages/playground.py", "app_pages/mnist.py"} <= set(pages)
+    for page in pages:
+        assert (ROOT / page).is_file(), page
+        at = open_page(Path(page).stem)
+        assert_clean(at)
+
+
+def test_no_pages_folder_next_to_the_entry_point():
+    """Streamlit runs a pages/ folder as an old-style multipage app, bypassing app.py on a
+    fresh server's deep links; page scripts live in app_pages/."""
+    assert not (ROOT / "pages").exists()
+
+
+def test_components_page_lists_every_registry_entry():
+    at = open_page("components")
+    assert_clean(at)
+    from engine.config import registries
+
+    shown = set()
+    for df in at.dataframe:
+        shown |= set(df.value["name"])
+    for registry in registries().values():
+        assert set(registry.names()) <= shown

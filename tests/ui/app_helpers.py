@@ -1,0 +1,44 @@
+"""Helpers for the AppTest page tests: open a page of the real app, read its state."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "app.py")
+TIMEOUT_S = 120  # a run may build MNIST tensors or score the test set on a busy CI core
+
+
+def open_page(page: str, query: Mapping[str, str] | None = None) -> AppTest:
+    """Run app.py (with its st.navigation) on app_pages/<page>.py, as a browser session
+    opening that page's URL with `query` would."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    at.query_params.update(dict(query or {}))
+    return at.switch_page(f"app_pages/{page}.py").run()
+
+
+def assert_clean(at: AppTest) -> None:
+    """No exception and no error box on the page."""
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def metric(at: AppTest, label: str) -> str:
+    """The value shown by the st.metric labelled `label`."""
+    for m in at.metric:
+        if m.label == label:
+            return m.value
+    raise AssertionError(f"no metric {label!r}; have {[m.label for m in at.metric]}")
+
+
+def values(at: AppTest, page: str) -> dict:
+    """The page's canonical config values (what the URL and the trainer use)."""
+    return at.session_state[f"{page}.values"]
+
+
+def run_of(at: AppTest, page: str):
+    """The page's LiveRun (trainer and play state)."""
+    return at.session_state[f"{page}.run"]
