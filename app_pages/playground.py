@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from engine.config import Config
 from engine.data import DATASETS, DataError, build_dataset
 from engine.presets import list_presets
 from ui import panels, toy_view
@@ -14,15 +13,10 @@ from ui.uploads import get_points, upload_box
 from ui.urlstate import init_page_state, view_toggle, write_url
 
 PAGE = "pg"
-# TensorFlow Playground's opening state: circle, two tanh layers of 4 and 2, plain SGD at 0.03.
-BASE = Config().replace(**{
-    "data.noise": 0.0,
-    "model.hidden": [4, 2],
-    "train.optimizer": "sgd",
-    "train.lr": 0.03,
-    "train.batch_size": 10,
-    "train.epochs": 2000,
-})  # fmt: skip
+PRESETS = list_presets("playground")
+# The page opens on its first preset: TensorFlow Playground's own opening state (circle, tanh
+# layers of 4 and 2, plain SGD at 0.03, batch 10).
+BASE = PRESETS[0].config
 DATASETS_OFFERED = tuple(e.name for e in DATASETS if e.extra["points2d"])
 VIEWS = {"test_points": False, "discretize": False, "log_loss": False}
 CONTROLS = PageControls(
@@ -52,7 +46,7 @@ st.caption(
     "Pick a dataset and a network in the sidebar, press Play, and watch it learn. Each small "
     "square is one neuron: what it outputs for every point of the plane."
 )
-preset_picker(PAGE, list_presets("playground"))
+preset_picker(PAGE, PRESETS)
 cfg, error = render_controls(CONTROLS)
 for notice in pop_notices(PAGE):
     st.warning(notice, icon=":material/info:")
@@ -74,7 +68,6 @@ with views[1]:
     discretize = view_toggle(PAGE, "discretize", "Discretize output")
 with views[2]:
     log_loss = view_toggle(PAGE, "log_loss", "Log-scale loss")
-part = st.session_state.get(f"{PAGE}.part", "post")
 
 
 def draw(live) -> None:
@@ -88,22 +81,10 @@ def draw(live) -> None:
         toy_view.network_maps(live, plane, output)
     with right:
         toy_view.output_map(output, live)
-    panels.curves_panel(live, held_out="test", log_loss=log_loss)
-    inside, grads = st.tabs(["Inside the network", "Gradients"])
-    with inside:
-        panels.inside_panel(live, part)
-    with grads:
-        panels.gradients_panel(live)
+    panels.live_tabs(PAGE, live, held_out="test", log_loss=log_loss)
 
 
 live_area(PAGE, draw)
-st.radio(
-    "Histograms show",
-    list(panels.PARTS),
-    format_func=panels.PARTS.get,
-    key=f"{PAGE}.part",
-    horizontal=True,
-)
 with st.expander("Use your own points"):
     upload_box(PAGE, run.trainer.data if run else None)
 write_url(CONTROLS, cfg, VIEWS)

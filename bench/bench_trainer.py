@@ -30,6 +30,8 @@ MNIST_MLP = {
     "train.batch_size": 128,
 }
 TOY = {"device": "cpu", "data.dataset": "circle", "train.batch_size": 10}
+# Plain torch optimizers with torch's own defaults, for the bare loop.
+BARE_OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}
 
 
 def make_trainer(changes: dict, steps: int, probe_every: int) -> Trainer:
@@ -56,7 +58,7 @@ def time_bare(changes: dict, steps: int) -> float:
             perm = torch.randperm(len(y_all), generator=t._batch_gen)
         batches.append(perm[pos * t.batch_size : (pos + 1) * t.batch_size])
         t.step_count += 1
-    opt = torch.optim.Adam(model.parameters(), lr=t.cfg.train.lr)
+    opt = BARE_OPTIMIZERS[t.cfg.train.optimizer](model.parameters(), lr=t.cfg.train.lr)
     loss_fn = nn.CrossEntropyLoss()
     start = time.perf_counter()
     model.train()

@@ -7,9 +7,10 @@ engine's probes. Colours: training blue, validation orange (as in TF Playground)
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Sequence
-from itertools import pairwise
+from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any
 
 import altair as alt
@@ -32,18 +33,71 @@ TOP_LEGEND = alt.Legend(orient="top", title=None)
 FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
 
 
+def spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
+    """The chart's Vega-Lite spec without its data, built without Altair's validation.
+
+    Altair's default theme sets a 300 px view size that Streamlit's own rendering replaces,
+    so `config` is dropped too.
+    """
+    out = chart.to_dict(validate=False)
+    for key in ("config", "data", "datasets"):
+        out.pop(key, None)
+    return out
+
+
+@lru_cache(maxsize=128)
+def _template(build: Callable[..., Any], columns: tuple[str, ...], params: tuple) -> str:
+    """JSON of the spec `build(empty table, *params)` makes; the data is added per draw."""
+    empty = pd.DataFrame({c: [] for c in columns})
+    return json.dumps(spec(build(empty, *params)))
+
+
+def show(
+    build: Callable[..., Any],
+    df: pd.DataFrame,
+    *params: Any,
+    where: Any = None,
+    width: str = "stretch",
+) -> None:
+    """Draw `build(df, *params)` fast in `where` (default: the current container).
+
+    A live tick redraws five charts three times a second. Building an Altair chart and
+    converting it (`st.altair_chart` validates it against the schema) costs 30-40 ms per
+    chart, the whole redraw budget, so the spec is built once per (chart, columns, params)
+    and only the table changes per draw. The chart builders are validated by the tests.
+    """
+    import streamlit as st
+
+    template = json.loads(_template(build, tuple(df.columns), tuple(params)))
+    (where or st).vega_lite_chart(df, template, width=width)
+
+
 def downsample(x: Sequence[float], y: Sequence[float], max_points: int = MAX_POINTS) -> tuple:
-    """Bucket means of (x, y) down to at most `max_points` points (keeps the last point)."""
+    """Bucket means of (x, y) down to at most `max_points` points; non-finite y values are
+    left out of their bucket's mean (a bucket of only NaN gives NaN)."""
     n = len(x)
     if n <= max_points:
         return list(x), list(y)
-    edges = np.linspace(0, n, max_points + 1).astype(int)
+    starts = np.unique(np.linspace(0, n, max_points, endpoint=False).astype(int))
     xs = np.asarray(x, dtype=float)
     ys = np.asarray(y, dtype=float)
-    spans = [(a, b) for a, b in pairwise(edges) if b > a]
-    bx = [xs[a:b].mean() for a, b in spans]
-    by = [np.nanmean(ys[a:b]) for a, b in spans]
-    return bx, by
+    ok = np.isfinite(ys)
+    lengths = np.diff(np.append(starts, n))
+    bx = np.add.reduceat(xs, starts) / lengths
+    counts = np.add.reduceat(ok.astype(float), starts)
+    sums = np.add.reduceat(np.where(ok, ys, 0.0), starts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        by = np.where(counts > 0, sums / counts, np.nan)
+    return bx.tolist(), by.tolist()
+
+
+def thin(items: Sequence[Any], max_points: int = MAX_POINTS) -> list[Any]:
+    """At most `max_points` evenly spaced items, always keeping the last one."""
+    n = len(items)
+    if n <= max_points:
+        return list(items)
+    idx = np.linspace(0, n - 1, max_points).round().astype(int)
+    return [items[i] for i in idx]
 
 
 def curves_table(
@@ -52,31 +106,42 @@ def curves_table(
     """Long table (epoch, value, split) of training and held-out `metric` ("loss" or "acc"),
     plus the per-step minibatch loss (averaged) when metric is "loss". `held_out` names the
     held-out split ("test" on the toy page, as in TF Playground; "validation" for MNIST)."""
-    rows: list[dict[str, Any]] = []
-    for e in history.evals:
-        for split, key in (("training", f"train_{metric}"), (held_out, f"val_{metric}")):
-            v = e.get(key)
-            if v is not None and math.isfinite(v):
-                rows.append({"epoch": e["epoch"], "value": v, "split": split})
-    if metric == "loss" and history.loss:
+    epochs: list[float] = []
+    vals: list[float] = []
+    splits: list[str] = []
+
+    def add(x: float, v: float | None, split: str) -> None:
+        if v is not None and math.isfinite(v):
+            epochs.append(x)
+            vals.append(v)
+            splits.append(split)
+
+    if metric == "loss" and history.loss:  # first, so the faint line is drawn underneath
         xs, ys = downsample([s / steps_per_epoch for s in history.step], history.loss)
-        rows += [
-            {"epoch": x, "value": y, "split": "minibatch"}
-            for x, y in zip(xs, ys, strict=True)
-            if math.isfinite(y)
-        ]
-    df = pd.DataFrame(rows, columns=["epoch", "value", "split"])
-    if len(df) > 3 * MAX_POINTS:  # many evaluations: thin each split evenly
-        df = df.groupby("split", group_keys=False).apply(
-            lambda g: g.iloc[:: max(1, len(g) // MAX_POINTS)]
-        )
-    return df
+        for x, y in zip(xs, ys, strict=True):
+            add(x, y, "minibatch")
+    for e in thin(history.evals):
+        add(e["epoch"], e.get(f"train_{metric}"), "training")
+        add(e["epoch"], e.get(f"val_{metric}"), held_out)
+    return pd.DataFrame({"epoch": epochs, "value": vals, "split": splits})
 
 
-def curves_chart(df: pd.DataFrame, title: str, log_y: bool = False, height: int = 200):
-    """Line chart of a curves table (x = epoch); colours only for the splits present."""
+def splits_present(df: pd.DataFrame) -> tuple[str, ...]:
+    """The splits of a curves table, in legend order."""
+    have = set(df["split"])
+    return tuple(s for s in SPLIT_COLORS if s in have)
+
+
+def curves_chart(
+    df: pd.DataFrame,
+    title: str,
+    log_y: bool = False,
+    present: tuple[str, ...] = ("training", "validation"),
+    height: int = 200,
+):
+    """Line chart of a curves table (x = epoch); `present` are the splits given colours."""
     scale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
-    present = [s for s in SPLIT_COLORS if s in set(df["split"])]
+    present = list(present)
     colors = alt.Scale(domain=present, range=[SPLIT_COLORS[s] for s in present])
     return (
         alt.Chart(df, title=title, height=height, autosize=FIT_WIDTH)
@@ -144,6 +209,20 @@ def layer_stats_table(layers: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def format_stats(df: pd.DataFrame) -> pd.DataFrame:
+    """Layer statistics as short text: fractions as percentages, others to 3 significant
+    digits, blanks where a statistic does not apply."""
+
+    def cell(column: str, v: Any) -> str:
+        if v is None or (isinstance(v, float) and not math.isfinite(v)):
+            return ""
+        if not isinstance(v, (int, float)):
+            return str(v)
+        return f"{v:.1%}" if column in ("saturated", "dead") else f"{v:.3g}"
+
+    return pd.DataFrame({c: [cell(c, v) for v in df[c]] for c in df.columns})
+
+
 def grad_norms_table(probes: list[dict[str, Any]]) -> pd.DataFrame:
     """(step, layer, norm) of each layer's weight-gradient norm at each probe frame."""
     frames = probes[:: max(1, len(probes) // MAX_POINTS)]
@@ -199,10 +278,14 @@ def grad_depth_chart(df: pd.DataFrame, height: int = 200):
     )
 
 
-def lr_chart(history: History, steps_per_epoch: int, height: int = 160):
-    """The learning rate actually used at each step."""
+def lr_table(history: History, steps_per_epoch: int) -> pd.DataFrame:
+    """(epoch, lr): the learning rate actually used at each step, averaged into buckets."""
     xs, ys = downsample([s / steps_per_epoch for s in history.step], history.lr)
-    df = pd.DataFrame({"epoch": xs, "lr": ys})
+    return pd.DataFrame({"epoch": xs, "lr": ys})
+
+
+def lr_chart(df: pd.DataFrame, height: int = 200):
+    """The learning rate over training."""
     return (
         alt.Chart(df, title="Learning rate", height=height, autosize=FIT_WIDTH)
         .mark_line(color="#0877bd")

@@ -7,6 +7,7 @@ same picture. A third class (three spirals) is green.
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import numpy as np
@@ -196,6 +197,15 @@ def network_diagram(
                 anchor="mt",
             )  # fmt: skip
     return img
+
+
+def to_jpeg(img: Image.Image, quality: int = 92) -> bytes:
+    """JPEG bytes of a picture: encoding takes under 1 ms where PNG takes 8-10 ms, which adds
+    up at three redraws a second, and these pictures are smooth colour fields (at quality 92
+    the lines and points stay crisp)."""
+    buf = io.BytesIO()
+    img.convert("RGB").save(buf, format="JPEG", quality=quality)
+    return buf.getvalue()
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:

@@ -13,7 +13,9 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +29,10 @@ from ui.state import skey
 
 TICK_S = 0.3  # seconds between redraws while playing (>= 3 redraws a second)
 MIN_BUDGET_S = 0.08  # always train at least this long per tick
-QUEUE_WAIT_S = 0.2  # how long a tick waits for a training slot before showing "queued"
+# How long a tick waits for a training slot before showing "queued". Slots free up every
+# tick (about TICK_S), and waiting is cheap, while giving up means a full redraw with nothing
+# new to show, which on a busy server takes CPU from the sessions that are training.
+QUEUE_WAIT_S = 3.0
 MAX_PROBES = 400  # probe frames kept per live run (older ones are thinned out)
 
 
@@ -38,36 +43,48 @@ def _env_number(name: str, default: float) -> float:
         return default
 
 
-# Caps, overridable per server: PLAYGROUND_MAX_TRAININGS trainings at once (default: one per
-# core), PLAYGROUND_MAX_STEPS steps and PLAYGROUND_MAX_TRAIN_SECONDS seconds of training per run.
-MAX_TRAININGS = int(_env_number("PLAYGROUND_MAX_TRAININGS", os.cpu_count() or 2))
+# Caps, overridable per server: PLAYGROUND_MAX_TRAININGS sessions ticking at once (default 1:
+# all sessions share one Python process and its GIL, so taking turns is fastest; see
+# `live_area`), PLAYGROUND_MAX_STEPS steps and PLAYGROUND_MAX_TRAIN_SECONDS seconds of
+# training per run.
+MAX_TRAININGS = int(_env_number("PLAYGROUND_MAX_TRAININGS", 1))
 MAX_STEPS = int(_env_number("PLAYGROUND_MAX_STEPS", 2_000_000))
 MAX_TRAIN_SECONDS = _env_number("PLAYGROUND_MAX_TRAIN_SECONDS", 1800)
 
 
-@dataclass
 class Slots:
-    """A counting semaphore with a count of who holds it, shared by every session."""
+    """A fair counting semaphore shared by every session: slots are handed over in the
+    order they were asked for. (threading.Semaphore lets the thread that just released
+    take the slot straight back, and a playing session asks again at once, so one session
+    could keep the slot for many ticks in a row.)"""
 
-    limit: int
-    semaphore: threading.BoundedSemaphore = field(init=False)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    active: int = 0
-
-    def __post_init__(self) -> None:
-        self.semaphore = threading.BoundedSemaphore(self.limit)
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.active = 0
+        self._lock = threading.Lock()
+        self._waiting: deque[threading.Event] = deque()
 
     def acquire(self, timeout: float) -> bool:
-        got = self.semaphore.acquire(timeout=timeout)
-        if got:
-            with self.lock:
+        with self._lock:
+            if self.active < self.limit and not self._waiting:
                 self.active += 1
-        return got
+                return True
+            turn = threading.Event()
+            self._waiting.append(turn)
+        if turn.wait(timeout):
+            return True  # the releasing thread counted us in
+        with self._lock:
+            if turn.is_set():  # handed over just as we timed out
+                return True
+            self._waiting.remove(turn)
+            return False
 
     def release(self) -> None:
-        with self.lock:
-            self.active -= 1
-        self.semaphore.release()
+        with self._lock:
+            if self._waiting:
+                self._waiting.popleft().set()  # hand the slot over; `active` is unchanged
+            else:
+                self.active -= 1
 
 
 @st.cache_resource
@@ -126,14 +143,24 @@ def reset_run(page: str) -> None:
     st.session_state.pop(run_key(page), None)
 
 
-def advance(run: LiveRun, budget_s: float) -> None:
-    """Train for up to `budget_s` if a slot is free; stop playing at the end or at a cap."""
-    trainer = run.trainer
+@contextmanager
+def training_slot(run: LiveRun) -> Iterator[bool]:
+    """Hold one of the server's training slots for a tick (yields False, and marks the run
+    queued, if none frees up within QUEUE_WAIT_S)."""
     slots = training_slots()
-    if not slots.acquire(QUEUE_WAIT_S):
-        run.queued = True
-        return
-    run.queued = False
+    got = slots.acquire(QUEUE_WAIT_S)
+    run.queued = not got
+    try:
+        yield got
+    finally:
+        if got:
+            slots.release()
+
+
+def advance(run: LiveRun, budget_s: float) -> None:
+    """Train for up to `budget_s` (the caller holds a training slot); stop playing at the
+    end of the run or at a cap, and turn an unexpected failure into a message."""
+    trainer = run.trainer
     # torch's intra-op thread count is per OS thread (OpenMP), and a fragment rerun may run in
     # a fresh thread that app.py's set_num_threads(1) never reached: set it where we train.
     torch.set_num_threads(1)
@@ -147,8 +174,6 @@ def advance(run: LiveRun, budget_s: float) -> None:
         run.playing = False
         run.error = f"Training stopped: {type(e).__name__}: {e}"
         return
-    finally:
-        slots.release()
     run.ticks += 1
     check_stop(run)
 
@@ -186,26 +211,50 @@ def live_area(page: str, draw: Callable[[LiveRun], None]) -> None:
         if run is None:
             return
         if run.playing:
-            budget = max(MIN_BUDGET_S, TICK_S - run.draw_s)
-            advance(run, budget)
-        start = time.perf_counter()
-        draw(run)
-        run.draw_s = time.perf_counter() - start
+            # The slot covers the redraw too: Python's GIL lets one thread run Python at a
+            # time, and a training step hands the GIL back at every torch op, so a session
+            # drawing beside one that trains made the trainer wait up to 5 ms per op (a
+            # "convoy"): four sessions trained at 5-30 steps/s each. Taking turns, each tick
+            # runs at full speed.
+            with training_slot(run) as got:
+                if got:
+                    advance(run, max(MIN_BUDGET_S, TICK_S - run.draw_s))
+                _timed_draw(run, draw)
+        else:
+            _timed_draw(run, draw)
         if every is not None and not run.playing:
             st.rerun()  # a full rerun, so the fragment is redefined without its timer
+        if run.playing and _in_fragment_rerun() and not st.get_option("global.appTest"):
+            # Start the next tick now rather than at the browser's next timer event: the timer
+            # fires every TICK_S whether or not a tick is running, and one that fires during a
+            # tick is dropped, so ticks as long as TICK_S would run only every 2 * TICK_S.
+            # A click (Pause, a control) still gets in: a full rerun request preempts this.
+            # Under AppTest one .run() stays one tick.
+            st.rerun(scope="fragment")
 
     tick()
 
 
+def _timed_draw(run: LiveRun, draw: Callable[[LiveRun], None]) -> None:
+    start = time.perf_counter()
+    draw(run)
+    run.draw_s = time.perf_counter() - start
+
+
+def _in_fragment_rerun() -> bool:
+    """Whether this run is a fragment-only rerun (Streamlit refuses a fragment-scoped rerun
+    from a fragment drawn during a full-page run; the browser's timer covers that tick)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return bool(ctx and ctx.fragment_ids_this_run)
+
+
 def step_epoch(run: LiveRun) -> None:
     """Train exactly one epoch now (the Step button), under the same slot and caps."""
-    slots = training_slots()
-    if not slots.acquire(5.0):
-        run.queued = True
-        return
-    torch.set_num_threads(1)  # see `advance`
-    try:
+    with training_slot(run) as got:
+        if not got:
+            return
+        torch.set_num_threads(1)  # see `advance`
         run.trainer.step(run.trainer.steps_per_epoch)
-    finally:
-        slots.release()
     check_stop(run)

@@ -6,6 +6,7 @@ Altair charts; none of them trains or evaluates anything expensive.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
@@ -13,6 +14,7 @@ import streamlit as st
 from engine.probes import Probes
 from ui import charts
 from ui.live import LiveRun
+from ui.state import skey
 
 PROBE_EXAMPLES = 256  # fixed batch the inside views are computed on
 PARTS = {
@@ -52,12 +54,15 @@ def curves_panel(run: LiveRun, held_out: str, log_loss: bool = False) -> None:
         return
     loss = charts.curves_table(t.history, t.steps_per_epoch, "loss", held_out)
     cols = st.columns(2)
-    cols[0].altair_chart(charts.curves_chart(loss, "Loss", log_y=log_loss), width="stretch")
+    charts.show(
+        charts.curves_chart, loss, "Loss", log_loss, charts.splits_present(loss), where=cols[0]
+    )
     if t.task == "classification":
         acc = charts.curves_table(t.history, t.steps_per_epoch, "acc", held_out)
-        cols[1].altair_chart(charts.curves_chart(acc, "Accuracy"), width="stretch")
+        present = charts.splits_present(acc)
+        charts.show(charts.curves_chart, acc, "Accuracy", False, present, where=cols[1])
     else:
-        cols[1].altair_chart(charts.lr_chart(t.history, t.steps_per_epoch), width="stretch")
+        charts.show(charts.lr_chart, charts.lr_table(t.history, t.steps_per_epoch), where=cols[1])
 
 
 def latest_layers(run: LiveRun) -> tuple[list[dict[str, Any]], str]:
@@ -89,24 +94,50 @@ def latest_layers(run: LiveRun) -> tuple[list[dict[str, Any]], str]:
     return layers, when
 
 
-def inside_panel(run: LiveRun, part: str) -> None:
+def live_tabs(
+    page: str,
+    run: LiveRun,
+    held_out: str,
+    log_loss: bool,
+    extra: dict[str, Callable[[LiveRun], None]] | None = None,
+) -> None:
+    """Curves, inside-the-network and gradient views (plus a page's `extra` tabs) as tabs
+    of which only the open one is computed and sent: a live tick redraws three times a
+    second, and charts in hidden tabs would cost as much as visible ones."""
+    views: dict[str, Callable[[LiveRun], None]] = {
+        "Curves": lambda r: curves_panel(r, held_out, log_loss),
+        "Inside the network": lambda r: inside_panel(r, page),
+        "Gradients": gradients_panel,
+        **(extra or {}),
+    }
+    tabs = st.tabs(list(views), key=skey(page, "tab"), on_change="rerun")
+    for view, tab in zip(views.values(), tabs, strict=True):
+        if tab.open is False:  # None: the open tab is not known, so draw them all
+            continue
+        with tab:
+            view(run)
+
+
+def inside_panel(run: LiveRun, page: str) -> None:
     """Per-layer histograms of activations / pre-activations / weights, and layer statistics."""
+    part = st.radio(
+        "Histograms show",
+        list(PARTS),
+        format_func=PARTS.get,
+        key=skey(page, "part"),
+        horizontal=True,
+    )
     layers, when = latest_layers(run)
     hidden = layers if part == "weight" else [la for la in layers if la.get(part)]
     df = charts.histogram_table(hidden, part)
     st.caption(f"{PARTS[part]} of each layer, {when}.")
     if len(df):
-        st.altair_chart(charts.histogram_chart(df, PARTS[part].split(" (")[0]), width="content")
+        x_title = PARTS[part].split(" (")[0]
+        charts.show(charts.histogram_chart, df, x_title, width="content")
     stats = charts.layer_stats_table(layers).dropna(axis=1, how="all")
-    st.dataframe(
-        stats,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "saturated": st.column_config.NumberColumn(format="percent"),
-            "dead": st.column_config.NumberColumn(format="percent"),
-        },
-    )
+    # A static table: Streamlit's interactive dataframe loads a grid library that more than
+    # doubled the time to the page's first picture.
+    st.table(charts.format_stats(stats), hide_index=True)
     st.caption(
         "Saturated: share of sigmoid/tanh outputs near their bounds, where the gradient "
         "vanishes. Dead: share of ReLU-like units that output 0 for every example of the "
@@ -121,12 +152,12 @@ def gradients_panel(run: LiveRun) -> None:
     cols = st.columns(2)
     depth = charts.grad_depth_table(layers)
     if len(depth):
-        cols[0].altair_chart(charts.grad_depth_chart(depth), width="stretch")
+        charts.show(charts.grad_depth_chart, depth, where=cols[0])
     else:
         cols[0].caption("No finite gradients to show (has the run diverged?).")
     df = charts.grad_norms_table(run.trainer.history.probes)
     if len(df):
-        cols[1].altair_chart(charts.grad_norms_chart(df), width="stretch")
+        charts.show(charts.grad_norms_chart, df, where=cols[1])
     else:
         cols[1].caption("Gradient norms over time appear once training starts.")
     st.caption(

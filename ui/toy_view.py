@@ -80,7 +80,8 @@ def network_maps(run: LiveRun, plane: PlaneOutputs, output: Image.Image) -> None
     img = images.network_diagram(columns, titles, weights, more, THUMB)
     names = ", ".join(FEATURE_LABELS.get(f, f) for f in t.data.feature_names)
     st.image(
-        img,
+        images.to_jpeg(img),
+        output_format="JPEG",
         width=img.width,
         caption=f"Inputs: {names}. Lines are weights: blue positive, orange negative, "
         "thicker = larger.",
@@ -101,7 +102,12 @@ def output_image(
 
 
 def output_map(img: Image.Image, run: LiveRun) -> None:
-    st.image(img, caption=_legend(run.trainer.data), width=img.width)
+    st.image(
+        images.to_jpeg(img),
+        output_format="JPEG",
+        caption=_legend(run.trainer.data),
+        width=img.width,
+    )
 
 
 def _labels(d: Dataset, split: str) -> np.ndarray:

@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 
 
 def test_mnist_trains_live_and_shows_digits(app_url: str, page: Page) -> None:
-    page.goto(f"{app_url}/mnist")
+    page.goto(f"{app_url}/mnist?train.epochs=300")  # long enough to still be playing
     wait_for_app(page, timeout_ms=60_000)
     expect(page.get_by_role("heading", name="MNIST digits")).to_be_visible()
     click_button(page, "Play")

@@ -44,6 +44,8 @@ def test_loads_an_mlp_on_the_built_in_digits_and_trains_live(at: AppTest) -> Non
     at.run()
     assert run_of(at, PAGE).trainer.step_count > before
     assert metric(at, "Steps") == f"{run_of(at, PAGE).trainer.step_count:,}"
+    at.session_state["mnist.tab"] = "Validation digits"  # only the open tab is drawn
+    at.run()
     captions = [c for image in at.get("image") for c in image.proto.imgs for c in [c.caption]]
     grid = next(c for c in captions if "Green frame: right" in c)
     right = int(grid.split(" of ")[0])

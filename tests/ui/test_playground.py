@@ -278,3 +278,20 @@ def test_every_preset_loads_and_trains(at: AppTest) -> None:
         assert any("Loaded" in s.value for s in at.success)
         at.button(key="pg.btn.step").click().run()
         assert run_of(at, PAGE).trainer.step_count > 0, name
+
+
+def test_each_view_tab_draws_only_when_open(at: AppTest) -> None:
+    at.button(key="pg.btn.step").click().run()
+    assert len(at.get("vega_lite_chart")) == 2  # Curves: loss and accuracy
+    at.session_state["pg.tab"] = "Inside the network"
+    at.run()
+    assert_clean(at)
+    assert len(at.table) == 1 and len(at.get("vega_lite_chart")) == 1  # histograms only
+    layers = at.table[0].value
+    assert list(layers["layer"]) == ["hidden 1", "hidden 2", "output"]
+    at.radio(key="pg.part").set_value("weight").run()
+    assert_clean(at)
+    at.session_state["pg.tab"] = "Gradients"
+    at.run()
+    assert_clean(at)
+    assert len(at.get("vega_lite_chart")) == 2 and not at.table  # by depth and over time
