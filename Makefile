@@ -24,6 +24,7 @@ test: venv
 
 bench: venv
 	$(BIN)/python -m bench.bench_trainer
+	$(BIN)/python -m bench.bench_live
 
 # Fix what ruff can first (fixes may leave code unformatted), then format; leftovers are listed.
 format: venv

@@ -36,4 +36,4 @@ for path, registry in registries().items():
         }
         for e in registry
     ]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.table(pd.DataFrame(rows), hide_index=True)

@@ -273,6 +273,8 @@ def _render_field(pc: PageControls, path: str, values: dict[str, Any]) -> None:
         _seed_widget(key, bool(value))
         value = st.toggle(spec.label, key=key, help=info["help"])
     elif spec.kind == "widths":
+        if values["model.arch"] == "cnn":  # the same field counts channels for a CNN
+            spec = WidgetSpec("widths", "Channels per conv block")
         value = _widths_input(pc.page, path, spec, value, info["help"])
     elif spec.kind == "pair":
         value = _pair_input(pc.page, path, spec, value, info["help"])
@@ -318,7 +320,8 @@ def _widths_input(
     except ValueError as e:
         st.error(f"Neurons per hidden layer: {e}. Keeping {', '.join(map(str, value))}.")
         return value
-    st.caption(f"{len(widths)} hidden layer{'s' if len(widths) > 1 else ''}")
+    noun = "conv block" if spec.label.startswith("Channels") else "hidden layer"
+    st.caption(f"{len(widths)} {noun}{'s' if len(widths) > 1 else ''}")
     return widths
 
 

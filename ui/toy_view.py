@@ -38,6 +38,11 @@ def feature_maps(dataset: Dataset, extent: float) -> list[Image.Image]:
     ]
 
 
+def plane_width(plane: PlaneOutputs, layer: int) -> int:
+    """Units of hidden layer `layer` (as the activation outputs them)."""
+    return plane.units[layer].shape[-1] if layer < len(plane.units) else 1
+
+
 def _weights(run: LiveRun, plane: PlaneOutputs, shown: list[int]) -> list[np.ndarray | None]:
     """Weight matrices between neighbouring diagram columns, cut to the drawn units; None
     where a layer's weights do not map one-to-one onto the drawn units (maxout pieces)."""
@@ -55,7 +60,10 @@ def _weights(run: LiveRun, plane: PlaneOutputs, shown: list[int]) -> list[np.nda
                 out.append(None)
                 continue
         n_out = shown[i + 1]
-        fits = w.shape[1] >= shown[i] and (w.shape[0] == n_out or i == len(layers) - 1)
+        # rows beyond the drawn units belong to hidden ones (">12 units"); maxout layers have
+        # `pieces` rows per unit and cannot be drawn one line per weight
+        is_maxout = layer is not layers[-1] and w.shape[0] != plane_width(plane, i)
+        fits = w.shape[0] >= n_out and w.shape[1] >= shown[i] and not is_maxout
         out.append(w[:n_out, : shown[i]] if fits else None)
     return out
 

@@ -49,7 +49,7 @@ def test_components_page_lists_every_registry_entry():
     from engine.config import registries
 
     shown = set()
-    for df in at.dataframe:
-        shown |= set(df.value["name"])
+    for table in at.table:
+        shown |= set(table.value["name"])
     for registry in registries().values():
         assert set(registry.names()) <= shown

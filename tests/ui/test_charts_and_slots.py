@@ -1,0 +1,115 @@
+"""Chart builders make valid Vega-Lite from real trainer output, and the training slots that
+sessions take turns on are fair and time out cleanly."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from engine.config import Config
+from engine.trainer import Trainer
+from ui import charts
+from ui.live import Slots
+
+
+@pytest.fixture(scope="module")
+def trained() -> Trainer:
+    cfg = Config().replace(**{"device": "cpu", "model.hidden": [6, 4], "train.epochs": 4})
+    t = Trainer(cfg, probe_every=5)
+    t.run()
+    return t
+
+
+def test_every_chart_is_valid_vega_lite_on_real_history(trained: Trainer) -> None:
+    t = trained
+    layers = t.history.probes[-1]["layers"]
+    loss = charts.curves_table(t.history, t.steps_per_epoch, "loss", "test")
+    built = [
+        charts.curves_chart(loss, "Loss", False, charts.splits_present(loss)),
+        charts.curves_chart(loss, "Loss", True, charts.splits_present(loss)),
+        charts.histogram_chart(charts.histogram_table(layers, "post"), "Activations"),
+        charts.grad_norms_chart(charts.grad_norms_table(t.history.probes)),
+        charts.grad_depth_chart(charts.grad_depth_table(layers)),
+        charts.lr_chart(charts.lr_table(t.history, t.steps_per_epoch)),
+        charts.confusion_chart(np.array([[5, 1], [2, 7]]), ["0", "1"]),
+        charts.probabilities_chart(np.array([0.2, 0.8]), ["0", "1"]),
+    ]
+    for chart in built:
+        chart.to_dict(validate=True)  # raises on a spec Vega-Lite would reject
+
+
+def test_curves_table_has_both_splits_and_the_minibatch_loss(trained: Trainer) -> None:
+    t = trained
+    df = charts.curves_table(t.history, t.steps_per_epoch, "loss", "test")
+    assert charts.splits_present(df) == ("training", "test", "minibatch")
+    assert len(df[df.split == "training"]) == len(t.history.evals)
+    acc = charts.curves_table(t.history, t.steps_per_epoch, "acc", "validation")
+    assert set(acc.split) == {"training", "validation"} and acc.value.between(0, 1).all()
+
+
+def test_downsample_averages_buckets_and_skips_nan() -> None:
+    x = list(range(1000))
+    y = [float("nan") if i % 10 == 0 else float(i) for i in range(1000)]
+    bx, by = charts.downsample(x, y, max_points=100)
+    assert len(bx) == 100 and bx[0] == pytest.approx(4.5)
+    assert by[0] == pytest.approx(np.mean([i for i in range(10) if i % 10]))
+    assert charts.downsample([1, 2], [3, 4]) == ([1, 2], [3, 4])
+
+
+def test_format_stats_shows_percentages_and_blanks() -> None:
+    import pandas as pd
+
+    df = pd.DataFrame(
+        {"layer": ["h1"], "saturated": [0.25], "dead": [None], "gradient norm": [0.00123456]}
+    )
+    out = charts.format_stats(df)
+    assert out.iloc[0].tolist() == ["h1", "25.0%", "", "0.00123"]
+
+
+def test_slots_are_handed_over_in_the_order_asked() -> None:
+    slots = Slots(1)
+    assert slots.acquire(0)
+    order: list[int] = []
+
+    def worker(i: int) -> None:
+        assert slots.acquire(5)
+        order.append(i)
+        time.sleep(0.01)
+        slots.release()
+
+    threads = []
+    for i in range(4):
+        th = threading.Thread(target=worker, args=(i,))
+        th.start()
+        threads.append(th)
+        time.sleep(0.05)  # queue up in a known order
+    slots.release()
+    for th in threads:
+        th.join(5)
+    assert order == [0, 1, 2, 3]
+    assert slots.acquire(0)  # all handed back: free again
+    slots.release()
+
+
+def test_a_released_slot_cannot_be_taken_back_over_a_waiter() -> None:
+    slots = Slots(1)
+    assert slots.acquire(0)
+    got: list[bool] = []
+    waiter = threading.Thread(target=lambda: got.append(slots.acquire(5)))
+    waiter.start()
+    time.sleep(0.05)
+    slots.release()
+    assert not slots.acquire(0)  # the waiter was first in line
+    waiter.join(5)
+    assert got == [True]
+
+
+def test_waiting_gives_up_after_the_timeout_and_leaves_no_trace() -> None:
+    slots = Slots(2)
+    assert slots.acquire(0) and slots.acquire(0)
+    assert not slots.acquire(0.05)
+    slots.release()
+    assert slots.acquire(0)  # the timed-out waiter did not swallow the freed slot
