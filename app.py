@@ -14,6 +14,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import streamlit as st
 import torch
 
+from ui.navigation import PAGES, SECTIONS
+
 torch.set_num_threads(1)
 # Every torch op hands Python's GIL back and takes it again. When another thread (the web
 # server sending the last redraw, another session) runs Python meanwhile, taking it back waits
@@ -26,19 +28,12 @@ st.set_page_config(page_title="Neural-network playground", page_icon="🧠", lay
 # Page scripts live in app_pages/, not pages/: Streamlit treats a folder named pages/ next to
 # the entry point as an old-style multipage app, and on a fresh server a deep link such as
 # /playground then ran the page script alone, without this file (no navigation, no settings).
-# Sections in sidebar order. Labs and Experiments join as their pages are written (see the
-# issues); a section is only listed once it has a working page.
-PAGES = {
-    "": [
-        st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
-    ],
-    "Train": [
-        st.Page("app_pages/playground.py", title="Playground", icon=":material/scatter_plot:"),
-        st.Page("app_pages/mnist.py", title="MNIST digits", icon=":material/draw:"),
-    ],
-    "Learn": [
-        st.Page("app_pages/components.py", title="Components", icon=":material/menu_book:"),
-    ],
-}
+# The pages and their sections are listed once, in ui/navigation.py.
+home = st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True)
+sections = {"": [home]}
+for section in SECTIONS:
+    sections[section] = [
+        st.Page(p.path, title=p.title, icon=p.icon) for p in PAGES if p.section == section
+    ]
 
-st.navigation(PAGES).run()
+st.navigation(sections).run()

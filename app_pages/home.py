@@ -2,6 +2,8 @@
 
 import streamlit as st
 
+from ui.navigation import PAGES, SECTIONS
+
 st.title("Neural-network playground")
 
 st.markdown(
@@ -11,27 +13,14 @@ st.markdown(
     "activation histograms of each layer, the gradients, and the training and test curves."
 )
 
-st.subheader("Train")
-cols = st.columns(2)
-with cols[0]:
-    st.page_link("app_pages/playground.py", label="Playground", icon=":material/scatter_plot:")
-    st.caption(
-        "TensorFlow-Playground-style: pick a 2-D dataset and a small network, press Play, "
-        "and see the decision boundary and every neuron take shape. Upload your own points."
-    )
-with cols[1]:
-    st.page_link("app_pages/mnist.py", label="MNIST digits", icon=":material/draw:")
-    st.caption(
-        "Train an MLP or a CNN on handwritten digits with live curves and histograms, see "
-        "which digits it gets wrong, and test it on a digit you draw or photograph."
-    )
-
-st.subheader("Learn")
-st.page_link("app_pages/components.py", label="Components", icon=":material/menu_book:")
-st.caption(
-    "Every initializer, activation, normalization, dropout variant, optimizer, schedule, "
-    "loss and dataset the playground offers, with a one-line explanation and its source."
-)
+for section in SECTIONS:
+    st.subheader(section)
+    entries = [p for p in PAGES if p.section == section]
+    cols = st.columns(2)
+    for i, entry in enumerate(entries):
+        with cols[i % 2]:
+            st.page_link(entry.path, label=entry.title, icon=entry.icon)
+            st.caption(entry.blurb)
 
 st.subheader("From a script")
 st.markdown(

@@ -1,4 +1,4 @@
-"""Command line: train, probe, print the default config, download the full MNIST set.
+"""Command line: train, probe, loss landscapes, the default config, the full MNIST set.
 
 stdout carries only JSON (one object per line); progress and errors go to stderr. A bad file,
 key, type or value exits with status 2 and one line that names the field and what is allowed.
@@ -10,6 +10,7 @@ import argparse
 import json
 import math
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -59,6 +60,29 @@ def _parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("probe", help="per-layer summaries at initialization, as one JSON object")
     with_config(pr)
     pr.add_argument("--samples", type=int, default=1000, help="training examples to probe with")
+    la = sub.add_parser(
+        "landscape",
+        help="loss landscape of a checkpoint (Li et al. 2018) as one JSON object",
+    )
+    la.add_argument("checkpoint", help="a checkpoint written by `train --save`")
+    la.add_argument("--grid", type=int, default=31, help="points per side of the 2-D slice")
+    la.add_argument(
+        "--span",
+        type=float,
+        default=1.0,
+        help="half-width of the slice: in units of the filter-normalized directions (random), "
+        "or as a multiple of the trajectory's reach (pca: 1.0 shows it all with a margin)",
+    )
+    la.add_argument("--samples", type=int, default=1000, help="first M training examples")
+    la.add_argument(
+        "--directions",
+        choices=["random", "pca"],
+        default="random",
+        help="two filter-normalized random directions, or the trajectory's top two PCA "
+        "directions (needs a checkpoint with weight snapshots)",
+    )
+    la.add_argument("--seed", type=int, default=0, help="seed of the random directions")
+    la.add_argument("--line", action="store_true", help="also the loss on the line initial->final")
     sub.add_parser("config", help="print the default config as JSON")
     da = sub.add_parser("data", help="download a dataset")
     da.add_argument("name", choices=["mnist-full"], help="what to download")
@@ -163,6 +187,85 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+PCA_MARGIN = 1.25  # --directions pca: the slice reaches this far past the trajectory's extent
+
+
+def _load_checkpoint(path: str) -> Trainer:
+    """Trainer.load, with any failure as a ConfigError naming the file."""
+    import pickle
+
+    from engine.trainer import Trainer
+
+    try:
+        return Trainer.load(path)
+    except ConfigError:
+        raise
+    except FileNotFoundError:
+        raise ConfigError("checkpoint", f"no such file: {path}") from None
+    except (OSError, ValueError, RuntimeError, EOFError, KeyError, pickle.UnpicklingError) as e:
+        # Trainer.load's own ValueError says what is wrong; torch's unpickling errors are pages
+        reason = str(e) if type(e) is ValueError else "not a PyTorch checkpoint file"
+        raise ConfigError(
+            "checkpoint", f"cannot load {path}: {reason}; give a file that `train --save` wrote"
+        ) from None
+
+
+def cmd_landscape(args: argparse.Namespace) -> int:
+    from engine import landscape as ls
+
+    for name, value, low in (("--grid", args.grid, 2), ("--samples", args.samples, 1)):
+        if value < low:
+            raise ConfigError(name, f"must be at least {low}, got {value}")
+    if not (math.isfinite(args.span) and args.span > 0):
+        raise ConfigError("--span", f"must be a positive number, got {args.span}")
+    trainer = _load_checkpoint(args.checkpoint)
+    model, loss_fn = trainer.model, trainer.loss_fn
+    n = min(args.samples, len(trainer.train_split.y))
+    x, y = trainer.train_split.x[:n], trainer.train_split.y[:n]
+    final = ls.snapshot(model)
+
+    def progress(what: str) -> ls.Progress:
+        def show(done: int, total: int) -> None:
+            end = "\n" if done == total else ""
+            print(f"\r{what}: {done}/{total} points", end=end, file=sys.stderr, flush=True)
+
+        return show
+
+    start = time.perf_counter()
+    out: dict[str, Any] = {"grid": args.grid, "span": args.span, "directions": args.directions}
+    span = args.span
+    if args.directions == "pca":
+        trajectory = [trainer.initial_params] + [p for _, p in trainer.snapshots]
+        try:
+            pca = ls.pca_directions(trajectory, final)
+        except ValueError as e:
+            # `train --save` keeps only the initial weights; a Trainer made with
+            # snapshot_every > 0 (the lab page's) keeps the trajectory
+            raise ConfigError("--directions", f"pca: {e}") from None
+        d1, d2 = pca.d1, pca.d2
+        span = args.span * PCA_MARGIN * max(float(abs(pca.coords).max()), 1e-12)
+        out["explained"] = pca.explained.tolist()
+        out["trajectory"] = pca.coords.tolist()
+    else:
+        g = torch.Generator().manual_seed(args.seed)
+        d1, d2 = ls.random_direction(model, g), ls.random_direction(model, g)
+    res = ls.slice_2d(
+        model, final, d1, d2, x, y, loss_fn, grid=args.grid, span=span, progress=progress("slice")
+    )
+    out["alphas"], out["betas"], out["loss"] = (
+        res.alphas.tolist(),
+        res.betas.tolist(),
+        res.losses.tolist(),
+    )
+    if args.line:
+        ln = ls.line(model, trainer.initial_params, final, x, y, loss_fn, progress=progress("line"))
+        out["line"] = {"alphas": ln.alphas.tolist(), "loss": ln.losses.tolist()}
+    out["samples"] = n
+    out["seconds"] = round(time.perf_counter() - start, 3)
+    _emit(out)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
     from engine.data import DataError
@@ -173,7 +276,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "config":
             _emit(Config().to_dict())
             return 0
-        return {"train": cmd_train, "probe": cmd_probe, "data": cmd_data}[args.command](args)
+        commands = {
+            "train": cmd_train,
+            "probe": cmd_probe,
+            "data": cmd_data,
+            "landscape": cmd_landscape,
+        }
+        return commands[args.command](args)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return USAGE_ERROR

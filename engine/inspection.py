@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from engine.data import Dataset, Split
-from engine.models import Network
+from engine.models import Network, unchanged
 
 Array = np.ndarray[Any, Any]
 EVAL_CHUNK = 4096  # examples per forward pass, bounds memory
@@ -137,3 +137,96 @@ def most_confident_wrong(p: Predictions, k: int = 12) -> Array:
     wrong = np.flatnonzero(~p.correct)
     order = np.argsort(-p.confidence[wrong], kind="stable")
     return wrong[order[:k]]
+
+
+@dataclass(frozen=True)
+class ModeStats:
+    """One hidden layer's outputs on the same inputs in train mode and in eval mode.
+
+    `train`/`eval`: the block's outputs (after activation, normalization and dropout) as
+    float arrays (N, units), flattened over positions for conv layers; `pre_*`: mean and
+    variance of the NEXT layer's input in each mode, the quantity Li et al. 2019 ("Understanding
+    the disharmony between dropout and batch normalization") call the variance shift.
+    """
+
+    layer: str
+    train: Array
+    eval: Array
+    train_mean: float
+    eval_mean: float
+    train_var: float
+    eval_var: float
+
+
+@torch.no_grad()
+def train_vs_eval(model: Network, x: Tensor) -> list[ModeStats]:
+    """Every hidden block's output on `x` in train mode (dropout active, batch statistics) and
+    in eval mode (no dropout, running statistics), without changing the model: BatchNorm's
+    running statistics and the dropout generator are restored afterwards."""
+    outputs: dict[str, dict[int, Tensor]] = {"train": {}, "eval": {}}
+
+    def hook(mode: str, index: int):
+        def save(module: torch.nn.Module, inputs: tuple[Tensor, ...], out: Tensor) -> None:
+            outputs[mode][index] = out.detach()
+
+        return save
+
+    with unchanged(model):
+        for mode in ("train", "eval"):
+            model.train(mode == "train")
+            handles = [b.register_forward_hook(hook(mode, i)) for i, b in enumerate(model.blocks)]
+            try:
+                model(x)
+            finally:
+                for h in handles:
+                    h.remove()
+    out = []
+    for i in sorted(outputs["train"]):
+        tr, ev = outputs["train"][i], outputs["eval"][i]  # (N, units) or (N, C, H, W)
+        if tr.dim() > 2:  # channels as units: (N*H*W, C)
+            tr = tr.movedim(1, -1).reshape(-1, tr.shape[1])
+            ev = ev.movedim(1, -1).reshape(-1, ev.shape[1])
+        out.append(
+            ModeStats(
+                layer=f"hidden {i + 1}",
+                train=tr.cpu().numpy(),
+                eval=ev.cpu().numpy(),
+                train_mean=float(tr.mean()),
+                eval_mean=float(ev.mean()),
+                train_var=float(tr.var()),
+                eval_var=float(ev.var()),
+            )
+        )
+    return out
+
+
+def weight_summary(model: Network, tiny: float = 1e-3) -> list[dict[str, Any]]:
+    """Per weight layer: the weights as a flat array, the share with |w| < `tiny` (L1 drives
+    weights to exactly zero; L2 only shrinks them) and the L2 norm."""
+    rows = []
+    for name, layer in model.weight_layers():
+        w = layer.weight.detach().flatten().cpu().numpy()
+        rows.append(
+            {
+                "layer": name,
+                "weights": w,
+                "near_zero": float((np.abs(w) < tiny).mean()),
+                "norm": float(np.linalg.norm(w)),
+            }
+        )
+    return rows
+
+
+@torch.no_grad()
+def accuracy_in_mode(model: Network, split: Split, batch_size: int, train_mode: bool) -> float:
+    """Accuracy on `split` scored in batches of `batch_size`, in train mode (BatchNorm uses
+    each batch's own statistics) or eval mode (its running statistics). The model is left as
+    it was: running statistics and the dropout generator are restored."""
+    correct, n = 0, len(split.y)
+    with unchanged(model):
+        model.train(train_mode)
+        for i in range(0, n - batch_size + 1, batch_size):  # full batches only
+            out = model(split.x[i : i + batch_size])
+            correct += int((out.argmax(dim=1) == split.y[i : i + batch_size]).sum())
+    scored = (n // batch_size) * batch_size
+    return correct / scored if scored else math.nan

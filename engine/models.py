@@ -8,6 +8,8 @@ layer -> [norm] -> activation -> [norm] -> dropout -> [pool]; the probes hook ea
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 from torch import Tensor, nn
@@ -217,3 +219,23 @@ def _initialize(net: Network, m: ModelConfig, seed: int) -> None:
             init_weight(m.init, module.weight, m.init_std, g)
             if module.bias is not None:
                 nn.init.zeros_(module.bias)
+
+
+@contextmanager
+def unchanged(model: Network) -> Iterator[None]:
+    """Run a look at the model (a forward pass in train mode, say) without leaving a trace:
+    BatchNorm's running statistics and other buffers, the dropout generator's state and the
+    train/eval mode are restored on exit, so training curves do not depend on who looked."""
+    buffers = [b.detach().clone() for b in model.buffers()]
+    gen = model.dropout_generator
+    gen_state = gen.get_state() if gen is not None else None
+    was_training = model.training
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for b, saved in zip(model.buffers(), buffers, strict=True):
+                b.copy_(saved)
+        if gen is not None and gen_state is not None:
+            gen.set_state(gen_state)
+        model.train(was_training)

@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
 from engine.activations import ACTIVATIONS
-from engine.models import Network
+from engine.models import Network, unchanged
 
 # A unit counts as saturated when its output lies within this fraction of the output range from
 # a bound: |tanh| > 0.9, sigmoid < 0.05 or > 0.95, where the derivative is under ~20% of its peak.
@@ -218,26 +218,17 @@ class Probes:
         and gradients are cleared, so a run's curves are the same whether or not anyone looks.
         """
         model = self.model
-        buffers = [b.detach().clone() for b in model.buffers()]
-        gen = model.dropout_generator
-        gen_state = gen.get_state() if gen is not None else None
-        was_training = model.training
-        model.train()
-        model.zero_grad(set_to_none=True)
-        try:
-            with self.capture():
-                loss = loss_fn(model(x), y)
-            loss.backward()
-            self.record_grads()
-            return self.summary()
-        finally:
+        with unchanged(model):
+            model.train()
             model.zero_grad(set_to_none=True)
-            with torch.no_grad():
-                for b, saved in zip(model.buffers(), buffers, strict=True):
-                    b.copy_(saved)
-            if gen is not None and gen_state is not None:
-                gen.set_state(gen_state)
-            model.train(was_training)
+            try:
+                with self.capture():
+                    loss = loss_fn(model(x), y)
+                loss.backward()
+                self.record_grads()
+                return self.summary()
+            finally:
+                model.zero_grad(set_to_none=True)
 
     def summary(self) -> list[dict[str, Any]]:
         """One dict per layer with whatever was recorded since the last summary."""

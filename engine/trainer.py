@@ -21,6 +21,7 @@ from torch import Tensor
 from engine.config import Config
 from engine.data import Dataset, Split, build_dataset
 from engine.device import resolve_device
+from engine.landscape import snapshot as param_snapshot
 from engine.losses import LOSSES
 from engine.models import Network, build_model
 from engine.optimizers import build_optimizer
@@ -32,6 +33,7 @@ STATUSES = ("ready", "running", "finished", "early_stopped", "diverged")
 EVAL_CHUNK = 4096  # examples per forward pass when evaluating, bounds memory
 TRAIN_EVAL_MAX = 10_000  # train metrics use at most the first 10k training examples
 CHECKPOINT_FORMAT = 1
+MAX_SNAPSHOTS = 200  # weight snapshots kept for the loss-landscape trajectory
 # Config fields a running trainer can take on without rebuilding its network, optimizer state or
 # data ("turn the knob while it trains", as in TensorFlow Playground). Anything else resets.
 LIVE_FIELDS = frozenset(
@@ -80,12 +82,18 @@ class Trainer:
         probe_every: int = 0,
         dataset: Dataset | None = None,
         max_probes: int | None = None,
+        snapshot_every: int = 0,
+        max_snapshots: int = MAX_SNAPSHOTS,
     ):
         """`dataset` replaces the one `cfg.data` describes (e.g. a user's uploaded points);
         `max_probes` bounds the probe history (older frames are thinned out, for live pages
-        that train for a long time); None keeps every frame."""
+        that train for a long time); None keeps every frame. `snapshot_every` > 0 keeps a
+        copy of the weights every that many steps in `snapshots` (for the loss-landscape
+        trajectory, Li et al. 2018), at most `max_snapshots` of them (older ones thinned)."""
         self.cfg = cfg
         self.max_probes = max_probes
+        self.snapshot_every = snapshot_every
+        self.max_snapshots = max_snapshots
         t = cfg.train
         self.device = resolve_device(cfg.device)
         data = dataset if dataset is not None else build_dataset(cfg.data, cfg.seed)
@@ -96,6 +104,9 @@ class Trainer:
         self.task = data.task
         n_out = data.n_classes if data.task == "classification" else 1
         self.model: Network = build_model(cfg.model, data.input_shape, n_out, cfg.seed, self.device)
+        # The weights before any step (cheap: one copy), for the initial -> final loss line.
+        self.initial_params: dict[str, Tensor] = param_snapshot(self.model)
+        self.snapshots: list[tuple[int, dict[str, Tensor]]] = []  # (step, params)
         self.loss_fn = LOSSES.get(t.loss).build(data.n_classes)
         self.optimizer = build_optimizer(self.model.parameters(), t)
 
@@ -231,6 +242,10 @@ class Trainer:
             self.history.probes.append({"step": self.step_count, "layers": self.probes.summary()})
             if self.max_probes and len(self.history.probes) > self.max_probes:
                 self._thin_probes()
+        if self.snapshot_every and self.step_count % self.snapshot_every == 0:
+            self.snapshots.append((self.step_count, param_snapshot(self.model)))
+            if len(self.snapshots) > self.max_snapshots:
+                self.snapshots = _thinned(self.snapshots)
         if self.step_count % self.eval_every == 0 or self.step_count >= self.total_steps:
             self.evaluate()
             if self.done:
@@ -242,9 +257,7 @@ class Trainer:
     def _thin_probes(self) -> None:
         """Drop every other frame of the older half: recent frames stay dense, the whole run
         stays covered, and memory stays bounded however long a live page trains."""
-        frames = self.history.probes
-        half = len(frames) // 2
-        self.history.probes = frames[:half:2] + frames[half:]
+        self.history.probes = _thinned(self.history.probes)
 
     def apply_live(self, cfg: Config) -> None:
         """Switch to `cfg` mid-run, keeping weights, optimizer state and data.
@@ -393,6 +406,10 @@ class Trainer:
                 "dropout_rng": self.model.dropout_generator.get_state(),
                 "perm": self._perm.cpu() if self._perm is not None else None,
                 "points": self._points_for_checkpoint(),
+                "initial_params": self.initial_params,
+                "snapshots": [{"step": step, "params": p} for step, p in self.snapshots],
+                "snapshot_every": self.snapshot_every,
+                "max_snapshots": self.max_snapshots,
             },
             path,
         )
@@ -442,8 +459,22 @@ class Trainer:
         trainer._perm = perm.to(trainer.device) if perm is not None else None
         status = ckpt["status"]
         trainer.status = status if status in STATUSES else "ready"
+        # Optional keys (checkpoints written before snapshots existed lack them): without them
+        # `initial_params` stays the seeded initialization that construction just rebuilt,
+        # which is the run's own since the config and seed are the same.
+        if ckpt.get("initial_params") is not None:
+            trainer.initial_params = dict(ckpt["initial_params"])
+        trainer.snapshots = [(int(s["step"]), dict(s["params"])) for s in ckpt.get("snapshots", [])]
+        trainer.snapshot_every = int(ckpt.get("snapshot_every", 0))
+        trainer.max_snapshots = int(ckpt.get("max_snapshots", MAX_SNAPSHOTS))
         return trainer
 
 
 def _to(split: Split, device: torch.device) -> Split:
     return Split(split.x.to(device), split.y.to(device))
+
+
+def _thinned(frames: list[Any]) -> list[Any]:
+    """Every other item of the older half, then the newer half as it is."""
+    half = len(frames) // 2
+    return frames[:half:2] + frames[half:]

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from engine.trainer import History
+from ui.images import PATH_COLORS
 
 MAX_POINTS = 300
 SPLIT_COLORS = {
@@ -330,5 +331,190 @@ def probabilities_chart(probs: np.ndarray, labels: Sequence[str], height: int = 
             x=alt.X("class:O", sort=list(labels)),
             y=alt.Y("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
             tooltip=["class", alt.Tooltip("probability:Q", format=".1%")],
+        )
+    )
+
+
+def run_histograms_table(runs: dict[str, list[dict[str, Any]]], part: str) -> pd.DataFrame:
+    """Histograms of `part` for several runs: (run, layer, lo, hi, fraction)."""
+    frames = [histogram_table(layers, part).assign(run=label) for label, layers in runs.items()]
+    if not frames:
+        return pd.DataFrame(columns=["layer", "lo", "hi", "fraction", "run"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def histogram_grid_chart(df: pd.DataFrame, x_title: str, order: tuple[str, ...] = ()):
+    """Rows of runs (in `order`), columns of layers: how a distribution changes with depth,
+    per run (the deeplearning.ai initialization picture). Each panel keeps its own x and y
+    ranges, so a narrow or flat distribution still shows its shape."""
+    base = (
+        alt.Chart(df, height=70, width=110)
+        .mark_bar(color="#0877bd", opacity=0.85)
+        .encode(
+            x=alt.X("lo:Q", bin="binned", title=x_title, axis=alt.Axis(labelOverlap=True)),
+            x2="hi:Q",
+            y=alt.Y("fraction:Q", title=None, axis=alt.Axis(format="%", tickCount=2)),
+            tooltip=[alt.Tooltip("lo:Q", format=".3g"), alt.Tooltip("fraction:Q", format=".1%")],
+        )
+    )
+    return base.facet(
+        row=alt.Row(
+            "run:N",
+            sort=list(order) or None,
+            title=None,
+            header=alt.Header(labelAngle=0, labelAlign="left"),
+        ),
+        column=alt.Column("layer:N", sort=None, title=None),
+    ).resolve_scale(x="independent", y="independent")
+
+
+def depth_table(runs: dict[str, list[dict[str, Any]]], stat: str) -> pd.DataFrame:
+    """(run, layer, depth, value) of one per-layer statistic: "std" (post-activation std),
+    "saturated", "dead", "grad_norm" or "weight_norm"; non-finite values are left out."""
+    rows = []
+    for label, layers in runs.items():
+        for depth, layer in enumerate(layers, start=1):
+            value = (layer.get("post") or {}).get("std") if stat == "std" else layer.get(stat)
+            if value is not None and math.isfinite(value):
+                rows.append({"run": label, "layer": layer["layer"], "depth": depth, "value": value})
+    return pd.DataFrame(rows, columns=["run", "layer", "depth", "value"])
+
+
+def depth_chart(df: pd.DataFrame, title: str, log_y: bool = False, percent: bool = False):
+    """A per-layer statistic against depth, one line per run."""
+    axis = alt.Axis(format="%") if percent else alt.Axis()
+    scale = alt.Scale(type="log") if log_y else alt.Scale()
+    return (
+        alt.Chart(df, title=title, height=200, autosize=FIT_WIDTH)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("depth:O", title="layer (input → output)"),
+            y=alt.Y("value:Q", title=None, scale=scale, axis=axis),
+            color=alt.Color("run:N", sort=None, legend=TOP_LEGEND),
+            tooltip=["run", "layer", alt.Tooltip("value:Q", format=".3g")],
+        )
+    )
+
+
+def grad_time_table(runs: dict[str, list[dict[str, Any]]]) -> pd.DataFrame:
+    """(run, step, layer, norm) over time, from each run's probe frames (thinned)."""
+    frames = [grad_norms_table(probes).assign(run=label) for label, probes in runs.items()]
+    if not frames:
+        return pd.DataFrame(columns=["step", "layer", "norm", "run"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def grad_time_chart(df: pd.DataFrame):
+    """Gradient norm of every layer over training, one small panel per run."""
+    return (
+        alt.Chart(df, height=150, width=220)
+        .mark_line()
+        .encode(
+            x=alt.X("step:Q"),
+            y=alt.Y("norm:Q", scale=alt.Scale(type="log"), title="‖∂loss/∂W‖"),
+            color=alt.Color("layer:N", sort=None, legend=TOP_LEGEND),
+            tooltip=["layer", "step", alt.Tooltip("norm:Q", format=".3g")],
+        )
+        .facet(facet=alt.Facet("run:N", sort=None, title=None), columns=3)
+    )
+
+
+def weights_chart(df: pd.DataFrame, order: tuple[str, ...] = ()):
+    """Histogram of all hidden-layer weights, one panel per run (own x range each)."""
+    return (
+        alt.Chart(df, height=120, width=200)
+        .mark_bar(color="#0877bd")
+        .encode(
+            x=alt.X("lo:Q", bin="binned", title="weight"),
+            x2="hi:Q",
+            y=alt.Y("fraction:Q", title=None, axis=alt.Axis(format="%")),
+        )
+        .facet(facet=alt.Facet("run:N", sort=list(order) or None, title=None), columns=4)
+        .resolve_scale(x="independent", y="independent")
+    )
+
+
+def mode_grid_chart(df: pd.DataFrame):
+    """The first layer's outputs for a few examples and units, train mode next to eval mode:
+    dropped units show as 0 in train mode, the kept ones scaled up."""
+    return (
+        alt.Chart(df, height=130, width=200)
+        .mark_rect()
+        .encode(
+            x=alt.X("unit:O"),
+            y=alt.Y("example:O"),
+            color=alt.Color("value:Q", scale=alt.Scale(scheme="blues"), title="output"),
+            tooltip=["mode", "example", "unit", alt.Tooltip("value:Q", format=".3g")],
+        )
+        .facet(column=alt.Column("mode:N", title=None, sort=["train mode", "eval mode"]))
+    )
+
+
+def grid_chart(df: pd.DataFrame, panel_title: str, colour_title: str):
+    """Training accuracy small multiples: one panel per `panel` value, colour by `colour`."""
+    return (
+        alt.Chart(df, height=160, width=210)
+        .mark_line(strokeWidth=2)
+        .encode(
+            x=alt.X("epoch:Q"),
+            y=alt.Y("value:Q", title="training accuracy", scale=alt.Scale(domain=[0, 1])),
+            color=alt.Color("colour:N", title=colour_title, legend=alt.Legend(orient="top")),
+            tooltip=["panel", "colour", alt.Tooltip("epoch:Q", format=".2f"), "value:Q"],
+        )
+        .facet(
+            facet=alt.Facet("panel:N", title=panel_title, sort=None),
+            columns=4,
+        )
+    )
+
+
+def race_loss_chart(df: pd.DataFrame, log_y: bool = True, names: tuple[str, ...] = ()):
+    """Loss against step for every racer, coloured like its path (`names` in race order)."""
+    names = list(names)
+    palette = [f"rgb{PATH_COLORS[k % len(PATH_COLORS)]}" for k in range(len(names))]
+    scale = alt.Scale(type="symlog") if log_y else alt.Scale(zero=False)
+    return (
+        alt.Chart(df, title="Loss against step", height=220, autosize=FIT_WIDTH)
+        .mark_line(strokeWidth=2)
+        .encode(
+            x=alt.X("step:Q"),
+            y=alt.Y("loss:Q", scale=scale, title=None),
+            color=alt.Color(
+                "optimizer:N", scale=alt.Scale(domain=names, range=palette), legend=TOP_LEGEND
+            ),
+            tooltip=["optimizer", "step", alt.Tooltip("loss:Q", format=".4g")],
+        )
+    )
+
+
+def line_landscape_chart(df: pd.DataFrame):
+    """Loss along the line from the initial (α = 0) to the trained (α = 1) weights."""
+    return (
+        alt.Chart(
+            df, title="From initial (α=0) to trained (α=1) weights", height=220, autosize=FIT_WIDTH
+        )
+        .mark_line(color="#0877bd", strokeWidth=2, point=True)
+        .encode(
+            x=alt.X("alpha:Q", title="α"),
+            y=alt.Y("loss:Q", scale=alt.Scale(type="log"), title="loss"),
+            tooltip=[alt.Tooltip("alpha:Q", format=".2f"), alt.Tooltip("loss:Q", format=".4g")],
+        )
+    )
+
+
+def runs_lr_chart(df: pd.DataFrame):
+    """The learning rate of several runs over training."""
+    return (
+        alt.Chart(df, title="Learning rate", height=220, autosize=FIT_WIDTH)
+        .mark_line(strokeWidth=2)
+        .encode(
+            x=alt.X("epoch:Q"),
+            y=alt.Y("lr:Q", title=None),
+            color=alt.Color("run:N", sort=None, legend=TOP_LEGEND),
+            tooltip=[
+                "run",
+                alt.Tooltip("epoch:Q", format=".2f"),
+                alt.Tooltip("lr:Q", format=".3g"),
+            ],
         )
     )

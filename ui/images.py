@@ -214,3 +214,80 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
         return ImageFont.load_default(size=size)
     except (TypeError, OSError):  # pragma: no cover - Pillow without FreeType
         return ImageFont.load_default()
+
+
+# A perceptually ordered ramp (the anchors of matplotlib's viridis), low values dark.
+_RAMP = np.array(
+    [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]], dtype=np.float32
+)
+# Bright colours that show on the dark-to-yellow map and on the white page alike.
+PATH_COLORS = [(230, 25, 75), (255, 150, 0), (0, 190, 255), (255, 105, 180), (120, 220, 40),
+               (255, 215, 0), (190, 130, 255), (0, 160, 140)]  # fmt: skip
+
+
+def ramp(t: Array) -> Array:
+    """Values in [0, 1] -> RGB floats (..., 3) along the viridis anchors."""
+    t = np.clip(np.nan_to_num(t, nan=1.0), 0.0, 1.0) * (len(_RAMP) - 1)
+    i = np.minimum(t.astype(int), len(_RAMP) - 2)
+    f = (t - i)[..., None]
+    return _RAMP[i] * (1 - f) + _RAMP[i + 1] * f
+
+
+def contour_image(z: Array, size: tuple[int, int], levels: int = 20) -> Image.Image:
+    """A filled contour map of z (rows: y from bottom to top): colour bands of equal height
+    with a darker line where the band changes, drawn as an image of `size` (width, height).
+
+    Rows are flipped so that larger y is up; z is upsampled smoothly before banding so the
+    lines are smooth even for a coarse grid (a 31x31 landscape)."""
+    w, h = size
+    z = np.asarray(z, dtype=np.float64)
+    finite = np.isfinite(z)
+    lo, hi = (np.nanmin(z[finite]), np.nanmax(z[finite])) if finite.any() else (0.0, 1.0)
+    norm = (np.where(finite, z, hi) - lo) / ((hi - lo) or 1.0)  # (ny, nx) in [0, 1]
+    big = Image.fromarray((norm[::-1] * 65535).astype(np.uint16).astype(np.int32), "I")
+    smooth = np.asarray(big.resize((w, h), Image.Resampling.BILINEAR), dtype=np.float64) / 65535
+    band = np.floor(smooth * levels).clip(0, levels - 1)  # (h, w)
+    rgb = ramp((band + 0.5) / levels)
+    edge = np.zeros_like(band, dtype=bool)
+    edge[:, 1:] |= band[:, 1:] != band[:, :-1]
+    edge[1:, :] |= band[1:, :] != band[:-1, :]
+    rgb[edge] *= 0.6
+    return Image.fromarray(rgb.astype(np.uint8), "RGB")
+
+
+def draw_paths(
+    img: Image.Image,
+    paths: list[Array],
+    extent: tuple[float, float, float, float],
+    marks: list[tuple[float, float]] = (),
+) -> Image.Image:
+    """Polylines of points (n, 2) in data coordinates over a map covering `extent`
+    (xmin, xmax, ymin, ymax), each in its own PATH_COLORS colour with a dot at its end; `marks`
+    (e.g. the minima) are drawn as small white crosses."""
+    x0, x1, y0, y1 = extent
+    w, h = img.size
+
+    def px(p: Array) -> list[tuple[float, float]]:
+        xs = (p[:, 0] - x0) / (x1 - x0) * (w - 1)
+        ys = (y1 - p[:, 1]) / (y1 - y0) * (h - 1)
+        return list(zip(xs.tolist(), ys.tolist(), strict=True))
+
+    out = img.copy()
+    draw = ImageDraw.Draw(out)
+    for mx, my in marks:
+        ((cx, cy),) = px(np.array([[mx, my]]))
+        draw.line((cx - 5, cy - 5, cx + 5, cy + 5), fill="white", width=2)
+        draw.line((cx - 5, cy + 5, cx + 5, cy - 5), fill="white", width=2)
+    for k, p in enumerate(paths):
+        if not len(p):
+            continue
+        pts = px(p)
+        color = PATH_COLORS[k % len(PATH_COLORS)]
+        if len(pts) > 1:
+            draw.line(pts, fill=color, width=2, joint="curve")
+        ex, ey = pts[-1]
+        draw.ellipse((ex - 4, ey - 4, ex + 4, ey + 4), fill=color, outline="black")
+    if paths and len(paths[0]):
+        sx, sy = px(paths[0][:1])[0]
+        draw.rectangle((sx - 4, sy - 4, sx + 4, sy + 4), outline="white", width=2)
+    return out

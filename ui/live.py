@@ -23,7 +23,7 @@ import streamlit as st
 import torch
 
 from engine.config import Config
-from engine.data import Dataset
+from engine.data import Dataset, build_dataset
 from engine.trainer import Trainer, can_apply_live
 from ui.state import skey
 
@@ -95,9 +95,14 @@ def training_slots() -> Slots:
 
 @dataclass
 class LiveRun:
-    """One page's run in one session: the trainer plus what the live loop needs."""
+    """One page's run in one session: its trainer(s) plus what the live loop needs.
 
-    trainer: Trainer
+    A trainer page has one trainer; a lab compares several side by side (`labels` name
+    them), trained in turn within each tick so that they advance together.
+    """
+
+    trainers: list[Trainer]
+    labels: list[str] = field(default_factory=list)
     playing: bool = False
     queued: bool = False
     ticks: int = 0
@@ -107,8 +112,25 @@ class LiveRun:
     cache: dict[str, Any] = field(default_factory=dict)  # page results tied to this run
 
     @property
+    def trainer(self) -> Trainer:
+        """The (first) trainer: the only one on a trainer page."""
+        return self.trainers[0]
+
+    @property
     def cfg(self) -> Config:
         return self.trainer.cfg
+
+    @property
+    def done(self) -> bool:
+        return all(t.done for t in self.trainers)
+
+    @property
+    def steps(self) -> int:
+        return sum(t.step_count for t in self.trainers)
+
+    @property
+    def seconds(self) -> float:
+        return sum(t.seconds for t in self.trainers)
 
 
 def run_key(page: str) -> str:
@@ -132,10 +154,34 @@ def ensure_run(
             run.trainer.apply_live(cfg)
             return run, False
     dataset = make_dataset(cfg) if make_dataset else None
+    run = LiveRun([_live_trainer(cfg, dataset)])
+    st.session_state[run_key(page)] = run
+    return run, True
+
+
+def _live_trainer(cfg: Config, dataset: Dataset | None) -> Trainer:
     trainer = Trainer(cfg, dataset=dataset, max_probes=MAX_PROBES)
     trainer.enable_probes(1)  # cadence set per tick in `advance`
-    run = LiveRun(trainer)
-    st.session_state[run_key(page)] = run
+    return trainer
+
+
+def ensure_comparison(key: str, runs: list[tuple[str, Config]]) -> tuple[LiveRun, bool]:
+    """A side-by-side run of labelled configs under session key `key`, rebuilt whenever the
+    list changes. Configs with the same data and seed share one Dataset object: identical
+    data by construction, built once. Returns (run, was_reset)."""
+    run: LiveRun | None = st.session_state.get(key)
+    wanted = ([label for label, _ in runs], [cfg for _, cfg in runs])
+    if run is not None and (run.labels, [t.cfg for t in run.trainers]) == wanted:
+        return run, False
+    shared: dict[tuple[Any, int], Dataset] = {}
+    trainers = []
+    for _, cfg in runs:
+        data_key = (cfg.data, cfg.seed)
+        if data_key not in shared:
+            shared[data_key] = build_dataset(cfg.data, cfg.seed)
+        trainers.append(_live_trainer(cfg, shared[data_key]))
+    run = LiveRun(trainers, wanted[0])
+    st.session_state[key] = run
     return run, True
 
 
@@ -158,18 +204,21 @@ def training_slot(run: LiveRun) -> Iterator[bool]:
 
 
 def advance(run: LiveRun, budget_s: float) -> None:
-    """Train for up to `budget_s` (the caller holds a training slot); stop playing at the
-    end of the run or at a cap, and turn an unexpected failure into a message."""
-    trainer = run.trainer
+    """Train for up to `budget_s` (the caller holds a training slot), shared equally by the
+    run's unfinished trainers; stop playing at the end or at a cap, and turn an unexpected
+    failure into a message."""
     # torch's intra-op thread count is per OS thread (OpenMP), and a fragment rerun may run in
     # a fresh thread that app.py's set_num_threads(1) never reached: set it where we train.
     torch.set_num_threads(1)
+    active = [t for t in run.trainers if not t.done]
+    share = budget_s / max(1, len(active))
     try:
-        # About two probe frames per tick whatever the speed: histograms stay fresh and the
-        # probe cost stays a small, constant share of the tick.
-        rate = trainer.step_count / trainer.seconds if trainer.seconds > 0.05 else 100.0
-        trainer.probe_every = max(1, int(rate * budget_s / 2))
-        trainer.run_for(budget_s)
+        for trainer in active:
+            # About two probe frames per tick whatever the speed: histograms stay fresh and
+            # the probe cost stays a small, constant share of the tick.
+            rate = trainer.step_count / trainer.seconds if trainer.seconds > 0.05 else 100.0
+            trainer.probe_every = max(1, int(rate * share / 2))
+            trainer.run_for(share)
     except Exception as e:  # a bug or a device failure: stop and say so, keep the charts
         run.playing = False
         run.error = f"Training stopped: {type(e).__name__}: {e}"
@@ -179,18 +228,17 @@ def advance(run: LiveRun, budget_s: float) -> None:
 
 
 def check_stop(run: LiveRun) -> None:
-    """Pause at the end of the run, on divergence, or at a session cap, saying why."""
-    trainer = run.trainer
-    if trainer.done:
+    """Pause at the end of the run(s), on divergence, or at a session cap, saying why."""
+    if run.done:
         run.playing = False
-        run.notice = trainer.message
-    elif trainer.step_count >= MAX_STEPS:
+        run.notice = run.trainer.message if len(run.trainers) == 1 else "All runs finished."
+    elif run.steps >= MAX_STEPS:
         run.playing = False
         run.notice = (
             f"Paused: this run reached the server's cap of {MAX_STEPS:,} steps. "
             "Reset to start a new run."
         )
-    elif trainer.seconds >= MAX_TRAIN_SECONDS:
+    elif run.seconds >= MAX_TRAIN_SECONDS:
         run.playing = False
         run.notice = (
             f"Paused: this run reached the server's cap of {MAX_TRAIN_SECONDS / 60:.0f} minutes "
@@ -198,16 +246,19 @@ def check_stop(run: LiveRun) -> None:
         )
 
 
-def live_area(page: str, draw: Callable[[LiveRun], None]) -> None:
-    """The self-rerunning fragment: one tick of training (while playing), then `draw`."""
-    run = get_run(page)
+def live_area(page: str, draw: Callable[[LiveRun], None], key: str | None = None) -> None:
+    """The self-rerunning fragment: one tick of training (while playing), then `draw`.
+
+    `key` is the session key of the run (default: the page's trainer run)."""
+    key = key or run_key(page)
+    run = st.session_state.get(key)
     if run is None:
         return
     every = TICK_S if run.playing else None
 
     @st.fragment(run_every=every)
     def tick() -> None:
-        run = get_run(page)
+        run = st.session_state.get(key)
         if run is None:
             return
         if run.playing:
@@ -251,10 +302,12 @@ def _in_fragment_rerun() -> bool:
 
 
 def step_epoch(run: LiveRun) -> None:
-    """Train exactly one epoch now (the Step button), under the same slot and caps."""
+    """Train exactly one epoch of every trainer now (the Step button), under the same slot
+    and caps."""
     with training_slot(run) as got:
         if not got:
             return
         torch.set_num_threads(1)  # see `advance`
-        run.trainer.step(run.trainer.steps_per_epoch)
+        for trainer in run.trainers:
+            trainer.step(trainer.steps_per_epoch)
     check_stop(run)

@@ -66,20 +66,25 @@ def curves_panel(run: LiveRun, held_out: str, log_loss: bool = False) -> None:
 
 
 def latest_layers(run: LiveRun) -> tuple[list[dict[str, Any]], str]:
-    """Per-layer summaries of the network now, on a fixed batch of training examples, and a
-    caption saying when. Computed once per training step count and shared by the panels.
+    """`latest_layers_of` the run's (only) trainer."""
+    return latest_layers_of(run, 0)
+
+
+def latest_layers_of(run: LiveRun, index: int) -> tuple[list[dict[str, Any]], str]:
+    """Per-layer summaries of trainer `index` now, on a fixed batch of training examples, and
+    a caption saying when. Computed once per training step count and shared by the panels.
 
     A fixed batch (rather than the last minibatch) makes frames comparable over time and
     gives enough values for a smooth histogram even with a batch size of 10. The histogram
     ranges are fixed at the first frame, so a shrinking distribution visibly shrinks.
     """
-    t = run.trainer
-    cached = run.cache.get("layers")
+    t = run.trainers[index]
+    cached = run.cache.get(("layers", index))
     if cached is not None and cached[0] == t.step_count:
         return cached[1], cached[2]
-    probes = run.cache.get("snapshot_probes")
+    probes = run.cache.get(("snapshot_probes", index))
     if probes is None:
-        probes = run.cache["snapshot_probes"] = Probes(t.model, t.cfg.model.activation)
+        probes = run.cache[("snapshot_probes", index)] = Probes(t.model, t.cfg.model.activation)
     n = min(PROBE_EXAMPLES, len(t.train_split.y))
     layers = probes.snapshot(t.train_split.x[:n], t.train_split.y[:n], t.loss_fn)
     if t.history.probes:  # how much the last probed step moved the weights
@@ -90,7 +95,7 @@ def latest_layers(run: LiveRun) -> tuple[list[dict[str, Any]], str]:
         if t.step_count
         else f"on {n} training examples, at initialization (before any training)"
     )
-    run.cache["layers"] = (t.step_count, layers, when)
+    run.cache[("layers", index)] = (t.step_count, layers, when)
     return layers, when
 
 

@@ -10,28 +10,28 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.controls import get_values, set_values
-from ui.live import LiveRun, get_run, reset_run, step_epoch
+from ui.live import LiveRun, reset_run, run_key, step_epoch
 from ui.state import skey
 
 
-def _toggle_play(page: str) -> None:
-    run = get_run(page)
-    if run is None or run.trainer.done:
+def _toggle_play(key: str) -> None:
+    run = st.session_state.get(key)
+    if run is None or run.done:
         return
     run.playing = not run.playing
     run.notice = run.error = ""
 
 
-def _step(page: str) -> None:
-    run = get_run(page)
-    if run is None or run.trainer.done:
+def _step(key: str) -> None:
+    run = st.session_state.get(key)
+    if run is None or run.done:
         return
     run.playing = False
     step_epoch(run)
 
 
-def _reset(page: str) -> None:
-    reset_run(page)
+def _reset(key: str) -> None:
+    st.session_state.pop(key, None)
 
 
 def _new_data(page: str) -> None:
@@ -40,20 +40,30 @@ def _new_data(page: str) -> None:
     reset_run(page)
 
 
-def transport(page: str, run: LiveRun | None, blocked: bool, new_data: bool = False) -> None:
+def transport(
+    page: str,
+    run: LiveRun | None,
+    blocked: bool,
+    new_data: bool = False,
+    key: str | None = None,
+    step_help: str = "Train exactly one epoch, then pause.",
+) -> None:
     """The row of run buttons; `blocked` (an invalid config) disables Play and Step;
-    `new_data` adds TF Playground's "regenerate" button (toy data)."""
+    `new_data` adds TF Playground's "regenerate" button (toy data). `key` is the session key
+    of the run (default: the page's trainer run); a lab with several comparisons gives each
+    its own."""
+    key = key or run_key(page)
     playing = run is not None and run.playing
-    done = run is not None and run.trainer.done
+    done = run is not None and run.done
     cols = st.columns([1.1, 1.3, 1, 1.4, 2.6], vertical_alignment="center")
     with cols[0]:
         st.button(
             "Pause" if playing else "Play",
-            key=skey(page, "btn.play"),
+            key=f"{key}.btn.play",
             icon=":material/pause:" if playing else ":material/play_arrow:",
             type="primary",
             on_click=_toggle_play,
-            args=(page,),
+            args=(key,),
             disabled=blocked or done,
             help="Train live; the charts update as it learns.",
             width="stretch",
@@ -61,21 +71,21 @@ def transport(page: str, run: LiveRun | None, blocked: bool, new_data: bool = Fa
     with cols[1]:
         st.button(
             "Step",
-            key=skey(page, "btn.step"),
+            key=f"{key}.btn.step",
             icon=":material/skip_next:",
             on_click=_step,
-            args=(page,),
+            args=(key,),
             disabled=blocked or done,
-            help="Train exactly one epoch, then pause.",
+            help=step_help,
             width="stretch",
         )
     with cols[2]:
         st.button(
             "Reset",
-            key=skey(page, "btn.reset"),
+            key=f"{key}.btn.reset",
             icon=":material/replay:",
             on_click=_reset,
-            args=(page,),
+            args=(key,),
             help="Start again from freshly initialized weights (same seed: same start).",
             width="stretch",
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Any
 
 import streamlit as st
 
@@ -22,7 +23,7 @@ from ui.state import skey
 VIEW_PREFIX = "view."
 
 
-def init_page_state(pc: PageControls, views: Mapping[str, bool]) -> None:
+def init_page_state(pc: PageControls, views: Mapping[str, Any]) -> None:
     """On the page's first run in this session, take its values from the URL (or the base)."""
     if values_key(pc.page) in st.session_state:
         return
@@ -48,21 +49,25 @@ def init_page_state(pc: PageControls, views: Mapping[str, bool]) -> None:
     st.session_state[skey(pc.page, "view")] = _read_views(pc.page, params, views)
 
 
-def _read_views(page: str, params: Mapping[str, str], defaults: Mapping[str, bool]) -> dict:
+def _read_views(page: str, params: Mapping[str, str], defaults: Mapping[str, Any]) -> dict:
+    """View settings from the link: switches (true/false) and names (text, which the page
+    checks against its choices)."""
     out = dict(defaults)
     for key, text in params.items():
         if not key.startswith(VIEW_PREFIX):
             continue
         name = key[len(VIEW_PREFIX) :]
         low = text.lower()
-        if name in defaults and low in ("true", "false", "1", "0"):
+        if name in defaults and isinstance(defaults[name], str):
+            out[name] = text
+        elif name in defaults and low in ("true", "false", "1", "0"):
             out[name] = low in ("true", "1")
         else:
             add_notice(page, f"Link parameter ignored {key}={text!r}: not a known view switch")
     return out
 
 
-def view_values(page: str) -> dict[str, bool]:
+def view_values(page: str) -> dict[str, Any]:
     return st.session_state[skey(page, "view")]
 
 
@@ -76,7 +81,7 @@ def view_toggle(page: str, name: str, label: str, help: str | None = None) -> bo
     return views[name]
 
 
-def write_url(pc: PageControls, cfg: Config | None, view_defaults: Mapping[str, bool]) -> None:
+def write_url(pc: PageControls, cfg: Config | None, view_defaults: Mapping[str, Any]) -> None:
     """Mirror the page's state into the query string (only what differs from the defaults).
 
     With an invalid combination (cfg is None) the link keeps its last valid state.
@@ -88,6 +93,7 @@ def write_url(pc: PageControls, cfg: Config | None, view_defaults: Mapping[str, 
         params.pop("data.dataset", None)
     for name, value in view_values(pc.page).items():
         if value != view_defaults.get(name):
-            params[VIEW_PREFIX + name] = "true" if value else "false"
+            text = value if isinstance(value, str) else ("true" if value else "false")
+            params[VIEW_PREFIX + name] = text
     if st.query_params.to_dict() != params:
         st.query_params.from_dict(params)

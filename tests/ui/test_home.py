@@ -13,8 +13,10 @@ from streamlit.testing.v1 import AppTest
 
 
 def navigation_pages() -> list[str]:
-    """Page files app.py registers with st.Page, e.g. 'app_pages/playground.py'."""
-    return re.findall(r'st\.Page\("([^"]+)"', Path(APP).read_text())
+    """Page files of the navigation, e.g. 'app_pages/playground.py'."""
+    from ui.navigation import PAGES
+
+    return ["app_pages/home.py", *(p.path for p in PAGES)]
 
 
 def test_home_says_what_the_playground_is_and_links_every_page():

@@ -37,7 +37,7 @@ def at() -> AppTest:
 def test_loads_an_mlp_on_the_built_in_digits_and_trains_live(at: AppTest) -> None:
     v = values(at, PAGE)
     assert v["data.dataset"] == "mnist" and v["model.arch"] == "mlp"
-    at.button(key="mnist.btn.play").click().run()
+    at.button(key="mnist.run.btn.play").click().run()
     run = run_of(at, PAGE)
     assert run.playing and run.trainer.step_count > 0
     before = run.trainer.step_count
@@ -60,7 +60,7 @@ def test_cnn_controls_appear_and_the_cnn_trains(at: AppTest) -> None:
     assert any(s.key == key("model.kernel_size") for s in at.select_slider)
     dropouts = at.selectbox(key=key("model.dropout")).options
     assert any("Spatial" in o for o in dropouts) and any("DropBlock" in o for o in dropouts)
-    at.button(key="mnist.btn.step").click().run()
+    at.button(key="mnist.run.btn.step").click().run()
     assert_clean(at)
     run = run_of(at, PAGE)
     assert run.trainer.cfg.model.arch == "cnn" and run.trainer.step_count > 0
@@ -68,7 +68,7 @@ def test_cnn_controls_appear_and_the_cnn_trains(at: AppTest) -> None:
 
 def test_a_finished_run_scores_the_test_set(at: AppTest) -> None:
     at.number_input(key=key("train.epochs")).set_value(1).run()
-    at.button(key="mnist.btn.play").click().run()
+    at.button(key="mnist.run.btn.play").click().run()
     for _ in range(40):
         if run_of(at, PAGE).trainer.done:
             break
@@ -94,7 +94,7 @@ def digit_png(index: int, invert: bool = True) -> bytes:
 
 def test_your_own_digit_shows_the_steps_and_the_prediction(at: AppTest) -> None:
     at.number_input(key=key("train.epochs")).set_value(3).run()
-    at.button(key="mnist.btn.play").click().run()
+    at.button(key="mnist.run.btn.play").click().run()
     while run_of(at, PAGE).playing:
         at.run()
     upload = next(u for u in at.file_uploader if u.key == "mnist.digit")
@@ -152,13 +152,13 @@ def test_full_set_downloads_with_progress_then_trains(
     monkeypatch.setenv(mnist.URL_ENV, mirror)
     at = open_page("mnist", {"data.dataset": "mnist_full"})
     assert any("not on this machine" in i.value for i in at.info)
-    assert at.button(key="mnist.btn.play").disabled
+    assert at.button(key="mnist.run.btn.play").disabled
     at.button(key="mnist.btn.download").click().run()
     assert_clean(at)
     run = run_of(at, PAGE)
     assert run.trainer.cfg.data.dataset == "mnist_full"
     assert len(run.trainer.train_split.y) + len(run.trainer.val_split.y) == 5000
-    at.button(key="mnist.btn.step").click().run()
+    at.button(key="mnist.run.btn.step").click().run()
     assert run_of(at, PAGE).trainer.step_count > 0
 
 
@@ -172,7 +172,7 @@ def test_failed_download_says_so_and_the_built_in_set_still_works(
     assert any("Download failed" in e.value and "HTTP 404" in e.value for e in at.error)
     at.selectbox(key=key("data.dataset")).select("mnist").run()
     assert_clean(at)
-    at.button(key="mnist.btn.step").click().run()
+    at.button(key="mnist.run.btn.step").click().run()
     assert run_of(at, PAGE).trainer.step_count > 0
 
 

@@ -29,7 +29,7 @@ def at() -> AppTest:
 
 
 def play(at: AppTest) -> AppTest:
-    return at.button(key="pg.btn.play").click().run()
+    return at.button(key="pg.run.btn.play").click().run()
 
 
 def test_loads_with_tf_playground_defaults_and_an_untrained_picture(at: AppTest) -> None:
@@ -51,23 +51,23 @@ def test_each_tick_trains_and_redraws_until_paused(at: AppTest) -> None:
     assert second > first
     assert metric(at, "Steps") == f"{second:,}"
     assert metric(at, "Training loss") != "–"
-    at.button(key="pg.btn.play").click().run()  # Pause
+    at.button(key="pg.run.btn.play").click().run()  # Pause
     paused = run_of(at, PAGE).trainer.step_count
     at.run()
     assert run_of(at, PAGE).trainer.step_count == paused and not run_of(at, PAGE).playing
 
 
 def test_step_trains_one_epoch_and_reset_starts_over(at: AppTest) -> None:
-    at.button(key="pg.btn.step").click().run()
+    at.button(key="pg.run.btn.step").click().run()
     run = run_of(at, PAGE)
     assert run.trainer.step_count == run.trainer.steps_per_epoch
     assert metric(at, "Epoch") == "1.00"
-    at.button(key="pg.btn.reset").click().run()
+    at.button(key="pg.run.btn.reset").click().run()
     assert run_of(at, PAGE).trainer.step_count == 0 and run_of(at, PAGE) is not run
 
 
 def test_learning_rate_and_l2_apply_live_but_the_architecture_resets(at: AppTest) -> None:
-    at.button(key="pg.btn.step").click().run()
+    at.button(key="pg.run.btn.step").click().run()
     run = run_of(at, PAGE)
     steps = run.trainer.step_count
     at.select_slider(key=key("train.lr")).set_value(0.1).run()
@@ -166,7 +166,7 @@ def test_bad_widths_and_refused_combinations_say_why(at: AppTest) -> None:
     at.selectbox(key=key("model.norm")).select("batch").run()
     at.select_slider(key=key("train.batch_size")).set_value(1).run()
     assert any("batch_size >= 2" in e.value for e in at.error)
-    assert at.button(key="pg.btn.play").disabled
+    assert at.button(key="pg.run.btn.play").disabled
 
 
 def test_settings_round_trip_through_the_link(at: AppTest) -> None:
@@ -276,12 +276,12 @@ def test_every_preset_loads_and_trains(at: AppTest) -> None:
         at.button(key="pg.btn.preset").click().run()
         assert_clean(at)
         assert any("Loaded" in s.value for s in at.success)
-        at.button(key="pg.btn.step").click().run()
+        at.button(key="pg.run.btn.step").click().run()
         assert run_of(at, PAGE).trainer.step_count > 0, name
 
 
 def test_each_view_tab_draws_only_when_open(at: AppTest) -> None:
-    at.button(key="pg.btn.step").click().run()
+    at.button(key="pg.run.btn.step").click().run()
     assert len(at.get("vega_lite_chart")) == 2  # Curves: loss and accuracy
     at.session_state["pg.tab"] = "Inside the network"
     at.run()

@@ -1,0 +1,68 @@
+"""Initialization and activations lab: what the starting weights do to a deep network."""
+
+import streamlit as st
+
+from engine.data import DATASETS
+from engine.presets import list_presets
+from ui import lab_views
+from ui.controls import Group, PageControls, pop_notices, render_controls
+from ui.labs import Lab, comparison, experiment_picker, variant_configs
+from ui.live import ensure_comparison
+from ui.panels import PARTS
+from ui.state import skey
+from ui.urlstate import init_page_state, write_url
+
+PAGE = "lab_init"
+LAB = Lab(PAGE, list_presets("labs/init"))
+VIEWS = {"experiment": LAB.presets[0].name}
+CONTROLS = PageControls(
+    page=PAGE,
+    base=LAB.presets[0].config,
+    datasets=("normal_noise", "mnist", *(e.name for e in DATASETS if e.extra["points2d"])),
+    groups=(
+        Group("Data", ("data.dataset", "data.n_samples", "data.input_dim", "data.noise",
+                       "data.train_subset", "seed")),
+        Group("Network", ("model.hidden", "model.activation", "model.maxout_pieces",
+                          "model.init", "model.init_std", "model.norm", "model.norm_position",
+                          "model.norm_groups", "model.residual")),
+        Group("Training", ("train.optimizer", "train.lr", "train.momentum", "train.betas",
+                           "train.batch_size", "train.epochs", "train.grad_clip"),
+              expanded=False),
+    ),
+)  # fmt: skip
+
+init_page_state(CONTROLS, VIEWS)
+st.title("Initialization and activations")
+st.caption(
+    "How the first weights are drawn decides whether a deep network's signals and gradients "
+    "survive its depth. Pick an experiment; the sidebar holds its network, which every run "
+    "shares except for the one thing it changes."
+)
+preset = experiment_picker(LAB)
+cfg, error = render_controls(CONTROLS)
+for notice in pop_notices(PAGE):
+    st.warning(notice, icon=":material/info:")
+if error:
+    st.error(f"These settings cannot train: {error}", icon=":material/block:")
+runs = variant_configs(LAB, preset, cfg) if cfg else []
+
+st.subheader("1. At initialization, before any training")
+if runs:
+    run, _ = ensure_comparison(skey(PAGE, "cmp.main"), runs)
+    part = st.radio(
+        "Show",
+        list(PARTS),
+        format_func=PARTS.get,
+        key=skey(PAGE, "part"),
+        horizontal=True,
+    )
+    lab_views.init_view(run, part)
+
+st.subheader("2. Train them side by side")
+comparison(
+    LAB,
+    "main",
+    runs,
+    extra={"Layers now": lab_views.now_view, "Gradients": lab_views.gradients_view},
+)
+write_url(CONTROLS, cfg, VIEWS)

@@ -1,0 +1,57 @@
+"""Normalization lab: BatchNorm, LayerNorm and GroupNorm against bad scales and tiny batches."""
+
+import streamlit as st
+
+from engine.presets import list_presets
+from ui import lab_views
+from ui.controls import Group, PageControls, pop_notices, render_controls
+from ui.labs import Lab, comparison, experiment_picker, variant_configs
+from ui.state import skey
+from ui.urlstate import init_page_state, write_url
+
+PAGE = "lab_norm"
+LAB = Lab(PAGE, list_presets("labs/normalization"))
+VIEWS = {"experiment": LAB.presets[0].name}
+CONTROLS = PageControls(
+    page=PAGE,
+    base=LAB.presets[0].config,
+    datasets=("mnist", "normal_noise"),
+    groups=(
+        Group("Data", ("data.dataset", "data.train_subset", "seed")),
+        Group("Network", ("model.hidden", "model.activation", "model.init", "model.init_std",
+                          "model.norm", "model.norm_position", "model.norm_groups")),
+        Group("Training", ("train.optimizer", "train.lr", "train.momentum", "train.batch_size",
+                           "train.epochs", "train.steps", "train.eval_every")),
+    ),
+)  # fmt: skip
+
+init_page_state(CONTROLS, VIEWS)
+st.title("Normalization")
+st.caption(
+    "Normalizing each layer's inputs keeps their scale in check whatever the weights do. "
+    "Each experiment trains the same network side by side with and without it."
+)
+preset = experiment_picker(LAB)
+cfg, error = render_controls(CONTROLS)
+for notice in pop_notices(PAGE):
+    st.warning(notice, icon=":material/info:")
+if error:
+    st.error(f"These settings cannot train: {error}", icon=":material/block:")
+runs = variant_configs(LAB, preset, cfg) if cfg else []
+
+comparison(
+    LAB,
+    "main",
+    runs,
+    extra={
+        "Grid": lab_views.grid_view,
+        "Layers now": lab_views.now_view,
+        "Gradients": lab_views.gradients_view,
+    },
+)
+
+st.subheader("Train mode versus eval mode")
+run = st.session_state.get(skey(PAGE, "cmp.main"))
+if run is not None:
+    lab_views.modes_view(run)
+write_url(CONTROLS, cfg, VIEWS)

@@ -1,0 +1,60 @@
+"""Optimizers lab: races on classic surfaces and on MNIST, and the loss landscape."""
+
+import streamlit as st
+
+from engine.presets import list_presets
+from ui import lab_views, landscape_view, surfaces_view
+from ui.controls import Group, PageControls, pop_notices, render_controls
+from ui.labs import Lab, comparison, experiment_picker, variant_configs
+from ui.state import skey
+from ui.urlstate import init_page_state, write_url
+
+PAGE = "lab_opt"
+SURFACE_LAB = Lab(PAGE, list_presets("labs/surfaces"), slot="surface", loads_config=False)
+MNIST_LAB = Lab(PAGE, list_presets("labs/optimizers"))
+VIEWS = {"experiment": MNIST_LAB.presets[0].name, "surface": SURFACE_LAB.presets[0].name}
+CONTROLS = PageControls(
+    page=PAGE,
+    base=MNIST_LAB.presets[0].config,
+    datasets=("mnist", "circle", "spiral", "xor", "moons"),
+    groups=(
+        Group("Data", ("data.dataset", "data.train_subset", "seed")),
+        Group("Network", ("model.hidden", "model.activation", "model.init", "model.norm")),
+        Group("Training (all runs)", ("train.optimizer", "train.lr", "train.momentum",
+                                      "train.betas", "train.rho", "train.batch_size",
+                                      "train.epochs", "train.schedule", "train.decay_steps",
+                                      "train.decay_rate", "train.lr_end", "train.warmup_steps",
+                                      "train.eval_every")),
+    ),
+)  # fmt: skip
+
+init_page_state(CONTROLS, VIEWS)
+st.title("Optimizers and loss surfaces")
+st.caption(
+    "How an update rule finds its way downhill: first on two-dimensional surfaces you can see "
+    "whole, then on a real network, then on a map of that network's own loss landscape."
+)
+
+st.header("1. Races on classic surfaces")
+surface_preset = experiment_picker(SURFACE_LAB, label="Surface experiment")
+surfaces_view.race_section(PAGE, surface_preset)
+
+st.header("2. A race on MNIST")
+preset = experiment_picker(MNIST_LAB)
+cfg, error = render_controls(CONTROLS)
+for notice in pop_notices(PAGE):
+    st.warning(notice, icon=":material/info:")
+if error:
+    st.error(f"These settings cannot train: {error}", icon=":material/block:")
+runs = variant_configs(MNIST_LAB, preset, cfg) if cfg else []
+run = comparison(MNIST_LAB, "main", runs, extra={"Learning rate": lab_views.lr_view})
+if run is not None:
+    landscape_view.keep_snapshots(run)
+
+st.header("3. The loss landscape of a trained network")
+st.caption(
+    'After Li et al. 2018, "Visualizing the Loss Landscape of Neural Nets". Pick one of the '
+    "race's networks (pause it first), then compute."
+)
+landscape_view.landscape_section(PAGE, st.session_state.get(skey(PAGE, "cmp.main")))
+write_url(CONTROLS, cfg, VIEWS)

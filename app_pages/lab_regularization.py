@@ -1,0 +1,67 @@
+"""Regularization lab: overfitting, and what penalties, dropout and early stopping do to it."""
+
+import streamlit as st
+
+from engine.data import DATASETS
+from engine.presets import list_presets
+from ui import lab_views
+from ui.controls import Group, PageControls, pop_notices, render_controls
+from ui.labs import Lab, comparison, experiment_picker, variant_configs
+from ui.state import skey
+from ui.urlstate import init_page_state, write_url
+
+PAGE = "lab_reg"
+LAB = Lab(PAGE, list_presets("labs/regularization"))
+VIEWS = {"experiment": LAB.presets[0].name}
+CONTROLS = PageControls(
+    page=PAGE,
+    base=LAB.presets[0].config,
+    datasets=("mnist", *(e.name for e in DATASETS if e.extra["points2d"] and e.name != "uploaded")),
+    groups=(
+        Group("Data", ("data.dataset", "data.train_subset", "data.val_fraction",
+                       "data.n_samples", "data.noise", "data.train_fraction", "seed")),
+        Group("Network", ("model.hidden", "model.activation", "model.init", "model.norm")),
+        Group("Regularization (all runs)", ("train.l1", "train.l2", "model.dropout",
+                                            "model.dropout_rate", "model.block_size",
+                                            "model.cutout_size", "train.max_norm",
+                                            "train.early_stopping_patience")),
+        Group("Training", ("train.optimizer", "train.lr", "train.weight_decay",
+                           "train.batch_size", "train.epochs"), expanded=False),
+    ),
+)  # fmt: skip
+
+init_page_state(CONTROLS, VIEWS)
+st.title("Regularization")
+st.caption(
+    "A network with more weights than examples can memorize its training set. Each "
+    "experiment trains the same network side by side, with and without a regularizer; "
+    "the table's gap is training minus held-out accuracy."
+)
+preset = experiment_picker(LAB)
+cfg, error = render_controls(CONTROLS)
+for notice in pop_notices(PAGE):
+    st.warning(notice, icon=":material/info:")
+if error:
+    st.error(f"These settings cannot train: {error}", icon=":material/block:")
+runs = variant_configs(LAB, preset, cfg) if cfg else []
+held_out = (
+    "test" if cfg is not None and DATASETS.get(cfg.data.dataset).extra["toy"] else "validation"
+)
+
+comparison(
+    LAB,
+    "main",
+    runs,
+    held_out=held_out,
+    extra={"Weights": lab_views.weights_view, "Boundaries": lab_views.boundaries_view},
+)
+
+st.subheader("Dropout and BatchNorm: training mode versus evaluation mode")
+run = st.session_state.get(skey(PAGE, "cmp.main"))
+if run is not None:
+    st.caption(
+        "The same inputs through each run's network in both modes (no weights change). "
+        "Press Step or Play above first to see a trained network."
+    )
+    lab_views.mode_shift_view(run)
+write_url(CONTROLS, cfg, VIEWS)

@@ -1,0 +1,108 @@
+"""Side-by-side runs: overlaid curves and a table of final numbers for a multi-trainer run.
+
+Every run of a comparison shares the seed, so the data, the initial weights (where the
+architecture allows) and the batch order are the same: only the compared knob differs.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from ui import charts
+from ui.live import LiveRun
+
+SPLIT_DASH = {"training": [1, 0], "validation": [5, 3], "test": [5, 3]}
+
+
+def curves(run: LiveRun, metric: str, held_out: str = "validation") -> pd.DataFrame:
+    """(epoch, value, split, run) of every trainer's evaluations (no minibatch loss: with
+    several runs on one chart it would hide the rest)."""
+    frames = []
+    for label, t in zip(run.labels, run.trainers, strict=True):
+        df = charts.curves_table(t.history, t.steps_per_epoch, metric, held_out)
+        df = df[df.split != "minibatch"]
+        frames.append(df.assign(run=label))
+    if not frames:
+        return pd.DataFrame(columns=["epoch", "value", "split", "run"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def curves_chart(df: pd.DataFrame, title: str, log_y: bool = False, height: int = 240):
+    """One colour per run; solid training, dashed held-out."""
+    scale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
+    return (
+        alt.Chart(df, title=title, height=height, autosize=charts.FIT_WIDTH)
+        .mark_line(strokeWidth=2)
+        .encode(
+            x=alt.X("epoch:Q"),
+            y=alt.Y("value:Q", title=None, scale=scale),
+            color=alt.Color("run:N", sort=None, legend=charts.TOP_LEGEND),
+            strokeDash=alt.StrokeDash(
+                "split:N",
+                scale=alt.Scale(domain=list(SPLIT_DASH), range=list(SPLIT_DASH.values())),
+                legend=alt.Legend(orient="top", title=None),
+            ),
+            tooltip=["run", "split", alt.Tooltip("epoch:Q", format=".2f"), "value:Q"],
+        )
+    )
+
+
+def show_curves(run: LiveRun, held_out: str = "validation", log_loss: bool = False) -> None:
+    """Loss and (for classification) accuracy of every run, overlaid."""
+    if not any(t.history.evals for t in run.trainers):
+        st.caption("Press Play or Step: every run's curves appear here, overlaid.")
+        return
+    cols = st.columns(2)
+    charts.show(curves_chart, curves(run, "loss", held_out), "Loss", log_loss, where=cols[0])
+    if run.trainer.task == "classification":
+        acc = curves(run, "acc", held_out)
+        charts.show(curves_chart, acc, "Accuracy", False, where=cols[1])
+
+
+def _pct(x: float | None) -> str:
+    return "" if x is None or not math.isfinite(x) else f"{x:.1%}"
+
+
+def _num(x: float | None) -> str:
+    return "" if x is None or not math.isfinite(x) else f"{x:.3g}"
+
+
+def summary_table(run: LiveRun, held_out: str = "validation") -> pd.DataFrame:
+    """One row per run: where it is and its latest numbers, with the train-minus-held-out
+    accuracy gap (overfitting) when there is one."""
+    rows: list[dict[str, Any]] = []
+    for label, t in zip(run.labels, run.trainers, strict=True):
+        last = t.history.evals[-1] if t.history.evals else {}
+        tr, va = last.get("train_acc"), last.get("val_acc")
+        gap = tr - va if tr is not None and va is not None else None
+        rows.append(
+            {
+                "run": label,
+                "epoch": f"{t.epoch:.1f}",
+                "status": t.status,
+                "training loss": _num(last.get("train_loss")),
+                f"{held_out} loss": _num(last.get("val_loss")),
+                "training accuracy": _pct(tr),
+                f"{held_out} accuracy": _pct(va),
+                "gap": "" if gap is None else f"{gap * 100:+.1f} points",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def show_summary(run: LiveRun, held_out: str = "validation") -> None:
+    st.table(summary_table(run, held_out), hide_index=True)
+    diverged = [
+        lab for lab, t in zip(run.labels, run.trainers, strict=True) if t.status == "diverged"
+    ]
+    if diverged:
+        st.warning(
+            f"Diverged: {', '.join(diverged)}. The loss became infinite or NaN; the other "
+            "runs go on.",
+            icon=":material/warning:",
+        )

@@ -1,0 +1,172 @@
+"""What every lab page shares: the experiment picker with its guided walkthrough, the choice
+of runs to compare, and the live side-by-side comparison.
+
+An experiment is a lab preset (assets/presets/labs/<lab>/*.json): a base config, the
+question it asks, what to look for, what to try next, and variants that each change a few
+fields. The base config lives in the sidebar (the shared controls, so the student can change
+depth, activation, data...), and every variant applies its changes on top of it: all runs
+share the seed, hence the same data, initial weights and batches, and differ only by the knob.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+from engine.config import Config
+from engine.presets import Preset, Variant
+from engine.registry import ConfigError
+from ui import compare
+from ui.controls import set_values
+from ui.live import LiveRun, ensure_comparison, live_area
+from ui.state import skey
+from ui.transport import transport
+from ui.urlstate import view_values
+
+MAX_RUNS = 9  # runs compared at once (a 3x3 grid): each gets 1/N of a tick
+
+
+@dataclass(frozen=True)
+class Lab:
+    """A lab page's set of experiments (presets; the first is the default).
+
+    `slot` names the choice in the page's state and link (a page may hold two sets, say the
+    surface races and the MNIST races); `loads_config` says whether choosing an experiment
+    loads its base config into the sidebar."""
+
+    page: str
+    presets: Sequence[Preset]
+    slot: str = "experiment"
+    loads_config: bool = True
+
+    def preset(self, name: str) -> Preset:
+        by_name = {p.name: p for p in self.presets}
+        return by_name.get(name, self.presets[0])
+
+
+def _load_experiment(lab: Lab) -> None:
+    name = st.session_state[skey(lab.page, lab.slot)]
+    preset = lab.preset(name)
+    view_values(lab.page)[lab.slot] = preset.name
+    if not lab.loads_config:
+        return
+    set_values(lab.page, preset.config.to_flat())
+    st.session_state.pop(skey(lab.page, "variants"), None)
+    for key in [k for k in st.session_state if str(k).startswith(skey(lab.page, "cmp."))]:
+        del st.session_state[key]  # the old runs: a new experiment starts fresh
+
+
+def experiment_picker(lab: Lab, label: str = "Experiment") -> Preset:
+    """The experiment select box and its walkthrough; returns the chosen experiment.
+
+    Choosing one loads its base config into the sidebar (one click = the classic setup)."""
+    current = lab.preset(view_values(lab.page).get(lab.slot, ""))
+    key = skey(lab.page, lab.slot)
+    if st.session_state.get(key) != current.name:
+        st.session_state[key] = current.name
+    names = [p.name for p in lab.presets]
+    st.selectbox(
+        label,
+        names,
+        format_func=lambda n: lab.preset(n).title,
+        key=key,
+        on_change=_load_experiment,
+        args=(lab,),
+        help="Each experiment loads its settings into the sidebar; change them freely.",
+    )
+    walkthrough(current)
+    return current
+
+
+def walkthrough(preset: Preset) -> None:
+    """The guided part: the question, what to look for, what to try next."""
+    st.markdown(f"**The question.** {preset.summary}")
+    cols = st.columns(2)
+    if preset.look_for:
+        cols[0].info(f"**What to look for.** {preset.look_for}", icon=":material/visibility:")
+    if preset.try_next:
+        cols[1].success(f"**Try this next.** {preset.try_next}", icon=":material/arrow_forward:")
+
+
+def variant_configs(lab: Lab, preset: Preset, base: Config) -> list[tuple[str, Config]]:
+    """The runs to compare: the experiment's variants the student keeps ticked, each applied
+    to the sidebar's base config. A variant that cannot apply to the current base says why."""
+    labels = [v.label for v in preset.variants]
+    key = skey(lab.page, "variants")
+    if key not in st.session_state:
+        st.session_state[key] = labels
+    chosen = st.multiselect(
+        "Runs to compare",
+        labels,
+        key=key,
+        max_selections=MAX_RUNS,
+        help="Every run starts from the sidebar's settings and changes only what its name says.",
+    )
+    runs = []
+    for variant in preset.variants:
+        if variant.label not in chosen:
+            continue
+        try:
+            runs.append((variant.label, base.replace(**dict(variant.changes))))
+        except ConfigError as e:
+            st.warning(f"{variant.label}: cannot apply to these settings: {e}")
+    return runs
+
+
+def comparison(
+    lab: Lab,
+    name: str,
+    runs: list[tuple[str, Config]],
+    held_out: str = "validation",
+    extra: dict[str, Callable[[LiveRun], None]] | None = None,
+) -> LiveRun | None:
+    """A live side-by-side training of `runs`: buttons, then (redrawn every tick) a table of
+    where each run is, overlaid curves and the page's `extra` views as tabs."""
+    key = skey(lab.page, f"cmp.{name}")
+    if not runs:
+        st.caption("Tick at least one run to compare.")
+        return None
+    run, _ = ensure_comparison(key, runs)
+    transport(lab.page, run, blocked=False, key=key, step_help="Train every run one epoch.")
+
+    def draw(live: LiveRun) -> None:
+        _banner(live)
+        compare.show_summary(live, held_out)
+        views: dict[str, Callable[[LiveRun], None]] = {
+            "Curves": lambda r: compare.show_curves(r, held_out),
+            **(extra or {}),
+        }
+        tabs = st.tabs(list(views), key=f"{key}.tab", on_change="rerun")
+        for view, tab in zip(views.values(), tabs, strict=True):
+            if tab.open is False:
+                continue
+            with tab:
+                view(live)
+
+    live_area(lab.page, draw, key=key)
+    return run
+
+
+def _banner(run: LiveRun) -> None:
+    if run.error:
+        st.error(run.error + " Press Reset to start again.", icon=":material/error:")
+    elif run.notice:
+        st.info(run.notice, icon=":material/flag:")
+    elif run.queued:
+        st.warning(
+            "Queued: the server is busy with other trainings; these runs continue as soon as "
+            "a slot frees up.",
+            icon=":material/hourglass_top:",
+        )
+
+
+def variant_by_label(preset: Preset, label: str) -> Variant | None:
+    return next((v for v in preset.variants if v.label == label), None)
+
+
+def lab_setting(preset: Preset, name: str, default: Any) -> Any:
+    """A setting of the lab page itself from the experiment's `lab` block."""
+    return preset.lab.get(name, default)
