@@ -25,6 +25,7 @@ test: venv
 bench: venv
 	$(BIN)/python -m bench.bench_trainer
 	$(BIN)/python -m bench.bench_live
+	$(BIN)/python -m bench.bench_landscape
 
 # Fix what ruff can first (fixes may leave code unformatted), then format; leftovers are listed.
 format: venv

@@ -82,6 +82,22 @@ def compare(t: Trainer, samples: int, grid: int, naive_grid: int, repeats: int, 
     return auto, per_chunk, min(fast_s), min(naive_s), diff
 
 
+def matmul_floor(t: Trainer, samples: int, repeats: int) -> float:
+    """Seconds per point of the matrix products behind the first layer alone (every point
+    needs them: its weights differ), on random inputs: a floor for any exact method."""
+    layers = [m for _, m in t.model.weight_layers()[1:]]
+    hs = [torch.randn(samples, m.weight.shape[1]) for m in layers]
+
+    def once() -> float:
+        start = time.perf_counter()
+        for _ in range(20):
+            for h, m in zip(hs, layers, strict=True):
+                torch.addmm(m.bias, h, m.weight.detach().T)
+        return (time.perf_counter() - start) / 20
+
+    return best(once, repeats)
+
+
 def report(title: str, result, grid: int, naive_grid: int, target_s: float | None) -> None:
     auto, per_chunk, fast_s, naive_s, diff = result
     points = grid * grid
@@ -123,6 +139,11 @@ def main() -> None:
     grid = f"{args.grid}x{args.grid}"
     title = f"MNIST MLP 784-100x4-10, {n} images, {grid} slice, best of {args.repeats}:"
     report(title, res, args.grid, args.naive_grid, 15.0)
+    floor = matmul_floor(mnist, n, args.repeats)
+    print(
+        f"  floor: layers 2-5's matrix products alone take {floor * 1e3:.3f} ms/point, so no "
+        f"exact method beats {res[3] / (floor * args.grid**2):.1f}x here"
+    )
 
     toy = trained(TOY, args.steps)
     res = compare(toy, args.samples, args.grid, args.naive_grid, args.repeats, [1, 16, 64, 256])

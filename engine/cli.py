@@ -56,6 +56,13 @@ def _parser() -> argparse.ArgumentParser:
     with_config(tr)
     tr.add_argument("--probes", action="store_true", help="add per-layer probe summaries")
     tr.add_argument("--save", metavar="PATH", help="save a checkpoint here at the end")
+    tr.add_argument(
+        "--snapshots",
+        type=int,
+        default=0,
+        metavar="N",
+        help="keep the weights every N steps in the checkpoint (for landscape --directions pca)",
+    )
 
     pr = sub.add_parser("probe", help="per-layer summaries at initialization, as one JSON object")
     with_config(pr)
@@ -135,6 +142,11 @@ def make_trainer(args: argparse.Namespace) -> Trainer:
 
 def cmd_train(args: argparse.Namespace) -> int:
     trainer = make_trainer(args)
+    if args.snapshots < 0:
+        raise ConfigError(
+            "--snapshots", f"must be 0 (off) or a number of steps, got {args.snapshots}"
+        )
+    trainer.snapshot_every = args.snapshots
     if args.probes:
         trainer.enable_probes(trainer.eval_every)
     shown = 0

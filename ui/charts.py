@@ -151,7 +151,7 @@ def curves_chart(
             x=alt.X("epoch:Q", title="epoch"),
             y=alt.Y("value:Q", title=None, scale=scale),
             color=alt.Color("split:N", scale=colors, sort=present, legend=TOP_LEGEND),
-            tooltip=["split", alt.Tooltip("epoch:Q", format=".2f"), alt.Tooltip("value:Q")],
+            tooltip=["split:N", alt.Tooltip("epoch:Q", format=".2f"), alt.Tooltip("value:Q")],
         )
     )
 
@@ -247,7 +247,7 @@ def grad_norms_chart(df: pd.DataFrame, height: int = 200):
             x=alt.X("step:Q"),
             y=alt.Y("norm:Q", scale=alt.Scale(type="log"), title="‖∂loss/∂W‖"),
             color=alt.Color("layer:N", sort=None, legend=TOP_LEGEND),
-            tooltip=["layer", "step", alt.Tooltip("norm:Q", format=".3g")],
+            tooltip=["layer:N", "step:Q", alt.Tooltip("norm:Q", format=".3g")],
         )
     )
 
@@ -274,7 +274,7 @@ def grad_depth_chart(df: pd.DataFrame, height: int = 200):
         .encode(
             x=alt.X("layer:N", sort=None, title=None),
             y=alt.Y("norm:Q", scale=alt.Scale(type="log"), title="‖∂loss/∂W‖"),
-            tooltip=["layer", alt.Tooltip("norm:Q", format=".3g")],
+            tooltip=["layer:N", alt.Tooltip("norm:Q", format=".3g")],
         )
     )
 
@@ -290,7 +290,7 @@ def lr_chart(df: pd.DataFrame, height: int = 200):
     return (
         alt.Chart(df, title="Learning rate", height=height, autosize=FIT_WIDTH)
         .mark_line(color="#0877bd")
-        .encode(x="epoch:Q", y=alt.Y("lr:Q", title=None), tooltip=["epoch", "lr"])
+        .encode(x="epoch:Q", y=alt.Y("lr:Q", title=None), tooltip=["epoch:Q", "lr:Q"])
     )
 
 
@@ -310,7 +310,7 @@ def confusion_chart(matrix: np.ndarray, labels: Sequence[str], size: int = 320):
     )
     cells = base.mark_rect().encode(
         color=alt.Color("count:Q", scale=alt.Scale(scheme="blues", type="symlog"), legend=None),
-        tooltip=["true", "predicted", "count"],
+        tooltip=["true:O", "predicted:O", "count:Q"],
     )
     text = base.mark_text(fontSize=10).encode(
         text="count:Q",
@@ -330,7 +330,7 @@ def probabilities_chart(probs: np.ndarray, labels: Sequence[str], height: int = 
         .encode(
             x=alt.X("class:O", sort=list(labels)),
             y=alt.Y("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
-            tooltip=["class", alt.Tooltip("probability:Q", format=".1%")],
+            tooltip=["class:O", alt.Tooltip("probability:Q", format=".1%")],
         )
     )
 
@@ -391,7 +391,7 @@ def depth_chart(df: pd.DataFrame, title: str, log_y: bool = False, percent: bool
             x=alt.X("depth:O", title="layer (input → output)"),
             y=alt.Y("value:Q", title=None, scale=scale, axis=axis),
             color=alt.Color("run:N", sort=None, legend=TOP_LEGEND),
-            tooltip=["run", "layer", alt.Tooltip("value:Q", format=".3g")],
+            tooltip=["run:N", "layer:N", alt.Tooltip("value:Q", format=".3g")],
         )
     )
 
@@ -413,7 +413,7 @@ def grad_time_chart(df: pd.DataFrame):
             x=alt.X("step:Q"),
             y=alt.Y("norm:Q", scale=alt.Scale(type="log"), title="‖∂loss/∂W‖"),
             color=alt.Color("layer:N", sort=None, legend=TOP_LEGEND),
-            tooltip=["layer", "step", alt.Tooltip("norm:Q", format=".3g")],
+            tooltip=["layer:N", "step:Q", alt.Tooltip("norm:Q", format=".3g")],
         )
         .facet(facet=alt.Facet("run:N", sort=None, title=None), columns=3)
     )
@@ -444,7 +444,7 @@ def mode_grid_chart(df: pd.DataFrame):
             x=alt.X("unit:O"),
             y=alt.Y("example:O"),
             color=alt.Color("value:Q", scale=alt.Scale(scheme="blues"), title="output"),
-            tooltip=["mode", "example", "unit", alt.Tooltip("value:Q", format=".3g")],
+            tooltip=["mode:N", "example:O", "unit:O", alt.Tooltip("value:Q", format=".3g")],
         )
         .facet(column=alt.Column("mode:N", title=None, sort=["train mode", "eval mode"]))
     )
@@ -459,7 +459,7 @@ def grid_chart(df: pd.DataFrame, panel_title: str, colour_title: str):
             x=alt.X("epoch:Q"),
             y=alt.Y("value:Q", title="training accuracy", scale=alt.Scale(domain=[0, 1])),
             color=alt.Color("colour:N", title=colour_title, legend=alt.Legend(orient="top")),
-            tooltip=["panel", "colour", alt.Tooltip("epoch:Q", format=".2f"), "value:Q"],
+            tooltip=["panel:N", "colour:N", alt.Tooltip("epoch:Q", format=".2f"), "value:Q"],
         )
         .facet(
             facet=alt.Facet("panel:N", title=panel_title, sort=None),
@@ -482,7 +482,7 @@ def race_loss_chart(df: pd.DataFrame, log_y: bool = True, names: tuple[str, ...]
             color=alt.Color(
                 "optimizer:N", scale=alt.Scale(domain=names, range=palette), legend=TOP_LEGEND
             ),
-            tooltip=["optimizer", "step", alt.Tooltip("loss:Q", format=".4g")],
+            tooltip=["optimizer:N", "step:Q", alt.Tooltip("loss:Q", format=".4g")],
         )
     )
 
@@ -512,7 +512,7 @@ def runs_lr_chart(df: pd.DataFrame):
             y=alt.Y("lr:Q", title=None),
             color=alt.Color("run:N", sort=None, legend=TOP_LEGEND),
             tooltip=[
-                "run",
+                "run:N",
                 alt.Tooltip("epoch:Q", format=".2f"),
                 alt.Tooltip("lr:Q", format=".3g"),
             ],

@@ -47,7 +47,7 @@ def curves_chart(df: pd.DataFrame, title: str, log_y: bool = False, height: int 
                 scale=alt.Scale(domain=list(SPLIT_DASH), range=list(SPLIT_DASH.values())),
                 legend=alt.Legend(orient="top", title=None),
             ),
-            tooltip=["run", "split", alt.Tooltip("epoch:Q", format=".2f"), "value:Q"],
+            tooltip=["run:N", "split:N", alt.Tooltip("epoch:Q", format=".2f"), "value:Q"],
         )
     )
 

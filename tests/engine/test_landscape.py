@@ -89,6 +89,26 @@ def test_generic_batched_losses_agree_with_the_plane_shortcut(chunk) -> None:
         assert fast[0].item() == pytest.approx(t.loss_fn(t.model(x), y).item(), rel=1e-5)
 
 
+def test_fixed_values_replace_the_models_own() -> None:
+    t = trained(10)
+    x, y = t.train_split.x, t.train_split.y
+    center = ls.snapshot(t.model)
+    d1, _ = directions(t.model)
+    weights = [n for n, _ in ls.perturbable(t.model)]
+    batches = {n: torch.stack([center[n], center[n] + 0.5 * d1[n]]) for n in weights}
+    fixed = {n: v for n, v in center.items() if n not in weights}  # the biases
+    ev = ls.LossEvaluator(t.model, x, y, t.loss_fn, 2)
+    before = ev.losses(batches, fixed)
+    with torch.no_grad():
+        for n, p in t.model.named_parameters():
+            if n not in weights:
+                p.add_(1.0)  # the model's own biases move; `fixed` still holds the old ones
+    np.testing.assert_allclose(ev.losses(batches, fixed).numpy(), before.numpy(), rtol=1e-6)
+    assert not np.allclose(ev.losses(batches).numpy(), before.numpy())
+    with pytest.raises(ValueError, match="not parameters"):
+        ev.losses({"nope": torch.zeros(2, 3)})
+
+
 # Against the naive loop --------------------------------------------------------------------------
 
 

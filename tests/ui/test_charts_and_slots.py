@@ -113,3 +113,44 @@ def test_waiting_gives_up_after_the_timeout_and_leaves_no_trace() -> None:
     assert not slots.acquire(0.05)
     slots.release()
     assert slots.acquire(0)  # the timed-out waiter did not swallow the freed slot
+
+
+def test_live_chart_templates_do_not_depend_on_the_data(trained: Trainer) -> None:
+    """charts.show builds each chart's spec once from an empty table and reuses it: a builder
+    whose spec depended on the data (say, colours from the names in it) would draw wrong
+    charts. Every builder the pages use must give the same spec for empty and real data."""
+    import json
+
+    import pandas as pd
+
+    from ui import compare
+    from ui.live import LiveRun
+
+    t = trained
+    layers = t.history.probes[-1]["layers"]
+    loss = charts.curves_table(t.history, t.steps_per_epoch, "loss", "test")
+    run = LiveRun([t, t], ["a", "b"])
+    runs = {"a": layers, "b": layers}
+    race = pd.DataFrame({"step": [0, 1], "loss": [2.0, 1.0], "optimizer": ["SGD", "SGD"]})
+    grid = pd.DataFrame({"epoch": [1.0], "value": [0.5], "split": ["training"],
+                         "panel": ["0.1"], "colour": ["batch"]})  # fmt: skip
+    cases = [
+        (charts.curves_chart, loss, ("Loss", False, charts.splits_present(loss))),
+        (charts.histogram_chart, charts.histogram_table(layers, "post"), ("x",)),
+        (charts.grad_norms_chart, charts.grad_norms_table(t.history.probes), ()),
+        (charts.grad_depth_chart, charts.grad_depth_table(layers), ()),
+        (charts.lr_chart, charts.lr_table(t.history, t.steps_per_epoch), ()),
+        (charts.histogram_grid_chart, charts.run_histograms_table(runs, "post"), ("x", ("a", "b"))),
+        (charts.depth_chart, charts.depth_table(runs, "std"), ("std", True)),
+        (charts.grad_time_chart, charts.grad_time_table({"a": t.history.probes}), ()),
+        (charts.race_loss_chart, race, (True, ("SGD",))),
+        (charts.grid_chart, grid, ("init_std", "norm")),
+        (compare.curves_chart, compare.curves(run, "loss"), ("Loss", False)),
+        (charts.runs_lr_chart, charts.lr_table(t.history, t.steps_per_epoch).assign(run="a"), ()),
+        (charts.line_landscape_chart, pd.DataFrame({"alpha": [0.0, 1.0], "loss": [2.0, 0.1]}), ()),
+    ]
+    for build, df, params in cases:
+        assert len(df), build.__name__
+        direct = charts.spec(build(df, *params))
+        template = json.loads(charts._template(build, tuple(df.columns), tuple(params)))
+        assert template == direct, build.__name__
