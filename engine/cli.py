@@ -1,4 +1,5 @@
-"""Command line: train, probe, loss landscapes, the default config, the full MNIST set.
+"""Command line: train, probe, loss landscapes, hyperparameter search, the default config, the
+full MNIST set.
 
 stdout carries only JSON (one object per line); progress and errors go to stderr. A bad file,
 key, type or value exits with status 2 and one line that names the field and what is allowed.
@@ -90,6 +91,37 @@ def _parser() -> argparse.ArgumentParser:
     )
     la.add_argument("--seed", type=int, default=0, help="seed of the random directions")
     la.add_argument("--line", action="store_true", help="also the loss on the line initial->final")
+    se = sub.add_parser(
+        "search",
+        help="hyperparameter search (Optuna): one JSON line per finished trial, then a summary",
+    )
+    with_config(se)
+    se.add_argument("--space", required=True, metavar="SPACE.json", help="search space JSON file")
+    se.add_argument(
+        "--storage",
+        metavar="URL",
+        help="database URL of the study, e.g. sqlite:///search.db or "
+        "postgresql+psycopg2://user:password@host/db (default: $PLAYGROUND_SEARCH_DB, else "
+        "search.db in the user cache); workers with one storage and study share the trials",
+    )
+    se.add_argument("--study", default="default", metavar="NAME", help="study name")
+    se.add_argument(
+        "--trials",
+        type=int,
+        metavar="N",
+        help=f"trials this process runs (default {DEFAULT_TRIALS}; grid: until the grid is done)",
+    )
+    # The names of engine.search.SAMPLERS, spelled out so that other commands start without
+    # importing Optuna (a test keeps the two in step).
+    se.add_argument("--sampler", choices=["tpe", "random", "grid"], default="tpe")
+    se.add_argument(
+        "--seed",
+        type=int,
+        metavar="K",
+        help="sampler seed (default: none; give each worker of a study its own seed)",
+    )
+    se.add_argument("--timeout", type=float, metavar="S", help="stop starting trials after S s")
+    se.add_argument("--no-prune", action="store_true", help="turn off median pruning")
     sub.add_parser("config", help="print the default config as JSON")
     da = sub.add_parser("data", help="download a dataset")
     da.add_argument("name", choices=["mnist-full"], help="what to download")
@@ -199,6 +231,116 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+DEFAULT_TRIALS = 20  # search --trials for the tpe and random samplers
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    import optuna
+
+    from engine import search
+
+    # Optuna's INFO lines ("Trial 3 finished with value ...") would only repeat our JSON; its
+    # warnings (e.g. a failed trial) go to stderr, where its default handler writes.
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    for name, value in (("--trials", args.trials), ("--timeout", args.timeout)):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise ConfigError(name, f"must be a positive number, got {value}")
+    try:
+        text = Path(args.space).read_text()
+    except OSError as e:
+        raise ConfigError("--space", f"cannot read {args.space}: {e.strerror}") from None
+    space = search.Space.from_json(text)
+    # The trainer validates the config and builds its data once; trials with the same data
+    # config reuse that dataset (and the --points one, which cannot be rebuilt from a config).
+    first = make_trainer(args)
+    base, dataset = first.cfg, first.data
+    if args.sampler == "grid":
+        space.grid()  # refuse a grid without finite values before touching the storage
+    storage = args.storage or search.default_storage()
+    pruner = optuna.pruners.NopPruner() if args.no_prune else None
+    try:
+        study = search.make_study(
+            storage,
+            args.study,
+            args.sampler,
+            args.seed,
+            space.direction,
+            space=space,
+            pruner=pruner,
+        )
+    except ConfigError as e:
+        raise ConfigError(f"--{e.field}", str(e).split(": ", 1)[1]) from None
+    _check_same_setup(study, base, space)
+    n_trials = args.trials or (None if args.sampler == "grid" else DEFAULT_TRIALS)
+
+    def report(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        row = search.trial_row(trial)
+        row.pop("intermediate")
+        _emit(row)
+
+    start = time.perf_counter()
+    status = 0
+    try:
+        search.run_search(base, space, study, n_trials, args.timeout, report, dataset=dataset)
+    except KeyboardInterrupt:
+        print("interrupted: the study keeps the finished trials", file=sys.stderr)
+        status = 130
+    _emit(_search_summary(study, storage, args, space, time.perf_counter() - start))
+    return status
+
+
+def _check_same_setup(study: Any, base: Config, space: Any) -> None:
+    """Workers of one study must search one space from one base config."""
+    from engine.search import study_setup
+
+    try:
+        old_base, old_space = study_setup(study)
+    except ConfigError:
+        return  # recorded by an older version of the engine: nothing to compare with
+    if old_space is not None and old_space != space:
+        raise ConfigError(
+            "--space",
+            f"study {study.study_name!r} was started with another search space; use the same "
+            "space file on every worker, or a new --study name",
+        )
+    if old_base is not None and old_base != base:
+        raise ConfigError(
+            "--study",
+            f"study {study.study_name!r} was started from another run config; use the same "
+            "config and --set options on every worker, or a new --study name",
+        )
+
+
+def _search_summary(
+    study: Any, storage: str, args: argparse.Namespace, space: Any, seconds: float
+) -> dict[str, Any]:
+    from engine import search
+
+    rows = search.trials_table(study)
+    states = [r["state"] for r in rows]
+    best = search.best_trial(study)
+    if best is None:
+        print("no trial of the study has completed", file=sys.stderr)
+    return {
+        "summary": True,
+        "study": study.study_name,
+        "storage": search.hide_password(storage),
+        "sampler": args.sampler,
+        "objective": space.objective,
+        "direction": space.direction,
+        "trials": len(rows),  # every worker's, as the storage holds them now
+        "complete": states.count("COMPLETE"),
+        "pruned": states.count("PRUNED"),
+        "failed": states.count("FAIL"),
+        "running": states.count("RUNNING"),
+        "best_trial": best.number if best else None,
+        "best_value": best.value if best else None,
+        "best_params": dict(best.params) if best else None,
+        "best_config": best.user_attrs.get("config") if best else None,
+        "seconds": round(seconds, 3),
+    }
+
+
 PCA_MARGIN = 1.25  # --directions pca: the slice reaches this far past the trajectory's extent
 
 
@@ -293,6 +435,7 @@ def main(argv: list[str] | None = None) -> int:
             "probe": cmd_probe,
             "data": cmd_data,
             "landscape": cmd_landscape,
+            "search": cmd_search,
         }
         return commands[args.command](args)
     except ConfigError as e:

@@ -106,3 +106,54 @@ def show_summary(run: LiveRun, held_out: str = "validation") -> None:
             "runs go on.",
             icon=":material/warning:",
         )
+
+
+def stored_curves(records: list[Any], metric: str) -> pd.DataFrame:
+    """(epoch, value, split, run) of stored runs' evaluations, for the overlaid curves."""
+    from engine.trainer import History
+
+    frames = []
+    for r in records:
+        h = History(**{k: r.history.get(k, []) for k in ("step", "loss", "lr", "evals", "probes")})
+        df = charts.curves_table(h, 1, metric, "validation")
+        frames.append(df[df.split != "minibatch"].assign(run=f"#{r.id}"))  # names: in the table
+    if not frames:
+        return pd.DataFrame(columns=["epoch", "value", "split", "run"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def config_diff(records: list[Any]) -> pd.DataFrame:
+    """Only the config fields whose values differ between the runs: one row per field."""
+    from engine.config import Config, field_paths, format_value
+
+    cfgs = [Config.from_dict(r.config) for r in records]
+    rows = []
+    for path in field_paths():
+        vals = [c.get(path) for c in cfgs]
+        if any(v != vals[0] for v in vals[1:]):
+            rows.append(
+                {
+                    "field": path,
+                    **{f"#{r.id}": format_value(v) for r, v in zip(records, vals, strict=True)},
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def final_table(records: list[Any]) -> pd.DataFrame:
+    """Where each stored run ended."""
+    return pd.DataFrame(
+        [
+            {
+                "run": f"#{r.id}",
+                "name": r.name,
+                "status": r.status,
+                "steps": r.steps,
+                "seconds": f"{r.seconds:.1f}",
+                "validation loss": _num(r.val_loss),
+                "validation accuracy": _pct(r.val_acc),
+                "test accuracy": _pct(r.test_acc),
+            }
+            for r in records
+        ]
+    )

@@ -122,14 +122,16 @@ def comparison(
     runs: list[tuple[str, Config]],
     held_out: str = "validation",
     extra: dict[str, Callable[[LiveRun], None]] | None = None,
+    store_page: str | None = None,
 ) -> LiveRun | None:
     """A live side-by-side training of `runs`: buttons, then (redrawn every tick) a table of
-    where each run is, overlaid curves and the page's `extra` views as tabs."""
+    where each run is, overlaid curves and the page's `extra` views as tabs. With
+    `store_page`, finished runs are saved in the run store under that page name."""
     key = skey(lab.page, f"cmp.{name}")
     if not runs:
         st.caption("Tick at least one run to compare.")
         return None
-    run, _ = ensure_comparison(key, runs)
+    run, _ = ensure_comparison(key, runs, store_page)
     transport(lab.page, run, blocked=False, key=key, step_help="Train every run one epoch.")
 
     def draw(live: LiveRun) -> None:

@@ -103,6 +103,10 @@ class LiveRun:
 
     trainers: list[Trainer]
     labels: list[str] = field(default_factory=list)
+    store_page: str | None = None  # trainer pages save their runs in the run store
+    saved: dict[int, int] = field(default_factory=dict)  # trainer index -> stored run id
+    saved_steps: dict[int, int] = field(default_factory=dict)  # ... and its steps when saved
+    store_error: str = ""  # why saving failed (shown; training is never affected)
     playing: bool = False
     queued: bool = False
     ticks: int = 0
@@ -153,19 +157,28 @@ def ensure_run(
         if can_apply_live(run.cfg, cfg):
             run.trainer.apply_live(cfg)
             return run, False
+        _save(run)  # the old network trained: keep it in the store before replacing it
     dataset = make_dataset(cfg) if make_dataset else None
-    run = LiveRun([_live_trainer(cfg, dataset)])
+    run = LiveRun([_live_trainer(cfg, dataset)], store_page=page)
     st.session_state[run_key(page)] = run
     return run, True
 
 
 def _live_trainer(cfg: Config, dataset: Dataset | None) -> Trainer:
-    trainer = Trainer(cfg, dataset=dataset, max_probes=MAX_PROBES)
-    trainer.enable_probes(1)  # cadence set per tick in `advance`
+    return make_live(Trainer(cfg, dataset=dataset, max_probes=MAX_PROBES))
+
+
+def make_live(trainer: Trainer) -> Trainer:
+    """Give a trainer the live loop's settings: probes (cadence set per tick in `advance`)
+    and a bounded probe history."""
+    trainer.max_probes = MAX_PROBES
+    trainer.enable_probes(1)
     return trainer
 
 
-def ensure_comparison(key: str, runs: list[tuple[str, Config]]) -> tuple[LiveRun, bool]:
+def ensure_comparison(
+    key: str, runs: list[tuple[str, Config]], store_page: str | None = None
+) -> tuple[LiveRun, bool]:
     """A side-by-side run of labelled configs under session key `key`, rebuilt whenever the
     list changes. Configs with the same data and seed share one Dataset object: identical
     data by construction, built once. Returns (run, was_reset)."""
@@ -180,13 +193,28 @@ def ensure_comparison(key: str, runs: list[tuple[str, Config]]) -> tuple[LiveRun
         if data_key not in shared:
             shared[data_key] = build_dataset(cfg.data, cfg.seed)
         trainers.append(_live_trainer(cfg, shared[data_key]))
-    run = LiveRun(trainers, wanted[0])
+    if run is not None:
+        _save(run)  # a trained sweep being replaced goes to the store first
+    run = LiveRun(trainers, wanted[0], store_page=store_page)
     st.session_state[key] = run
     return run, True
 
 
 def reset_run(page: str) -> None:
-    st.session_state.pop(run_key(page), None)
+    discard(run_key(page))
+
+
+def discard(key: str) -> None:
+    """Drop the run under `key`, saving it first if it trained and its page saves runs."""
+    run = st.session_state.pop(key, None)
+    if run is not None:
+        _save(run)
+
+
+def _save(run: LiveRun) -> None:
+    from ui.runstore import save_run  # ui.runstore imports this module
+
+    save_run(run)
 
 
 @contextmanager
@@ -232,6 +260,7 @@ def check_stop(run: LiveRun) -> None:
     if run.done:
         run.playing = False
         run.notice = run.trainer.message if len(run.trainers) == 1 else "All runs finished."
+        _save(run)
     elif run.steps >= MAX_STEPS:
         run.playing = False
         run.notice = (

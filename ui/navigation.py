@@ -67,6 +67,38 @@ PAGES = (
         "variants, and early stopping against the same baseline.",
     ),
     PageEntry(
+        "app_pages/runs.py",
+        "Runs",
+        ":material/database:",
+        "Experiments",
+        "Every finished run, kept across restarts: search, rename, delete, export its config, "
+        "metrics, weights and a PyTorch script, or open it back in its trainer page.",
+    ),
+    PageEntry(
+        "app_pages/compare.py",
+        "Compare",
+        ":material/compare_arrows:",
+        "Experiments",
+        "Stored runs side by side (curves, final numbers, the settings that differ), and a "
+        "sweep of one setting with everything else held fixed.",
+    ),
+    PageEntry(
+        "app_pages/search.py",
+        "Search",
+        ":material/travel_explore:",
+        "Experiments",
+        "Hyperparameter search with Optuna (random, grid or TPE, with pruning): watch the "
+        "accuracy against each setting, the best so far, and open the winner in its page.",
+    ),
+    PageEntry(
+        "app_pages/evaluation.py",
+        "Evaluation",
+        ":material/fact_check:",
+        "Experiments",
+        "A classifier class by class: precision, recall, F1, specificity, the confusion "
+        "matrix, ROC and precision-recall curves with AUC, and its confident mistakes.",
+    ),
+    PageEntry(
         "app_pages/components.py",
         "Components",
         ":material/menu_book:",
@@ -75,4 +107,4 @@ PAGES = (
         "loss and dataset the playground offers, with a one-line explanation and its source.",
     ),
 )
-SECTIONS = ("Train", "Labs", "Learn")
+SECTIONS = ("Train", "Labs", "Experiments", "Learn")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.controls import get_values, set_values
-from ui.live import LiveRun, reset_run, run_key, step_epoch
+from ui.live import LiveRun, discard, reset_run, run_key, step_epoch
 from ui.state import skey
 
 
@@ -31,7 +31,7 @@ def _step(key: str) -> None:
 
 
 def _reset(key: str) -> None:
-    st.session_state.pop(key, None)
+    discard(key)
 
 
 def _new_data(page: str) -> None:
@@ -124,3 +124,8 @@ def status_banner(run: LiveRun) -> None:
             "slot frees up.",
             icon=":material/hourglass_top:",
         )
+    if run.store_error:
+        st.warning(run.store_error, icon=":material/database:")
+    elif run.store_page and run.saved:
+        ids = ", ".join(f"#{i}" for i in run.saved.values())
+        st.caption(f"Saved in the run store as run {ids}: rename, export or compare it on Runs.")

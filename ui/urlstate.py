@@ -25,7 +25,8 @@ VIEW_PREFIX = "view."
 
 def init_page_state(pc: PageControls, views: Mapping[str, Any]) -> None:
     """On the page's first run in this session, take its values from the URL (or the base)."""
-    if values_key(pc.page) in st.session_state:
+    if values_key(pc.page) in st.session_state:  # set before (or by a stored run opened here)
+        st.session_state.setdefault(skey(pc.page, "view"), dict(views))
         return
     params = st.query_params.to_dict()
     config_params = {k: v for k, v in params.items() if not k.startswith(VIEW_PREFIX)}

@@ -69,13 +69,21 @@ def _healthy(url: str) -> bool:
 
 
 @pytest.fixture(scope="session")
-def app_url() -> Iterator[str]:
-    """Start `streamlit run app.py` on a free port; yield its base URL; stop it afterwards."""
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Start `streamlit run app.py` on a free port; yield its base URL; stop it afterwards.
+
+    The server keeps its runs and searches in fresh temporary files, never the user's."""
     port = _free_port()
+    stores = tmp_path_factory.mktemp("stores")
     url = f"http://127.0.0.1:{port}"
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / "streamlit-server.log"
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env = dict(
+        os.environ,
+        PYTHONUNBUFFERED="1",
+        PLAYGROUND_RUNS_DB=str(stores / "runs.db"),
+        PLAYGROUND_SEARCH_DB=str(stores / "search.db"),
+    )
     # The venv's bin first, so the server and anything it spawns use the same environment.
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     command = [

@@ -1,0 +1,87 @@
+"""Compare: stored runs side by side, and a sweep of one knob with everything else fixed."""
+
+import streamlit as st
+
+from engine.config import Config, field_info, field_paths, parse_value
+from engine.registry import ConfigError
+from ui import charts, compare
+from ui.labs import Lab, comparison
+from ui.runstore import open_store
+from ui.state import skey
+
+PAGE = "compare"
+
+st.title("Compare")
+store = open_store()
+if store is None:
+    st.stop()
+
+st.header("Stored runs")
+records = store.list(limit=500)
+by_id = {r.id: r for r in records}
+chosen = st.multiselect(
+    "Runs",
+    list(by_id),
+    default=list(by_id)[:2],
+    format_func=lambda i: f"#{i} {by_id[i].name}",
+    key=skey(PAGE, "runs"),
+    help="Runs are saved by the trainer pages; see Runs.",
+)
+if not records:
+    st.info("No stored runs yet: train on the Playground or MNIST page first.")
+elif chosen:
+    picked = [store.get(i) for i in chosen]
+    st.table(compare.final_table(picked), hide_index=True)
+    cols = st.columns(2)
+    loss = compare.stored_curves(picked, "loss")
+    if len(loss):
+        charts.show(compare.curves_chart, loss, "Loss", False, where=cols[0])
+    acc = compare.stored_curves(picked, "acc")
+    if len(acc):
+        charts.show(compare.curves_chart, acc, "Accuracy", False, where=cols[1])
+    if len(picked) > 1:
+        st.markdown("**Settings that differ**")
+        diff = compare.config_diff(picked)
+        if len(diff):
+            st.table(diff, hide_index=True)
+        else:
+            st.caption("These runs have identical configs (a repeat, or a different session).")
+
+st.header("Sweep one knob")
+st.caption(
+    "Train copies of one config that differ in a single setting: same seed, so the same data, "
+    "initial weights and batches. The runs are saved when they finish."
+)
+if not records:
+    st.stop()
+base_id = st.selectbox(
+    "Start from the config of",
+    list(by_id),
+    format_func=lambda i: f"#{i} {by_id[i].name}",
+    key=skey(PAGE, "base"),
+)
+base = Config.from_dict(store.get(base_id).config)
+cols = st.columns([1, 2])
+paths = [p for p in field_paths() if p not in ("device",)]
+path = cols[0].selectbox("Setting", paths, index=paths.index("train.lr"), key=skey(PAGE, "field"))
+info = field_info(path)
+hint = ", ".join(map(str, info["choices"][:6])) if info.get("choices") else "e.g. 0.001, 0.01, 0.1"
+text = cols[1].text_input(
+    f"Values of {path}, separated by semicolons",
+    key=skey(PAGE, f"values.{path}"),
+    placeholder=hint,
+    help=info["help"],
+)
+runs = []
+for part in [p.strip() for p in text.split(";") if p.strip()]:
+    try:
+        runs.append((f"{path} = {part}", base.replace(**{path: parse_value(path, part)})))
+    except ConfigError as e:
+        st.warning(f"{part}: {e}", icon=":material/edit:")
+if len(runs) > 8:
+    st.warning("At most 8 values at once: the first 8 are used.")
+    runs = runs[:8]
+if runs:
+    comparison(Lab(PAGE, ()), "sweep", runs, store_page="sweep")
+elif not text:
+    st.caption("Type two or more values to compare.")

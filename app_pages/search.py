@@ -1,0 +1,117 @@
+"""Hyperparameter search: an Optuna study over a search space, trial by trial, live."""
+
+import contextlib
+
+import pandas as pd
+import streamlit as st
+
+from engine.config import Config, field_paths
+from engine.presets import list_presets
+from engine.registry import ConfigError
+from engine.search import SAMPLERS, default_storage, hide_password, make_study
+from ui import search_view
+from ui.runstore import open_config_in_page, open_store
+from ui.state import skey
+
+PAGE = "search"
+st.title("Hyperparameter search")
+st.caption(
+    "Optuna proposes settings (random, grid, or TPE, which models the results so far), trains "
+    "each for a few epochs, and stops hopeless trials early (median pruning). Several "
+    "machines can work one study from the command line; see the README."
+)
+
+st.header("1. What to tune")
+sources: dict[str, Config] = {}
+for page, label in (("pg", "Playground"), ("mnist", "MNIST digits")):
+    values = st.session_state.get(f"{page}.values")
+    if values:
+        with contextlib.suppress(ConfigError):
+            sources[f"The {label} page's current settings"] = Config.from_flat(values)
+for folder, where in (("mnist", "MNIST"), ("playground", "Playground")):
+    for p in list_presets(folder):
+        sources[f"{where} preset: {p.title}"] = p.config
+store = open_store()
+if store is not None:
+    for r in store.list(limit=30):
+        sources[f"Stored run #{r.id}: {r.name}"] = Config.from_dict(r.config)
+names = list(sources)
+default = next((i for i, n in enumerate(names) if n.startswith("MNIST preset")), 0)
+source = st.selectbox("Start from", names, index=default, key=skey(PAGE, "source"))
+base = sources[source]
+st.caption(f"{base.model.arch} {list(base.model.hidden)} on {base.data.dataset}, "
+           f"{base.train.optimizer} lr {base.train.lr:g}, {base.train.epochs} epochs.")  # fmt: skip
+
+st.header("2. The search space")
+st.caption(
+    "One row per setting. float/int: a range (log for rates); categorical: comma-separated "
+    "choices; widths: hidden layers, with the width range in low/high and the depth range in "
+    "choices (e.g. 1, 3). Grid values (for the grid sampler) are comma-separated."
+)
+space_key = skey(PAGE, f"space.{source}")
+table = st.data_editor(
+    search_view.default_space(base),
+    key=space_key,
+    num_rows="dynamic",
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "field": st.column_config.SelectboxColumn("setting", options=field_paths(), required=True),
+        "type": st.column_config.SelectboxColumn(options=list(search_view.TYPES), required=True),
+        "low": st.column_config.NumberColumn(format="%g"),
+        "high": st.column_config.NumberColumn(format="%g"),
+        "log": st.column_config.CheckboxColumn("log scale"),
+        "choices": st.column_config.TextColumn("choices / depth"),
+        "grid": st.column_config.TextColumn("grid values"),
+    },
+)
+cols = st.columns(5)
+objective = cols[0].selectbox(
+    "Objective", ["val_acc", "val_loss"], key=skey(PAGE, "objective"),
+    format_func={"val_acc": "validation accuracy (max)", "val_loss": "validation loss (min)"}.get,
+)  # fmt: skip
+sampler = cols[1].selectbox("Sampler", list(SAMPLERS), key=skey(PAGE, "sampler"))
+trials = int(cols[2].number_input("Trials", 1, 500, 12, key=skey(PAGE, "trials")))
+epochs = int(cols[3].number_input("Epochs per trial", 1, 200, min(base.train.epochs, 5),
+                                  key=skey(PAGE, "epochs")))  # fmt: skip
+study_name = cols[4].text_input("Study name", "my-search", key=skey(PAGE, "study"))
+storage = st.text_input(
+    "Storage (a database URL; empty: the local SQLite file)",
+    key=skey(PAGE, "storage"),
+    placeholder=hide_password(default_storage()),
+    help="Any URL Optuna accepts, e.g. postgresql+psycopg2://user:pw@host/db, so that workers "
+    "on other machines (python -m engine search ...) add trials to the same study.",
+)
+try:
+    space = search_view.space_from_table(pd.DataFrame(table), objective, epochs)
+except ConfigError as e:
+    space = None
+    st.error(f"The search space is not valid: {e}", icon=":material/edit:")
+
+key = skey(PAGE, "run")
+search = st.session_state.get(key)
+buttons = st.columns([1.4, 1, 3])
+busy = search is not None and search.searching
+if buttons[0].button(
+    "Start or resume", key=skey(PAGE, "start"), type="primary", disabled=space is None or busy
+):
+    try:
+        study = make_study(storage or default_storage(), study_name, sampler, space=space)
+        st.session_state[key] = search = search_view.SearchRun(study, base, space, trials)
+        search.searching = True
+    except ConfigError as e:
+        st.error(str(e), icon=":material/error:")
+if search is not None and search.searching and buttons[1].button("Stop", key=skey(PAGE, "stop")):
+    search.searching = False
+    st.rerun()
+
+st.header("3. Results")
+search_view.search_area(key, search_view.draw_results)
+search = st.session_state.get(key)
+if search is not None:
+    best = search_view.best(search)
+    if best is not None:
+        page = "mnist" if best.data.dataset.startswith("mnist") else "pg"
+        label = "MNIST digits" if page == "mnist" else "the Playground"
+        if st.button(f"Open the best config in {label}", key=skey(PAGE, "best")):
+            open_config_in_page(page, best.to_flat())

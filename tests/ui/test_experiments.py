@@ -1,0 +1,192 @@
+"""Runs and Compare pages through AppTest, against a real (temporary) SQLite run store."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from app_helpers import assert_clean, open_page, run_of, values
+
+from engine.config import Config
+from engine.store import RunStore
+from engine.trainer import Trainer
+
+TINY = {"device": "cpu", "model.hidden": [6, 4], "train.epochs": 3}
+
+
+def stored(n: int = 2) -> RunStore:
+    store = RunStore()  # PLAYGROUND_RUNS_DB points into this test's tmp folder
+    for lr in (0.01, 0.1)[:n]:
+        t = Trainer(Config().replace(**{**TINY, "train.lr": lr}))
+        t.run()
+        store.save(t, page="pg")
+    return store
+
+
+def test_a_finished_playground_run_is_saved_and_listed() -> None:
+    at = open_page("playground", {"train.epochs": "2", "model.hidden": "4"})
+    at.button(key="pg.run.btn.play").click().run()
+    for _ in range(30):
+        if not run_of(at, "pg").playing:
+            break
+        at.run()
+    run = run_of(at, "pg")
+    assert run.trainer.status == "finished" and run.saved == {0: 1}
+    assert any("Saved in the run store as run #1" in c.value for c in at.caption)
+    runs = open_page("runs")
+    assert_clean(runs)
+    table = runs.dataframe[0].value
+    assert list(table["#"]) == [1] and table["status"][0] == "finished"
+
+
+def test_reset_saves_a_run_that_trained_and_skips_one_that_did_not() -> None:
+    at = open_page("playground")
+    at.button(key="pg.run.btn.reset").click().run()
+    assert RunStore().count() == 0
+    at.button(key="pg.run.btn.step").click().run()
+    at.button(key="pg.run.btn.reset").click().run()
+    assert RunStore().count() == 1 and RunStore().list()[0].status == "stopped"
+
+
+def test_open_a_stored_run_back_in_its_page() -> None:
+    store = stored(1)
+    record = store.get(store.list()[0].id)
+    at = open_page("runs")
+    at.button(key="runs.open").click().run()
+    assert_clean(at)
+    run = run_of(at, "pg")
+    assert run.trainer.step_count == record.steps
+    assert values(at, "pg")["train.lr"] == record.config["train"]["lr"]
+    assert len(run.trainer.history.evals) == len(record.history["evals"])
+
+
+def test_rename_delete_search_and_export() -> None:
+    store = stored(2)
+    at = open_page("runs")
+    assert len(at.dataframe[0].value) == 2
+    newest = store.list()[0].id
+    at.text_input(key=f"runs.name.{newest}").input("my best run").run()
+    at.button(key="runs.rename").click().run()
+    assert store.get(newest).name == "my best run"
+    at.text_input(key="runs.q").input("best").run()
+    assert list(at.dataframe[0].value["name"]) == ["my best run"]
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["Config (JSON)", "Metrics (CSV)", "Weights (state_dict)", "PyTorch script",
+                      "All (zip)"]  # fmt: skip
+    at.button(key="runs.delete").click().run()
+    assert store.count() == 1
+
+
+def test_import_a_config_and_refuse_a_bad_one() -> None:
+    at = open_page("runs")
+    upload = next(u for u in at.file_uploader if u.key == "runs.import")
+    upload.set_value(("bad.json", b'{"train": {"lr": "fast"}}', "application/json")).run()
+    assert any("bad.json" in e.value and "train.lr" in e.value for e in at.error)
+    cfg = Config().replace(**{"data.dataset": "mnist", "train.lr": 0.003})
+    upload = next(u for u in at.file_uploader if u.key == "runs.import")
+    upload.set_value(("good.json", cfg.to_json().encode(), "application/json")).run()
+    assert any("valid config" in s.value for s in at.success)
+    at.button(key="runs.import.open").click().run()
+    assert_clean(at)
+    assert values(at, "mnist")["train.lr"] == 0.003
+
+
+def test_compare_shows_curves_final_numbers_and_only_the_differing_settings() -> None:
+    stored(2)
+    at = open_page("compare")
+    assert_clean(at)
+    assert len(at.table[0].value) == 2  # final numbers
+    assert len(at.get("vega_lite_chart")) == 2  # loss and accuracy, overlaid
+    diff = at.table[1].value
+    assert list(diff["field"]) == ["train.lr"]
+
+
+def test_sweep_one_knob_trains_variants_and_stores_them() -> None:
+    stored(1)
+    at = open_page("compare")
+    at.selectbox(key="compare.field").set_value("train.lr").run()
+    at.text_input(key="compare.values.train.lr").input("0.01; 0.3; fast").run()
+    assert any("fast" in w.value for w in at.warning)
+    run = at.session_state["compare.cmp.sweep"]
+    assert run.labels == ["train.lr = 0.01", "train.lr = 0.3"]
+    assert run.trainers[0].train_split.x is run.trainers[1].train_split.x
+    at.button(key="compare.cmp.sweep.btn.play").click().run()
+    for _ in range(40):
+        if at.session_state["compare.cmp.sweep"].done:
+            break
+        at.run()
+    assert at.session_state["compare.cmp.sweep"].done
+    assert RunStore().count() == 3  # the first stored run and the two variants
+    assert {r.page for r in RunStore().list()} == {"pg", "sweep"}
+
+
+def test_a_corrupt_store_is_reported_and_left_alone(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    bad = tmp_path / "broken.db"
+    bad.write_bytes(b"this is not a database" * 100)
+    monkeypatch.setenv("PLAYGROUND_RUNS_DB", str(bad))
+    at = open_page("runs")
+    assert not at.exception
+    assert any("cannot be used" in e.value for e in at.error)
+    assert bad.read_bytes() == b"this is not a database" * 100
+    pg = open_page("playground", {"train.epochs": "1", "model.hidden": "4"})
+    pg.button(key="pg.run.btn.step").click().run()
+    assert pg.session_state["pg.run"].trainer.done  # training is not affected
+    assert any("could not be saved" in w.value for w in pg.warning)
+    assert json.loads(json.dumps(pg.session_state["pg.run"].trainer.summary()))
+
+
+def test_search_runs_trials_live_and_opens_the_best_config() -> None:
+    at = open_page("search")
+    assert_clean(at)
+    names = at.selectbox(key="search.source").options
+    at.selectbox(key="search.source").set_value(
+        next(n for n in names if "TensorFlow Playground's start" in n)
+    ).run()
+    at.number_input(key="search.trials").set_value(3).run()
+    at.number_input(key="search.epochs").set_value(2).run()
+    at.button(key="search.start").click().run()
+    for _ in range(6):
+        if not at.session_state["search.run"].searching:
+            break
+        at.run()
+    assert_clean(at)
+    search = at.session_state["search.run"]
+    assert search.done_here == 3 and not search.searching
+    assert any("3 trials in all" in c.value for c in at.caption)
+    best_table = at.table[-1].value
+    assert {"number", "value", "train.lr"} <= set(best_table.columns)
+    assert len(at.get("vega_lite_chart")) == 2  # metric by knob, best so far
+    at.button(key="search.best").click().run()
+    assert_clean(at)
+    best = values(at, "pg")
+    assert best["train.lr"] == search.study.best_params["train.lr"]
+
+
+def test_search_space_errors_name_the_row() -> None:
+    import pandas as pd
+
+    from engine.registry import ConfigError
+    from ui.search_view import space_from_table
+
+    bad = pd.DataFrame([{"field": "train.lr", "type": "float", "low": 0.0, "high": 0.1,
+                         "log": True, "choices": "", "grid": ""}])  # fmt: skip
+    with pytest.raises(ConfigError, match="low"):
+        space_from_table(bad, "val_acc", 2)
+
+
+def test_evaluation_of_a_stored_run_matches_scikit_learn() -> None:
+    from sklearn.metrics import accuracy_score, f1_score
+
+    from engine.inspection import predict
+
+    store = stored(1)
+    record = store.list()[0]
+    at = open_page("evaluation")
+    assert_clean(at)
+    trainer = store.load_trainer(record.id)
+    p = predict(trainer.model, trainer.val_split)
+    assert at.metric[0].value == f"{accuracy_score(p.target, p.pred):.2%}"
+    assert at.metric[1].value == f"{f1_score(p.target, p.pred, average='macro'):.1%}"
+    classes = at.table[0].value
+    assert list(classes["label"])[:2] == ["0", "1"] and "specificity" in classes.columns
+    assert len(at.get("vega_lite_chart")) >= 3  # confusion, ROC, precision-recall

@@ -1,0 +1,250 @@
+"""The hyperparameter search page's parts: the search-space table, the live search (one
+Optuna trial per tick, so the charts fill in as trials finish) and its charts."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import altair as alt
+import optuna
+import pandas as pd
+import streamlit as st
+
+from engine.config import Config, field_info
+from engine.data import Dataset, build_dataset
+from engine.registry import ConfigError
+from engine.search import Param, Space, best_config, best_so_far, run_search, trials_table
+from ui import charts
+from ui.live import TICK_S, training_slot
+
+# Optuna logs every finished trial at INFO; the page shows them, the server log needs not.
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+SPACE_COLUMNS = ("field", "type", "low", "high", "log", "choices", "grid")
+TYPES = ("float", "int", "categorical", "widths")
+
+
+def default_space(cfg: Config) -> pd.DataFrame:
+    """A sensible first search space for `cfg`: learning rate (log), optimizer, and the
+    network's size and dropout."""
+    images = cfg.data.dataset.startswith("mnist")
+    rows = [
+        {"field": "train.lr", "type": "float", "low": 1e-4, "high": 0.3, "log": True},
+        {"field": "train.optimizer", "type": "categorical", "choices": "sgd, momentum, adam"},
+        {"field": "model.hidden", "type": "widths", "low": 16 if images else 2,
+         "high": 256 if images else 16, "log": True, "choices": "1, 3"},
+    ]  # fmt: skip
+    if images:
+        rows.append({"field": "model.dropout_rate", "type": "float", "low": 0.0, "high": 0.5})
+    df = pd.DataFrame(rows, columns=list(SPACE_COLUMNS))
+    # text columns must hold text (not NaN floats) for the editor to accept typing in them
+    for col in ("choices", "grid"):
+        df[col] = df[col].astype(object).where(df[col].notna(), "").astype(str)
+    df["log"] = df["log"].fillna(False).astype(bool)
+    return df
+
+
+def _numbers(text: Any) -> list[float] | None:
+    if text is None or (isinstance(text, float) and math.isnan(text)) or not str(text).strip():
+        return None
+    return [float(v) for v in str(text).replace(";", ",").split(",") if v.strip()]
+
+
+def space_from_table(df: pd.DataFrame, objective: str, max_epochs: int | None) -> Space:
+    """The edited table as a Space (ConfigError naming the row and column on bad input).
+
+    For a `widths` row, low/high are the width range and `choices` holds the depth range
+    ("1, 3"); `grid` lists values for the grid sampler."""
+    params = []
+    for i, row in df.reset_index(drop=True).iterrows():
+        where = f"row {i + 1}"
+        path = str(row.get("field") or "").strip()
+        kind = str(row.get("type") or "").strip()
+        if not path:
+            continue
+        try:
+            grid = _numbers(row.get("grid"))
+            low = None if pd.isna(row.get("low")) else float(row["low"])
+            high = None if pd.isna(row.get("high")) else float(row["high"])
+            log = bool(row.get("log")) if not pd.isna(row.get("log")) else False
+            if kind == "categorical":
+                choices = [c.strip() for c in str(row.get("choices") or "").split(",") if c.strip()]
+                d: dict[str, Any] = {"field": path, "type": kind, "choices": choices}
+            elif kind == "widths":
+                depth = _numbers(row.get("choices")) or [1, 3]
+                d = {"field": path, "type": kind, "depth": [int(depth[0]), int(depth[-1])],
+                     "width": [int(low or 8), int(high or 64)], "log": log}  # fmt: skip
+            else:
+                d = {"field": path, "type": kind, "low": low, "high": high, "log": log}
+            if grid:
+                d["grid"] = [int(g) for g in grid] if kind in ("int", "widths") else grid
+            params.append(Param.from_dict(d, where=f"space.params[{len(params)}]"))
+        except (TypeError, ValueError) as e:
+            raise ConfigError(where, f"{e}") from None
+    return Space(tuple(params), objective=objective, max_epochs=max_epochs)
+
+
+@dataclass
+class SearchRun:
+    """A search in progress in this session: the study and how many trials to run here."""
+
+    study: optuna.Study
+    base: Config
+    space: Space
+    target: int  # trials to run in this session
+    done_here: int = 0
+    searching: bool = False
+    queued: bool = False  # waiting for a training slot (the server is busy)
+    error: str = ""
+    seconds: float = 0.0
+    datasets: dict[Any, Dataset] = field(default_factory=dict)
+
+    @property
+    def finished(self) -> bool:
+        return self.done_here >= self.target
+
+
+def one_trial(search: SearchRun) -> None:
+    """Run one trial (holding a training slot, like a live tick), then stop at the target."""
+    key = (search.base.data, search.base.seed)
+    if key not in search.datasets:
+        search.datasets = {key: build_dataset(search.base.data, search.base.seed)}
+    with training_slot(search) as got:  # type: ignore[arg-type]  # it only sets .queued
+        if not got:
+            return
+        start = time.perf_counter()
+        try:
+            run_search(search.base, search.space, search.study, 1, dataset=search.datasets[key])
+        except (ConfigError, ValueError, RuntimeError) as e:
+            search.error = f"The search stopped: {e}"
+            search.searching = False
+            return
+        search.seconds += time.perf_counter() - start
+    search.done_here += 1
+    if search.finished:
+        search.searching = False
+
+
+def search_area(key: str, draw: Any) -> None:
+    """The fragment that runs a trial per tick while searching, then redraws."""
+    search: SearchRun | None = st.session_state.get(key)
+    if search is None:
+        return
+    every = TICK_S if search.searching else None
+
+    @st.fragment(run_every=every)
+    def tick() -> None:
+        s: SearchRun | None = st.session_state.get(key)
+        if s is None:
+            return
+        if s.searching:
+            one_trial(s)
+        draw(s)
+        if every is not None and not s.searching:
+            st.rerun()
+
+    tick()
+
+
+def table(search: SearchRun) -> pd.DataFrame:
+    return pd.DataFrame(trials_table(search.study))
+
+
+def draw_results(search: SearchRun) -> None:
+    """Metric against each searched knob, best so far, the best trials."""
+    df = table(search)
+    objective = search.space.objective
+    st.caption(
+        f"Study '{search.study.study_name}': {len(df)} trials in all, {search.done_here} of "
+        f"{search.target} run here in {search.seconds:.0f} s."
+    )
+    if search.error:
+        st.error(search.error, icon=":material/error:")
+    if not len(df):
+        st.caption("Trials appear here as they finish.")
+        return
+    complete = df[df["state"] == "COMPLETE"]
+    numeric = [k for k in search.space.names if k in df.columns and not _is_text(df[k])]
+    if len(complete) and numeric:
+        long = pd.concat(
+            [
+                pd.DataFrame(
+                    {
+                        "knob": k,
+                        "value": complete[k],
+                        "metric": complete[objective],
+                        "trial": complete["number"],
+                    }
+                )
+                for k in numeric
+            ],
+            ignore_index=True,
+        )
+        st.altair_chart(knob_chart(long, objective, "train.lr" in numeric), width="content")
+    best = pd.DataFrame(best_so_far(search.study))
+    if len(best):
+        st.altair_chart(best_chart(best, objective), width="stretch")
+    shown = df.sort_values("value", ascending=search.space.direction == "minimize").head(10)
+    knobs = [k for k in search.space.names if k in df.columns]
+    keep = ["number", "state", "status", "value", *knobs, "val_acc", "val_loss", "seconds"]
+    st.markdown("**Best trials**")
+    st.table(shown[[c for c in keep if c in shown.columns]].map(_fmt), hide_index=True)
+
+
+def _is_text(s: pd.Series) -> bool:
+    """A column of names (an optimizer, say) rather than numbers; pandas 3 gives text its
+    own dtype, so test for numbers rather than for `object`."""
+    return not pd.api.types.is_numeric_dtype(s)
+
+
+def _fmt(v: Any) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def knob_chart(df: pd.DataFrame, objective: str, log_x: bool):
+    """The metric of every finished trial against each numeric knob searched."""
+    return (
+        alt.Chart(df, height=180, width=240)
+        .mark_circle(size=60, opacity=0.8, color="#0877bd")
+        .encode(
+            x=alt.X("value:Q", title=None, scale=alt.Scale(type="log") if log_x else alt.Scale()),
+            y=alt.Y("metric:Q", title=objective, scale=alt.Scale(zero=False)),
+            tooltip=["trial:Q", "knob:N", "value:Q", alt.Tooltip("metric:Q", format=".4g")],
+        )
+        .facet(facet=alt.Facet("knob:N", title=None), columns=4)
+        .resolve_scale(x="independent")
+    )
+
+
+def best_chart(df: pd.DataFrame, objective: str):
+    """Best value so far against the trial number."""
+    return (
+        alt.Chart(df, title=f"Best {objective} so far", height=220, autosize=charts.FIT_WIDTH)
+        .mark_line(point=True, color="#f59322", interpolate="step-after")
+        .encode(
+            x=alt.X("number:Q", title="trial"),
+            y=alt.Y("best:Q", title=None, scale=alt.Scale(zero=False)),
+            tooltip=["number:Q", alt.Tooltip("best:Q", format=".4g")],
+        )
+    )
+
+
+def field_help(path: str) -> str:
+    try:
+        return field_info(path)["help"]
+    except ConfigError:
+        return ""
+
+
+def best(search: SearchRun) -> Config | None:
+    try:
+        return best_config(search.study)
+    except ValueError:
+        return None
