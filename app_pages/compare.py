@@ -19,12 +19,15 @@ if store is None:
 st.header("Stored runs")
 records = store.list(limit=500)
 by_id = {r.id: r for r in records}
+runs_key = skey(PAGE, "runs")
+if runs_key not in st.session_state:  # the Search page may have chosen the runs already
+    st.session_state[runs_key] = list(by_id)[:2]
+st.session_state[runs_key] = [i for i in st.session_state[runs_key] if i in by_id]
 chosen = st.multiselect(
     "Runs",
     list(by_id),
-    default=list(by_id)[:2],
     format_func=lambda i: f"#{i} {by_id[i].name}",
-    key=skey(PAGE, "runs"),
+    key=runs_key,
     help="Runs are saved by the trainer pages; see Runs.",
 )
 if not records:

@@ -113,5 +113,16 @@ if search is not None:
     if best is not None:
         page = "mnist" if best.data.dataset.startswith("mnist") else "pg"
         label = "MNIST digits" if page == "mnist" else "the Playground"
-        if st.button(f"Open the best config in {label}", key=skey(PAGE, "best")):
+        cols = st.columns(2)
+        if cols[0].button(f"Open the best config in {label}", key=skey(PAGE, "best")):
             open_config_in_page(page, best.to_flat())
+        ids = search_view.best_run_ids(search)
+        if len(ids) > 1 and cols[1].button(
+            f"Compare the {len(ids)} best trials", key=skey(PAGE, "compare")
+        ):
+            st.session_state["compare.runs"] = ids
+            st.switch_page("app_pages/compare.py")
+        st.caption(
+            "Every trial that trained to the end is also in Runs (named after the study), to "
+            "compare, evaluate or export."
+        )

@@ -509,7 +509,10 @@ class _DatasetCache:
 
 
 def objective(
-    base: Config, space: Space, dataset: Dataset | None = None
+    base: Config,
+    space: Space,
+    dataset: Dataset | None = None,
+    on_trained: Callable[[optuna.Trial, Trainer], None] | None = None,
 ) -> Callable[[optuna.Trial], float]:
     """The function Optuna calls per trial: build the trial's config, train it epoch by epoch
     with the Trainer, report the validation metric after each epoch (median pruning may stop
@@ -523,6 +526,8 @@ def objective(
     worst value (0 accuracy, infinite loss) so the samplers learn to avoid its region.
     `dataset` (e.g. the user's uploaded points) serves every trial whose data config and seed
     equal `base`'s; ConfigError now if the objective cannot be measured on this data.
+    `on_trained(trial, trainer)` is called with every trial that trained to its end (finished,
+    early stopped or diverged; not pruned), e.g. to keep it in the run store.
     """
     from engine.data.datasets import DATASETS
 
@@ -536,12 +541,18 @@ def objective(
     cache = _DatasetCache(base, dataset)
 
     def run(trial: optuna.Trial) -> float:
-        return _run_trial(trial, base, space, cache)
+        return _run_trial(trial, base, space, cache, on_trained)
 
     return run
 
 
-def _run_trial(trial: optuna.Trial, base: Config, space: Space, cache: _DatasetCache) -> float:
+def _run_trial(
+    trial: optuna.Trial,
+    base: Config,
+    space: Space,
+    cache: _DatasetCache,
+    on_trained: Callable[[optuna.Trial, Trainer], None] | None = None,
+) -> float:
     from engine.trainer import Trainer
 
     start = time.perf_counter()
@@ -568,6 +579,8 @@ def _run_trial(trial: optuna.Trial, base: Config, space: Space, cache: _DatasetC
                 raise optuna.TrialPruned(f"pruned at epoch {epoch}: {space.objective} {metric:.4g}")
     except RuntimeError as e:  # e.g. a shape that does not fit, out of memory
         return _fail(trial, f"training failed: {e}", start)
+    if on_trained is not None:
+        on_trained(trial, trainer)
     if trainer.status == "diverged":
         _finish(trial, trainer, "diverged", start, epoch, error=trainer.message)
         return 0.0 if space.direction == "maximize" else math.inf
@@ -638,6 +651,7 @@ def run_search(
     callback: Callable[[optuna.Study, FrozenTrial], None] | None = None,
     *,
     dataset: Dataset | None = None,
+    on_trained: Callable[[optuna.Trial, Trainer], None] | None = None,
 ) -> optuna.Study:
     """Run `n_trials` more trials in this process (None: until `timeout`, or until a grid is
     done). `callback(study, trial)` runs after each finished trial (it may call
@@ -645,7 +659,7 @@ def run_search(
     `base_config`) the first time, for whoever opens it later."""
     _record_setup(study, base, space)
     study.optimize(
-        objective(base, space, dataset),
+        objective(base, space, dataset, on_trained),
         n_trials=n_trials,
         timeout=timeout,
         n_jobs=1,
@@ -677,7 +691,7 @@ def study_setup(study: optuna.Study) -> tuple[Config | None, Space | None]:
 def trial_row(t: FrozenTrial) -> dict[str, Any]:
     """One trial as a flat dict: number, state (COMPLETE, PRUNED, FAIL, RUNNING, WAITING),
     status, value (None unless finite), params {Optuna name: value}, val_acc, val_loss,
-    steps, epochs, seconds, error, and `intermediate` {epoch: reported metric}."""
+    steps, epochs, seconds, error, run_id and `intermediate` {epoch: reported metric}."""
     attrs = t.user_attrs
     value = t.value if t.state == TrialState.COMPLETE else None
     return {
@@ -692,6 +706,7 @@ def trial_row(t: FrozenTrial) -> dict[str, Any]:
         "epochs": attrs.get("epochs"),
         "seconds": attrs.get("seconds"),
         "error": attrs.get("error"),
+        "run_id": attrs.get("run_id"),  # set by whoever kept the trial's run (the UI's store)
         "intermediate": {int(k): v for k, v in t.intermediate_values.items()},
     }
 

@@ -17,6 +17,7 @@ from engine.config import Config, field_info
 from engine.data import Dataset, build_dataset
 from engine.registry import ConfigError
 from engine.search import Param, Space, best_config, best_so_far, run_search, trials_table
+from engine.store import RunStore, StoreError
 from ui import charts
 from ui.live import TICK_S, training_slot
 
@@ -117,7 +118,14 @@ def one_trial(search: SearchRun) -> None:
             return
         start = time.perf_counter()
         try:
-            run_search(search.base, search.space, search.study, 1, dataset=search.datasets[key])
+            run_search(
+                search.base,
+                search.space,
+                search.study,
+                1,
+                dataset=search.datasets[key],
+                on_trained=lambda trial, trainer: keep(search, trial, trainer),
+            )
         except (ConfigError, ValueError, RuntimeError) as e:
             search.error = f"The search stopped: {e}"
             search.searching = False
@@ -126,6 +134,18 @@ def one_trial(search: SearchRun) -> None:
     search.done_here += 1
     if search.finished:
         search.searching = False
+
+
+def keep(search: SearchRun, trial: optuna.Trial, trainer: Any) -> None:
+    """Store a trained trial in the run store (so Compare and Evaluation can open it) and
+    note its run id on the trial; a store that cannot be used just skips this."""
+    try:
+        run_id = RunStore().save(
+            trainer, name=f"{search.study.study_name} trial {trial.number}", page="search"
+        )
+    except StoreError:
+        return
+    trial.set_user_attr("run_id", run_id)
 
 
 def search_area(key: str, draw: Any) -> None:
@@ -189,7 +209,8 @@ def draw_results(search: SearchRun) -> None:
         st.altair_chart(best_chart(best, objective), width="stretch")
     shown = df.sort_values("value", ascending=search.space.direction == "minimize").head(10)
     knobs = [k for k in search.space.names if k in df.columns]
-    keep = ["number", "state", "status", "value", *knobs, "val_acc", "val_loss", "seconds"]
+    keep = ["number", "run_id", "state", "status", "value", *knobs, "val_acc", "val_loss",
+            "seconds"]  # fmt: skip
     st.markdown("**Best trials**")
     st.table(shown[[c for c in keep if c in shown.columns]].map(_fmt), hide_index=True)
 
@@ -241,6 +262,16 @@ def field_help(path: str) -> str:
         return field_info(path)["help"]
     except ConfigError:
         return ""
+
+
+def best_run_ids(search: SearchRun, k: int = 3) -> list[int]:
+    """Run-store ids of the k best complete trials (those that were stored)."""
+    df = table(search)
+    if not len(df) or "run_id" not in df:
+        return []
+    done = df[(df["state"] == "COMPLETE") & df["run_id"].notna()]
+    done = done.sort_values("value", ascending=search.space.direction == "minimize")
+    return [int(i) for i in done["run_id"].head(k)]
 
 
 def best(search: SearchRun) -> Config | None:

@@ -190,3 +190,27 @@ def test_evaluation_of_a_stored_run_matches_scikit_learn() -> None:
     classes = at.table[0].value
     assert list(classes["label"])[:2] == ["0", "1"] and "specificity" in classes.columns
     assert len(at.get("vega_lite_chart")) >= 3  # confusion, ROC, precision-recall
+
+
+def test_search_trials_are_stored_and_the_best_compared() -> None:
+    at = open_page("search")
+    names = at.selectbox(key="search.source").options
+    at.selectbox(key="search.source").set_value(
+        next(n for n in names if "TensorFlow Playground's start" in n)
+    ).run()
+    at.number_input(key="search.trials").set_value(3).run()
+    at.number_input(key="search.epochs").set_value(2).run()
+    at.button(key="search.start").click().run()
+    for _ in range(6):
+        if not at.session_state["search.run"].searching:
+            break
+        at.run()
+    stored_runs = RunStore().list()
+    assert len(stored_runs) == 3 and {r.page for r in stored_runs} == {"search"}
+    assert all(r.name.startswith("my-search trial") for r in stored_runs)
+    at.button(key="search.compare").click().run()
+    assert_clean(at)
+    chosen = at.multiselect(key="compare.runs").value
+    search = at.session_state["search.run"]
+    best_run = search.study.best_trial.user_attrs["run_id"]
+    assert chosen[0] == best_run and len(chosen) == 3
