@@ -13,6 +13,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from engine.config import Config, field_paths, format_value
+from engine.trainer import History
 from ui import charts
 from ui.live import LiveRun
 
@@ -110,8 +112,6 @@ def show_summary(run: LiveRun, held_out: str = "validation") -> None:
 
 def stored_curves(records: list[Any], metric: str) -> pd.DataFrame:
     """(epoch, value, split, run) of stored runs' evaluations, for the overlaid curves."""
-    from engine.trainer import History
-
     frames = []
     for r in records:
         h = History(**{k: r.history.get(k, []) for k in ("step", "loss", "lr", "evals", "probes")})
@@ -124,8 +124,6 @@ def stored_curves(records: list[Any], metric: str) -> pd.DataFrame:
 
 def config_diff(records: list[Any]) -> pd.DataFrame:
     """Only the config fields whose values differ between the runs: one row per field."""
-    from engine.config import Config, field_paths, format_value
-
     cfgs = [Config.from_dict(r.config) for r in records]
     rows = []
     for path in field_paths():
@@ -134,10 +132,19 @@ def config_diff(records: list[Any]) -> pd.DataFrame:
             rows.append(
                 {
                     "field": path,
-                    **{f"#{r.id}": format_value(v) for r, v in zip(records, vals, strict=True)},
+                    **{f"#{r.id}": _show(v) for r, v in zip(records, vals, strict=True)},
                 }
             )
     return pd.DataFrame(rows)
+
+
+def _show(value: Any) -> str:
+    """A config value for reading: floats to 4 significant digits, widths as 8-8-4."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, tuple) and all(isinstance(v, int) for v in value):
+        return "-".join(map(str, value))
+    return format_value(value)
 
 
 def final_table(records: list[Any]) -> pd.DataFrame:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import altair as alt
+import numpy as np
 import optuna
 import pandas as pd
 import streamlit as st
@@ -189,12 +190,16 @@ def draw_results(search: SearchRun) -> None:
     complete = df[df["state"] == "COMPLETE"]
     numeric = [k for k in search.space.names if k in df.columns and not _is_text(df[k])]
     if len(complete) and numeric:
+        logged = log_knobs(search.space)
         long = pd.concat(
             [
                 pd.DataFrame(
                     {
-                        "knob": k,
-                        "value": complete[k],
+                        # a log-range knob is plotted as log10 (one axis type per chart)
+                        "knob": f"log10 {k}" if k in logged else k,
+                        "value": np.log10(complete[k].astype(float))
+                        if k in logged
+                        else complete[k],
                         "metric": complete[objective],
                         "trial": complete["number"],
                     }
@@ -203,7 +208,7 @@ def draw_results(search: SearchRun) -> None:
             ],
             ignore_index=True,
         )
-        st.altair_chart(knob_chart(long, objective, "train.lr" in numeric), width="content")
+        st.altair_chart(knob_chart(long, objective), width="content")
     best = pd.DataFrame(best_so_far(search.study))
     if len(best):
         st.altair_chart(best_chart(best, objective), width="stretch")
@@ -229,17 +234,26 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def knob_chart(df: pd.DataFrame, objective: str, log_x: bool):
+def log_knobs(space: Space) -> set[str]:
+    """Optuna names of the knobs searched on a log scale (plotted as log10)."""
+    out = set()
+    for p in space.params:
+        if p.log:
+            out |= {n for n in p.names if not n.endswith(".depth")}
+    return out
+
+
+def knob_chart(df: pd.DataFrame, objective: str):
     """The metric of every finished trial against each numeric knob searched."""
     return (
-        alt.Chart(df, height=180, width=240)
+        alt.Chart(df, height=170, width=200)
         .mark_circle(size=60, opacity=0.8, color="#0877bd")
         .encode(
-            x=alt.X("value:Q", title=None, scale=alt.Scale(type="log") if log_x else alt.Scale()),
+            x=alt.X("value:Q", title=None, scale=alt.Scale(zero=False)),
             y=alt.Y("metric:Q", title=objective, scale=alt.Scale(zero=False)),
             tooltip=["trial:Q", "knob:N", "value:Q", alt.Tooltip("metric:Q", format=".4g")],
         )
-        .facet(facet=alt.Facet("knob:N", title=None), columns=4)
+        .facet(facet=alt.Facet("knob:N", title=None), columns=3)
         .resolve_scale(x="independent")
     )
 
