@@ -5,8 +5,8 @@ import streamlit as st
 from engine.data import DATASETS
 from engine.presets import list_presets
 from ui import lab_views
-from ui.controls import Group, PageControls, pop_notices, render_controls
-from ui.labs import Lab, comparison, experiment_picker, variant_configs
+from ui.controls import Group, PageControls
+from ui.labs import Lab, comparison, lab_setup
 from ui.live import ensure_comparison
 from ui.panels import PARTS
 from ui.state import skey
@@ -38,13 +38,7 @@ st.caption(
     "survive its depth. Pick an experiment; the sidebar holds its network, which every run "
     "shares except for the one thing it changes."
 )
-preset = experiment_picker(LAB)
-cfg, error = render_controls(CONTROLS)
-for notice in pop_notices(PAGE):
-    st.warning(notice, icon=":material/info:")
-if error:
-    st.error(f"These settings cannot train: {error}", icon=":material/block:")
-runs = variant_configs(LAB, preset, cfg) if cfg else []
+preset, cfg, runs = lab_setup(LAB, CONTROLS)
 
 st.subheader("1. At initialization, before any training")
 if runs:

@@ -4,8 +4,8 @@ import streamlit as st
 
 from engine.presets import list_presets
 from ui import lab_views
-from ui.controls import Group, PageControls, pop_notices, render_controls
-from ui.labs import Lab, comparison, experiment_picker, variant_configs
+from ui.controls import Group, PageControls
+from ui.labs import Lab, comparison, lab_setup
 from ui.state import skey
 from ui.urlstate import init_page_state, write_url
 
@@ -31,13 +31,7 @@ st.caption(
     "Normalizing each layer's inputs keeps their scale in check whatever the weights do. "
     "Each experiment trains the same network side by side with and without it."
 )
-preset = experiment_picker(LAB)
-cfg, error = render_controls(CONTROLS)
-for notice in pop_notices(PAGE):
-    st.warning(notice, icon=":material/info:")
-if error:
-    st.error(f"These settings cannot train: {error}", icon=":material/block:")
-runs = variant_configs(LAB, preset, cfg) if cfg else []
+preset, cfg, runs = lab_setup(LAB, CONTROLS)
 
 comparison(
     LAB,

@@ -4,8 +4,8 @@ import streamlit as st
 
 from engine.presets import list_presets
 from ui import lab_views, landscape_view, surfaces_view
-from ui.controls import Group, PageControls, pop_notices, render_controls
-from ui.labs import Lab, comparison, experiment_picker, variant_configs
+from ui.controls import Group, PageControls
+from ui.labs import Lab, comparison, experiment_picker, lab_setup
 from ui.state import skey
 from ui.urlstate import init_page_state, write_url
 
@@ -40,13 +40,7 @@ surface_preset = experiment_picker(SURFACE_LAB, label="Surface experiment")
 surfaces_view.race_section(PAGE, surface_preset)
 
 st.header("2. A race on MNIST")
-preset = experiment_picker(MNIST_LAB)
-cfg, error = render_controls(CONTROLS)
-for notice in pop_notices(PAGE):
-    st.warning(notice, icon=":material/info:")
-if error:
-    st.error(f"These settings cannot train: {error}", icon=":material/block:")
-runs = variant_configs(MNIST_LAB, preset, cfg) if cfg else []
+preset, cfg, runs = lab_setup(MNIST_LAB, CONTROLS)
 run = comparison(MNIST_LAB, "main", runs, extra={"Learning rate": lab_views.lr_view})
 if run is not None:
     landscape_view.keep_snapshots(run)

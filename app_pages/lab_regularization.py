@@ -5,8 +5,8 @@ import streamlit as st
 from engine.data import DATASETS
 from engine.presets import list_presets
 from ui import lab_views
-from ui.controls import Group, PageControls, pop_notices, render_controls
-from ui.labs import Lab, comparison, experiment_picker, variant_configs
+from ui.controls import Group, PageControls
+from ui.labs import Lab, comparison, lab_setup
 from ui.state import skey
 from ui.urlstate import init_page_state, write_url
 
@@ -37,13 +37,7 @@ st.caption(
     "experiment trains the same network side by side, with and without a regularizer; "
     "the table's gap is training minus held-out accuracy."
 )
-preset = experiment_picker(LAB)
-cfg, error = render_controls(CONTROLS)
-for notice in pop_notices(PAGE):
-    st.warning(notice, icon=":material/info:")
-if error:
-    st.error(f"These settings cannot train: {error}", icon=":material/block:")
-runs = variant_configs(LAB, preset, cfg) if cfg else []
+preset, cfg, runs = lab_setup(LAB, CONTROLS)
 held_out = (
     "test" if cfg is not None and DATASETS.get(cfg.data.dataset).extra["toy"] else "validation"
 )

@@ -20,7 +20,7 @@ from engine.config import Config
 from engine.presets import Preset, Variant
 from engine.registry import ConfigError
 from ui import compare
-from ui.controls import set_values
+from ui.controls import PageControls, pop_notices, render_controls, set_values
 from ui.live import LiveRun, ensure_comparison, live_area
 from ui.state import skey
 from ui.transport import transport
@@ -172,3 +172,17 @@ def variant_by_label(preset: Preset, label: str) -> Variant | None:
 def lab_setting(preset: Preset, name: str, default: Any) -> Any:
     """A setting of the lab page itself from the experiment's `lab` block."""
     return preset.lab.get(name, default)
+
+
+def lab_setup(lab: Lab, controls: PageControls) -> tuple[Preset, Config | None, list]:
+    """The part every lab page starts with, after its title: the experiment and its
+    walkthrough, the sidebar (the experiment's base config, editable), notices and errors,
+    and the runs to compare. Returns (experiment, config or None, runs)."""
+    preset = experiment_picker(lab)
+    cfg, error = render_controls(controls)
+    for notice in pop_notices(lab.page):
+        st.warning(notice, icon=":material/info:")
+    if error:
+        st.error(f"These settings cannot train: {error}", icon=":material/block:")
+    runs = variant_configs(lab, preset, cfg) if cfg else []
+    return preset, cfg, runs
