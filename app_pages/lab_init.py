@@ -42,7 +42,7 @@ preset, cfg, runs = lab_setup(LAB, CONTROLS)
 
 st.subheader("1. At initialization, before any training")
 if runs:
-    run, _ = ensure_comparison(skey(PAGE, "cmp.main"), runs)
+    run, _ = ensure_comparison(skey(PAGE, "cmp.main"), runs, PAGE)
     part = st.radio(
         "Show",
         list(PARTS),

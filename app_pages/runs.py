@@ -6,15 +6,24 @@ import streamlit as st
 from engine import export
 from engine.registry import ConfigError
 from engine.store import StoreError
-from ui.runstore import open_config_in_page, open_in_page, open_store, page_for
+from ui.runstore import (
+    ORIGINS,
+    PAGE_TITLES,
+    open_config_in_page,
+    open_in_page,
+    open_store,
+    page_for,
+    trainer_page,
+)
 from ui.state import skey
 
 PAGE = "runs"
 
 st.title("Runs")
 st.caption(
-    "Trainer pages keep every run that finishes, stops early or diverges, and every trained "
-    "run you reset or replace. They stay here across restarts of the app."
+    "The trainer pages, the labs, sweeps and searches keep every run that finishes, stops "
+    "early or diverges, and every trained run you reset or replace. They stay here across "
+    "restarts of the app."
 )
 store = open_store()
 if store is None:
@@ -37,6 +46,7 @@ else:
             {
                 "#": r.id,
                 "name": r.name,
+                "from": ORIGINS.get(r.page, r.page),
                 "created (UTC)": r.created[:19].replace("T", " "),
                 "status": r.status,
                 "steps": r.steps,
@@ -53,8 +63,13 @@ else:
     )
     record = store.get(chosen)
     cols = st.columns([1.4, 1, 1.2, 2])
-    target = {"pg": "Playground", "mnist": "MNIST digits"}[page_for(record)]
-    if cols[0].button(f"Open in {target}", key=skey(PAGE, "open"), type="primary"):
+    target = page_for(record)
+    if target is None:
+        cols[0].caption(
+            "Trained on the labs' standard-normal inputs: no trainer page trains those. "
+            "Compare it, or export it below."
+        )
+    elif cols[0].button(f"Open in {PAGE_TITLES[target]}", key=skey(PAGE, "open"), type="primary"):
         try:
             open_in_page(store, chosen)
         except (StoreError, ConfigError) as e:
@@ -125,12 +140,18 @@ if file is not None:
     except ConfigError as e:
         st.error(f"{file.name} is not a usable config: {e}", icon=":material/error:")
     else:
-        images = cfg.data.dataset.startswith("mnist")
-        page = "mnist" if images else "pg"
+        page = trainer_page(cfg.data.dataset)
         st.success(
             f"{file.name}: a valid config ({cfg.model.arch} on {cfg.data.dataset}).",
             icon=":material/check:",
         )
-        label = "Open in MNIST digits" if images else "Open in the Playground"
-        if st.button(label, key=skey(PAGE, "import.open"), type="primary"):
+        if page is None:
+            st.info(
+                f"No trainer page trains the {cfg.data.dataset} data: it is one of the labs' "
+                "own datasets. Open the Initialization lab to use standard-normal inputs.",
+                icon=":material/info:",
+            )
+        elif st.button(
+            f"Open in {PAGE_TITLES[page]}", key=skey(PAGE, "import.open"), type="primary"
+        ):
             open_config_in_page(page, cfg.to_flat())

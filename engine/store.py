@@ -73,6 +73,7 @@ MAX_STEP_POINTS = 5000  # per-step loss / lr points kept per run
 MAX_EVALS = 2000  # evaluations kept per run
 MAX_PROBE_FRAMES = 50  # probe frames kept per run
 MAX_NAME_CHARS = 200
+MAX_LABEL_CHARS = 60  # of a variant label put before a default name
 SQLITE_MAGIC = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite 3 database file
 OUR_TABLES = frozenset({"schema_version", "runs", "weights", "points"})
 
@@ -514,9 +515,16 @@ class RunStore:
 
     # Writing ---------------------------------------------------------------------------------
 
-    def save(self, trainer: Trainer, name: str | None = None, page: str = "cli") -> int:
+    def save(
+        self,
+        trainer: Trainer,
+        name: str | None = None,
+        page: str = "cli",
+        label: str | None = None,
+    ) -> int:
         """Store the run (config, summary, thinned history, final weights, uploaded points) in
-        one transaction and return its id. Without a name it gets `default_name(...) #id`."""
+        one transaction and return its id. Without a name it gets `default_name(...) #id`,
+        after `label` (a lab's or a sweep's name for the variant, e.g. 'He') if given."""
         if name is not None:
             name = _check_name(name)
         row = _row(trainer, page, name)
@@ -529,6 +537,8 @@ class RunStore:
             run_id = cur.lastrowid
             if name is None:
                 named = default_name(json.loads(row.values["config"]), run_id)
+                if label:
+                    named = f"{label.strip()[:MAX_LABEL_CHARS]} · {named}"[:MAX_NAME_CHARS]
                 con.execute("UPDATE runs SET name = ? WHERE id = ?", (named, run_id))
             self._insert_blobs(con, run_id, row)
         return run_id

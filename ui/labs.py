@@ -125,13 +125,14 @@ def comparison(
     store_page: str | None = None,
 ) -> LiveRun | None:
     """A live side-by-side training of `runs`: buttons, then (redrawn every tick) a table of
-    where each run is, overlaid curves and the page's `extra` views as tabs. With
-    `store_page`, finished runs are saved in the run store under that page name."""
+    where each run is, overlaid curves and the page's `extra` views as tabs. Runs that end
+    (or are replaced after training) are saved in the run store under `store_page`, by
+    default the lab's page name, each named after its variant label."""
     key = skey(lab.page, f"cmp.{name}")
     if not runs:
         st.caption("Tick at least one run to compare.")
         return None
-    run, _ = ensure_comparison(key, runs, store_page)
+    run, _ = ensure_comparison(key, runs, store_page or lab.page)
     transport(lab.page, run, blocked=False, key=key, step_help="Train every run one epoch.")
 
     def draw(live: LiveRun) -> None:

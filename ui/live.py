@@ -103,7 +103,7 @@ class LiveRun:
 
     trainers: list[Trainer]
     labels: list[str] = field(default_factory=list)
-    store_page: str | None = None  # trainer pages save their runs in the run store
+    store_page: str | None = None  # pages that save their runs: the store's `page`
     saved: dict[int, int] = field(default_factory=dict)  # trainer index -> stored run id
     saved_steps: dict[int, int] = field(default_factory=dict)  # ... and its steps when saved
     store_error: str = ""  # why saving failed (shown; training is never affected)

@@ -1,8 +1,8 @@
 """The run store as the pages use it: saving runs as they end, and opening a stored run back
 into its trainer page.
 
-Trainer pages save a run when it finishes, stops early or diverges, and when the student
-discards a run that trained (Reset, or a change that starts a new network). A store that
+Trainer pages, labs and sweeps save a run when it finishes, stops early or diverges, and when
+the student discards a run that trained (Reset, or a change that starts a new network). A store that
 cannot be used (a corrupt file, say) never breaks training: the page says why and goes on.
 """
 
@@ -18,6 +18,18 @@ from ui.live import LiveRun, make_live, run_key
 from ui.state import skey
 
 PAGE_PATHS = {"pg": "app_pages/playground.py", "mnist": "app_pages/mnist.py"}
+# Where a stored run was trained, by the `page` it was saved under, for the Runs table.
+ORIGINS = {
+    "pg": "Playground",
+    "mnist": "MNIST digits",
+    "lab_init": "Initialization lab",
+    "lab_opt": "Optimizers lab",
+    "lab_norm": "Normalization lab",
+    "lab_reg": "Regularization lab",
+    "sweep": "Compare: sweep",
+    "search": "Search",
+    "cli": "command line",
+}
 
 
 def open_store() -> RunStore | None:
@@ -37,7 +49,8 @@ def save_run(run: LiveRun) -> None:
         if t.step_count == 0 or run.saved_steps.get(i) == t.step_count:
             continue  # untrained, or stored as it is (a reopened run that trained on is new)
         try:
-            run.saved[i] = RunStore().save(t, page=run.store_page)
+            label = run.labels[i] if i < len(run.labels) else None
+            run.saved[i] = RunStore().save(t, page=run.store_page, label=label)
             run.saved_steps[i] = t.step_count
         except StoreError as e:
             run.store_error = f"This run could not be saved: {e}"
@@ -47,19 +60,32 @@ def save_run(run: LiveRun) -> None:
             return
 
 
-def page_for(record: RunRecord) -> str:
-    """The trainer page a stored run belongs to: where it was trained, else by its data."""
+PAGE_TITLES = {"pg": "Playground", "mnist": "MNIST digits"}
+
+
+def trainer_page(dataset: str) -> str | None:
+    """The trainer page that trains `dataset`: MNIST digits for images, the Playground for
+    2-D points, None for the labs' own data (standard-normal inputs)."""
+    if dataset not in DATASETS:
+        return None
+    extra = DATASETS.get(dataset).extra
+    return "mnist" if extra["images"] else "pg" if extra["points2d"] else None
+
+
+def page_for(record: RunRecord) -> str | None:
+    """The trainer page a stored run opens in: where it was trained, else by its data (None
+    when no trainer page trains its data)."""
     if record.page in PAGE_PATHS:
         return record.page
-    dataset = record.config.get("data", {}).get("dataset", "circle")
-    images = dataset in DATASETS and DATASETS.get(dataset).extra["images"]
-    return "mnist" if images else "pg"
+    return trainer_page(record.config.get("data", {}).get("dataset", "circle"))
 
 
 def open_in_page(store: RunStore, run_id: int) -> None:
     """Load a stored run (weights, history) into its trainer page and go there."""
     record = store.get(run_id)
     page = page_for(record)
+    if page is None:
+        raise StoreError(f"no trainer page trains the {record.config['data']['dataset']} data")
     trainer: Trainer = make_live(store.load_trainer(run_id))
     st.session_state[values_key(page)] = trainer.cfg.to_flat()
     for key in [k for k in st.session_state if str(k).startswith(skey(page, "w."))]:

@@ -115,6 +115,19 @@ def test_round_trip_survives_reopening(trained: Trainer, tmp_path: Path) -> None
     assert store.list(with_history=True)[0].history == rec.history
 
 
+def test_a_variant_label_leads_the_default_name_and_searches(
+    trained: Trainer, tmp_path: Path
+) -> None:
+    store = RunStore(tmp_path / "runs.db")
+    run_id = store.save(trained, page="lab_init", label=" He (he_normal) ")
+    rec = store.get(run_id)
+    assert rec.page == "lab_init"
+    assert rec.name == f"He (he_normal) · mlp 8-8 tanh batch-norm adam 0.01 · circle #{run_id}"
+    assert [r.id for r in store.list(search="he_normal")] == [run_id]
+    assert store.save(trained, name="mine", label="ignored") == run_id + 1
+    assert store.get(run_id + 1).name == "mine"  # a given name wins over the label
+
+
 def test_a_paused_run_reopens_and_trains_on(tmp_path: Path) -> None:
     cfg = tiny(**{"train.schedule": "exponential", "train.decay_steps": 5})
     t = Trainer(cfg)

@@ -8,6 +8,7 @@ from app_helpers import assert_clean, open_page, values
 from streamlit.testing.v1 import AppTest
 
 from engine.presets import list_presets
+from engine.store import RunStore
 
 LABS = {
     "lab_init": ("lab_init", "labs/init", ["Layers now", "Gradients"]),
@@ -73,6 +74,24 @@ def test_init_lab_shows_each_init_at_initialization_before_training() -> None:
     assert 0.1 < std["Xavier"][-1] < 0.9
     at.radio(key="lab_init.part").set_value("weight").run()
     assert_clean(at)
+
+
+def test_lab_runs_that_trained_are_stored_under_their_variant_labels() -> None:
+    at = open_page("lab_init")
+    at.button(key="lab_init.cmp.main.btn.reset").click().run()
+    assert RunStore().count() == 0  # nothing trained, nothing stored
+    at.button(key="lab_init.cmp.main.btn.step").click().run()
+    labels = comparison(at, "lab_init").labels
+    at.button(key="lab_init.cmp.main.btn.reset").click().run()
+    records = RunStore().list()
+    assert sorted(r.name.split(" · ")[0] for r in records) == sorted(labels)
+    assert {r.page for r in records} == {"lab_init"} and {r.status for r in records} == {"stopped"}
+    runs = open_page("runs")
+    assert_clean(runs)
+    assert set(runs.dataframe[0].value["from"]) == {"Initialization lab"}
+    # standard-normal inputs: no trainer page trains them, so the page says so instead
+    assert "runs.open" not in [b.key for b in runs.button]
+    assert any("no trainer page trains those" in c.value for c in runs.caption)
 
 
 def test_a_variant_that_cannot_apply_says_why() -> None:
