@@ -18,10 +18,12 @@ Points on a line or plane, theta = base + sum_k c_k d_k, also take a shortcut th
 to rounding: the first layer with parameters sees only the data, and a Linear/Conv layer is
 linear in (weight, bias), so its output at every point is z_base + sum_k c_k z_k, computed
 k + 1 times instead of once per point (for the MNIST MLP this layer is 70% of the work).
+On the CPU, points go one at a time into a private copy of the model (see `_affine_in_place`).
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 import warnings
@@ -178,6 +180,28 @@ class _FirstLayer:
     inputs: Tensor  # what it receives for the evaluator's examples (no parameters involved)
 
 
+class _Replay(nn.Module):
+    """Stands in for the first layer in `LossEvaluator`'s private copy: returns the output
+    computed for the current point (`z`), whatever it is given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.z: Tensor | None = None
+
+    def forward(self, _x: Tensor) -> Tensor:
+        assert self.z is not None, "set z before calling"
+        return self.z
+
+
+def _replace(model: nn.Module, path: str, new: nn.Module) -> nn.Module:
+    """`model` with the submodule at `path` ('' is the model itself) replaced by `new`."""
+    if not path:
+        return new
+    parent, _, name = path.rpartition(".")
+    setattr(model.get_submodule(parent), name, new)
+    return model
+
+
 class LossEvaluator:
     """The loss of one model on fixed data at many parameter sets at once.
 
@@ -189,7 +213,8 @@ class LossEvaluator:
     engine.losses are): when one point's activations exceed `memory` bytes (on the CPU, the
     smaller CPU_PIECE_BYTES) the examples are split into pieces and the piece means are
     averaged, weighted by size. `chunk` None picks a size from the activations (see the
-    constants above); 1 calls the model directly, without vmap.
+    constants above); 1 calls the model directly, without vmap (and on lines and planes,
+    writes each point's values into a private copy of the model: `_affine_in_place`).
     """
 
     def __init__(
@@ -347,6 +372,8 @@ class LossEvaluator:
             if inject is not None:
                 moved = [n for n in moved if n not in first.names]
         shared = self._differing({n: base_d[n] for n in self.names if n not in moved})
+        if self.chunk == 1:
+            return self._affine_in_place(base_d, dirs, coeffs, moved, shared, inject, progress)
         stacked = {n: torch.stack([d[n] for d in dirs]) for n in moved}  # (K, *shape)
 
         def batch(start: int, stop: int) -> tuple[Params, Tensor | None]:
@@ -358,6 +385,73 @@ class LossEvaluator:
             return params, c
 
         return self._run(len(coeffs), batch, shared, inject, progress)
+
+    def _affine_in_place(
+        self,
+        base: Params,
+        dirs: list[Params],
+        coeffs: Tensor,
+        moved: list[str],
+        shared: Params,
+        inject: tuple[Tensor, Tensor] | None,
+        progress: Progress | None,
+    ) -> Tensor:
+        """`affine_losses` one point at a time (chunk 1, the CPU's choice for all but tiny
+        nets): each point's parameters are written straight into a private copy of the
+        model, which then runs as it is. On the CPU, functional_call's swapping of every
+        parameter on every call costs as much as the last layers' matrix products."""
+        work = self._work_model(shared)
+        own = dict(work.named_parameters())
+        # per moved tensor: base (numel,) and the directions as columns (numel, K), so that a
+        # point's values base + D c are one matrix-vector product written in place
+        flat = {n: (base[n].reshape(-1), torch.stack([d[n].reshape(-1) for d in dirs], 1))
+                for n in moved}  # fmt: skip
+        targets = {n: own[n].detach().view(-1) for n in moved}
+        replay = None
+        pieces: list[tuple[int, int, Tensor | None, Tensor | None]] = []
+        for lo, hi in self.pieces:
+            pieces.append((lo, hi, None, None))
+        if inject is not None and self._first is not None:
+            z0, zk = inject  # (N, ...) and (K, N, ...)
+            replay = _Replay()
+            work = _replace(work, self._first.prefix.rstrip("."), replay)
+            k = zk.shape[0]
+            # z at a point on examples lo:hi: z0 + Z c, with Z's columns the directions' outputs
+            pieces = [
+                (lo, hi, z0[lo:hi].reshape(-1), zk[:, lo:hi].reshape(k, -1).T)
+                for lo, hi in self.pieces
+            ]
+        n, total = len(self.y), len(coeffs)
+        result = torch.empty(total, dtype=torch.float32)
+        every = max(1, total // 100)  # progress about every 1%: a callback may redraw a page
+        with torch.no_grad():
+            for i in range(total):
+                c = coeffs[i]  # (K,)
+                for name, (b, d) in flat.items():
+                    torch.addmv(b, d, c, out=targets[name])
+                loss = torch.zeros((), device=self.device)
+                for lo, hi, z0p, zkp in pieces:
+                    if replay is not None and z0p is not None and zkp is not None:
+                        replay.z = torch.addmv(z0p, zkp, c).view(hi - lo, *inject[0].shape[1:])
+                    part = self.loss_fn(work(self.x[lo:hi]), self.y[lo:hi])
+                    loss = part if len(pieces) == 1 else loss + part * ((hi - lo) / n)
+                result[i] = loss.item()
+                if progress is not None and ((i + 1) % every == 0 or i + 1 == total):
+                    progress(i + 1, total)
+        return result
+
+    def _work_model(self, shared: Params) -> nn.Module:
+        """A private copy of the model in eval mode, with `shared`'s values swapped in; points
+        are written into it and the model itself stays as it is."""
+        work = copy.deepcopy(self.model).eval()
+        for m in work.modules():  # deepcopy brings hooks along (a probe's, say): not wanted
+            m._forward_pre_hooks.clear()
+            m._forward_hooks.clear()
+        own = dict(work.named_parameters())
+        with torch.no_grad():
+            for k, v in shared.items():
+                own[k].copy_(v)
+        return work
 
     def _first_outputs(
         self, first: _FirstLayer, base: Params, dirs: list[Params]

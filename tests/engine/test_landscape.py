@@ -138,7 +138,8 @@ def test_slice_equals_the_naive_loop(changes, chunk) -> None:
         assert torch.equal(v, before[k]), k
 
 
-def test_cnn_slice_equals_the_naive_loop() -> None:
+@pytest.mark.parametrize("chunk", [1, 2])
+def test_cnn_slice_equals_the_naive_loop(chunk) -> None:
     cfg = Config().replace(
         **{
             "device": "cpu",
@@ -156,18 +157,19 @@ def test_cnn_slice_equals_the_naive_loop() -> None:
     x, y = t.train_split.x[:48], t.train_split.y[:48]
     center = ls.snapshot(t.model)
     d1, d2 = directions(t.model)
-    fast = ls.slice_2d(t.model, center, d1, d2, x, y, t.loss_fn, grid=3, chunk=2)
+    fast = ls.slice_2d(t.model, center, d1, d2, x, y, t.loss_fn, grid=3, chunk=chunk)
     naive = ls.naive_slice_2d(t.model, center, d1, d2, x, y, t.loss_fn, grid=3)
     np.testing.assert_allclose(fast.losses, naive.losses, rtol=1e-5, atol=1e-5)
 
 
-def test_examples_are_split_into_pieces_when_memory_is_short() -> None:
+@pytest.mark.parametrize("chunk", [1, 4])
+def test_examples_are_split_into_pieces_when_memory_is_short(chunk) -> None:
     t = trained(10)
     x, y = t.train_split.x, t.train_split.y
     center = ls.snapshot(t.model)
     d1, d2 = directions(t.model)
-    whole = ls.LossEvaluator(t.model, x, y, t.loss_fn, 4)
-    split = ls.LossEvaluator(t.model, x, y, t.loss_fn, 4, memory=4096)
+    whole = ls.LossEvaluator(t.model, x, y, t.loss_fn, chunk)
+    split = ls.LossEvaluator(t.model, x, y, t.loss_fn, chunk, memory=4096)
     assert len(whole.pieces) == 1 and len(split.pieces) > 3
     coeffs = torch.tensor([[0.0, 0.0], [0.4, -0.7], [1.0, 1.0]])
     np.testing.assert_allclose(
@@ -187,6 +189,9 @@ def test_progress_reaches_the_total() -> None:
     ls.slice_2d(t.model, center, d1, d2, x, y, t.loss_fn, grid=6, progress=progress, chunk=5)
     assert calls[-1] == (36, 36) and len(calls) == 8  # ceil(36 / 5) chunks
     assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+    calls.clear()
+    ls.slice_2d(t.model, center, d1, d2, x, y, t.loss_fn, grid=6, progress=progress, chunk=1)
+    assert calls[-1] == (36, 36) and [d for d, _ in calls] == sorted(d for d, _ in calls)
     calls.clear()
     ls.line(t.model, center, center, x, y, t.loss_fn, points=6, span=(0, 1.5), progress=progress)
     assert calls[-1] == (7, 7)  # 0, 0.3, ..., 1.5 and 1
