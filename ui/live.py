@@ -212,9 +212,18 @@ def discard(key: str) -> None:
 
 
 def _save(run: LiveRun) -> None:
+    """Store a run that is being discarded, and say so in a toast: its page is about to show
+    a fresh run, so the "saved as" caption would never be seen."""
     from ui.runstore import save_run  # ui.runstore imports this module
 
+    before = dict(run.saved)
     save_run(run)
+    new = [i for k, i in run.saved.items() if before.get(k) != i]
+    if new:
+        ids = ", ".join(f"#{i}" for i in new)
+        st.toast(f"Saved in the run store as run {ids} (see Runs).", icon=":material/database:")
+    elif run.store_error:
+        st.toast(run.store_error, icon=":material/warning:")
 
 
 @contextmanager

@@ -46,6 +46,7 @@ def test_reset_saves_a_run_that_trained_and_skips_one_that_did_not() -> None:
     at.button(key="pg.run.btn.step").click().run()
     at.button(key="pg.run.btn.reset").click().run()
     assert RunStore().count() == 1 and RunStore().list()[0].status == "stopped"
+    assert [t.value for t in at.toast] == ["Saved in the run store as run #1 (see Runs)."]
 
 
 def test_open_a_stored_run_back_in_its_page() -> None:

@@ -85,6 +85,8 @@ def test_lab_runs_that_trained_are_stored_under_their_variant_labels() -> None:
     at.button(key="lab_init.cmp.main.btn.reset").click().run()
     records = RunStore().list()
     assert sorted(r.name.split(" · ")[0] for r in records) == sorted(labels)
+    ids = ", ".join(f"#{i}" for i in range(1, len(labels) + 1))
+    assert any(f"as run {ids}" in t.value for t in at.toast)
     assert {r.page for r in records} == {"lab_init"} and {r.status for r in records} == {"stopped"}
     runs = open_page("runs")
     assert_clean(runs)
