@@ -28,20 +28,22 @@ chosen = st.multiselect(
     list(by_id),
     format_func=lambda i: f"#{i} {by_id[i].name}",
     key=runs_key,
-    help="Runs are saved by the trainer pages; see Runs.",
+    help="Runs are saved by the trainer pages, labs, sweeps and searches; see Runs.",
 )
 if not records:
-    st.info("No stored runs yet: train on the Playground or MNIST page first.")
+    st.info("No stored runs yet: train on the Playground, the MNIST page or a lab first.")
 elif chosen:
     picked = [store.get(i) for i in chosen]
     st.table(compare.final_table(picked), hide_index=True)
     cols = st.columns(2)
     loss = compare.stored_curves(picked, "loss")
     if len(loss):
-        charts.show(compare.curves_chart, loss, "Loss", False, where=cols[0])
+        splits = compare.splits_in(loss)
+        charts.show(compare.curves_chart, loss, "Loss", False, splits, where=cols[0])
     acc = compare.stored_curves(picked, "acc")
     if len(acc):
-        charts.show(compare.curves_chart, acc, "Accuracy", False, where=cols[1])
+        splits = compare.splits_in(acc)
+        charts.show(compare.curves_chart, acc, "Accuracy", False, splits, where=cols[1])
     if len(picked) > 1:
         st.markdown("**Settings that differ**")
         diff = compare.config_diff(picked)

@@ -34,8 +34,20 @@ def curves(run: LiveRun, metric: str, held_out: str = "validation") -> pd.DataFr
     return pd.concat(frames, ignore_index=True)
 
 
-def curves_chart(df: pd.DataFrame, title: str, log_y: bool = False, height: int = 240):
-    """One colour per run; solid training, dashed held-out."""
+def splits_in(df: pd.DataFrame) -> tuple[str, ...]:
+    """The splits a curves table has lines for, in legend order (a `curves_chart` param)."""
+    present = set(df["split"])
+    return tuple(s for s in SPLIT_DASH if s in present)
+
+
+def curves_chart(
+    df: pd.DataFrame,
+    title: str,
+    log_y: bool = False,
+    splits: tuple[str, ...] = tuple(SPLIT_DASH),
+    height: int = 240,
+):
+    """One colour per run; solid training, dashed held-out; `splits` in the dash legend."""
     scale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
     return (
         alt.Chart(df, title=title, height=height, autosize=charts.FIT_WIDTH)
@@ -43,11 +55,16 @@ def curves_chart(df: pd.DataFrame, title: str, log_y: bool = False, height: int 
         .encode(
             x=alt.X("epoch:Q"),
             y=alt.Y("value:Q", title=None, scale=scale),
-            color=alt.Color("run:N", sort=None, legend=charts.TOP_LEGEND),
+            # runs in rows of up to three: in one row, a half-width chart cut off the fourth
+            color=alt.Color(
+                "run:N",
+                sort=None,
+                legend=alt.Legend(orient="top", title=None, columns=3, labelLimit=160),
+            ),
             strokeDash=alt.StrokeDash(
                 "split:N",
-                scale=alt.Scale(domain=list(SPLIT_DASH), range=list(SPLIT_DASH.values())),
-                legend=alt.Legend(orient="top", title=None),
+                scale=alt.Scale(domain=list(splits), range=[SPLIT_DASH[s] for s in splits]),
+                legend=alt.Legend(orient="bottom", title=None),
             ),
             tooltip=["run:N", "split:N", alt.Tooltip("epoch:Q", format=".2f"), "value:Q"],
         )
@@ -60,10 +77,11 @@ def show_curves(run: LiveRun, held_out: str = "validation", log_loss: bool = Fal
         st.caption("Press Play or Step: every run's curves appear here, overlaid.")
         return
     cols = st.columns(2)
-    charts.show(curves_chart, curves(run, "loss", held_out), "Loss", log_loss, where=cols[0])
+    loss = curves(run, "loss", held_out)
+    charts.show(curves_chart, loss, "Loss", log_loss, splits_in(loss), where=cols[0])
     if run.trainer.task == "classification":
         acc = curves(run, "acc", held_out)
-        charts.show(curves_chart, acc, "Accuracy", False, where=cols[1])
+        charts.show(curves_chart, acc, "Accuracy", False, splits_in(acc), where=cols[1])
 
 
 def _pct(x: float | None) -> str:

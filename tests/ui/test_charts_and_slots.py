@@ -134,6 +134,7 @@ def test_live_chart_templates_do_not_depend_on_the_data(trained: Trainer) -> Non
     race = pd.DataFrame({"step": [0, 1], "loss": [2.0, 1.0], "optimizer": ["SGD", "SGD"]})
     grid = pd.DataFrame({"epoch": [1.0], "value": [0.5], "split": ["training"],
                          "panel": ["0.1"], "colour": ["batch"]})  # fmt: skip
+    cmp = compare.curves(run, "loss")
     cases = [
         (charts.curves_chart, loss, ("Loss", False, charts.splits_present(loss))),
         (charts.histogram_chart, charts.histogram_table(layers, "post"), ("x",)),
@@ -145,7 +146,7 @@ def test_live_chart_templates_do_not_depend_on_the_data(trained: Trainer) -> Non
         (charts.grad_time_chart, charts.grad_time_table({"a": t.history.probes}), ()),
         (charts.race_loss_chart, race, (True, ("SGD",))),
         (charts.grid_chart, grid, ("init_std", "norm")),
-        (compare.curves_chart, compare.curves(run, "loss"), ("Loss", False)),
+        (compare.curves_chart, cmp, ("Loss", False, compare.splits_in(cmp))),
         (charts.runs_lr_chart, charts.lr_table(t.history, t.steps_per_epoch).assign(run="a"), ()),
         (charts.line_landscape_chart, pd.DataFrame({"alpha": [0.0, 1.0], "loss": [2.0, 0.1]}), ()),
     ]
@@ -154,3 +155,15 @@ def test_live_chart_templates_do_not_depend_on_the_data(trained: Trainer) -> Non
         direct = charts.spec(build(df, *params))
         template = json.loads(charts._template(build, tuple(df.columns), tuple(params)))
         assert template == direct, build.__name__
+
+
+def test_compared_curves_name_only_the_splits_they_draw(trained: Trainer) -> None:
+    from ui import compare
+    from ui.live import LiveRun
+
+    df = compare.curves(LiveRun([trained, trained], ["a", "b"]), "acc", "test")
+    assert compare.splits_in(df) == ("training", "test")
+    spec = charts.spec(compare.curves_chart(df, "Accuracy", False, compare.splits_in(df)))
+    dash = spec["encoding"]["strokeDash"]["scale"]
+    assert dash["domain"] == ["training", "test"] and dash["range"] == [[1, 0], [5, 3]]
+    assert spec["encoding"]["color"]["legend"]["columns"] == 3  # runs wrap, none cut off
