@@ -28,18 +28,36 @@ st.caption(
 store = open_store()
 if store is None:
     st.stop()
-st.caption(f"Stored in `{store.path}` ({store.count()} runs).")
+total = store.count()
+st.caption(f"Stored in `{store.path}` ({total} runs).")
 
 query = st.text_input(
     "Search", key=skey(PAGE, "q"), placeholder="name, dataset or optimizer, e.g. mnist adam"
 )
-records = store.list(search=query or None)
-if not records:
-    st.info(
-        "No runs yet. Train something on the Playground or MNIST page: a run is saved when it "
-        "finishes.",
-        icon=":material/inbox:",
+origins = store.pages()
+picked: list[str] = []
+if len(origins) > 1:
+    picked = st.pills(
+        "From",
+        origins,
+        selection_mode="multi",
+        format_func=lambda p: ORIGINS.get(p, p),
+        key=skey(PAGE, "from"),
+        help="Show only the runs trained on these pages (none picked: all).",
     )
+records = store.list(search=query or None, pages=picked or None)
+if not records:
+    if total:
+        st.info(
+            "No stored run matches. Clear the search or the filters above.",
+            icon=":material/search_off:",
+        )
+    else:
+        st.info(
+            "No runs yet. Train something on the Playground, the MNIST page or a lab: a run is "
+            "saved when it finishes.",
+            icon=":material/inbox:",
+        )
 else:
     table = pd.DataFrame(
         [
@@ -57,6 +75,18 @@ else:
         ]
     )
     st.dataframe(table, hide_index=True, width="stretch")
+    listed = "the run listed" if len(records) == 1 else f"the {len(records)} runs listed"
+    with st.popover(f"Delete {listed}", icon=":material/delete_sweep:"):
+        st.write(
+            f"Delete {listed} and their weights for good? Narrow the list with the search and "
+            "the filters first to keep the others."
+        )
+        if st.button("Delete them", key=skey(PAGE, "delete_listed"), type="primary"):
+            try:
+                store.delete_many([r.id for r in records])
+                st.rerun()
+            except StoreError as e:
+                st.error(str(e))
     by_id = {r.id: r for r in records}
     chosen = st.selectbox(
         "Run", list(by_id), format_func=lambda i: f"#{i} {by_id[i].name}", key=skey(PAGE, "run")

@@ -561,6 +561,18 @@ class RunStore:
         with self._write("delete the run") as con:
             if con.execute("DELETE FROM runs WHERE id = ?", (run_id,)).rowcount == 0:
                 raise self._missing(run_id)
+        self._give_back_space()
+
+    def delete_many(self, run_ids: Sequence[int]) -> int:
+        """Delete these runs (ids no longer there are skipped) in one transaction, and give
+        the space back; returns how many were deleted."""
+        ids = [int(i) for i in run_ids]
+        with self._write("delete the runs") as con:
+            deleted = sum(con.execute("DELETE FROM runs WHERE id = ?", (i,)).rowcount for i in ids)
+        self._give_back_space()
+        return deleted
+
+    def _give_back_space(self) -> None:
         # Give the freed pages back (auto_vacuum is incremental), so deleting big runs shrinks
         # the file. executescript, because `execute` steps this pragma once: one page.
         try:
@@ -579,13 +591,29 @@ class RunStore:
         with self._read("count the runs") as con:
             return 0 if con is None else int(con.execute("SELECT count(*) FROM runs").fetchone()[0])
 
+    def pages(self) -> list[str]:
+        """The `page`s runs were saved from (where they were trained), sorted."""
+        with self._read("list where runs came from") as con:
+            if con is None:
+                return []
+            return [r[0] for r in con.execute("SELECT DISTINCT page FROM runs ORDER BY page")]
+
     def list(
-        self, limit: int | None = 200, search: str | None = None, *, with_history: bool = False
+        self,
+        limit: int | None = 200,
+        search: str | None = None,
+        *,
+        pages: Sequence[str] | None = None,
+        with_history: bool = False,
     ) -> list[RunRecord]:
         """Runs newest first, at most `limit` (None: all), without weights. `search` keeps runs
-        whose name, dataset, architecture or optimizer contains every word of it (any case).
-        Records carry an empty history unless `with_history` (use `get` for one run)."""
+        whose name, dataset, architecture or optimizer contains every word of it (any case);
+        `pages` keeps runs saved from those pages. Records carry an empty history unless
+        `with_history` (use `get` for one run)."""
         where, args = "", []
+        if pages is not None:
+            where += f" AND r.page IN ({', '.join('?' for _ in pages)})" if pages else " AND 0"
+            args += list(pages)
         for word in (search or "").split():
             pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             where += (

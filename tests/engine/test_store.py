@@ -128,6 +128,22 @@ def test_a_variant_label_leads_the_default_name_and_searches(
     assert store.get(run_id + 1).name == "mine"  # a given name wins over the label
 
 
+def test_runs_filter_by_page_and_delete_many(trained: Trainer, tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "runs.db")
+    ids = {page: [store.save(trained, page=page) for _ in range(2)] for page in ("pg", "lab_reg")}
+    ids["cli"] = [store.save(trained)]
+    assert store.pages() == ["cli", "lab_reg", "pg"]
+    assert [r.id for r in store.list(pages=["lab_reg"])] == ids["lab_reg"][::-1]
+    assert {r.page for r in store.list(pages=["pg", "cli"])} == {"pg", "cli"}
+    assert store.list(pages=[]) == []  # nothing picked out of a filter: nothing listed
+    gone = ids["lab_reg"]
+    assert store.delete_many([*gone, 999]) == 2  # an id no longer there is skipped
+    assert store.pages() == ["cli", "pg"] and store.count() == 3
+    with pytest.raises(StoreError, match="no run"):
+        store.get(gone[0])
+    assert store.delete_many([]) == 0 and store.count() == 3
+
+
 def test_a_paused_run_reopens_and_trains_on(tmp_path: Path) -> None:
     cfg = tiny(**{"train.schedule": "exponential", "train.decay_steps": 5})
     t = Trainer(cfg)

@@ -78,6 +78,25 @@ def test_rename_delete_search_and_export() -> None:
     assert store.count() == 1
 
 
+def test_runs_filter_by_where_they_came_from_and_delete_the_listed_ones() -> None:
+    store = stored(2)  # two Playground runs
+    t = Trainer(Config().replace(**TINY))
+    t.run()
+    lab = store.save(t, page="lab_reg", label="dropout 0.5")
+    at = open_page("runs")
+    pills = at.button_group(key="runs.from")
+    assert list(pills.options) == ["Regularization lab", "Playground"]
+    pills.set_value(["lab_reg"]).run()
+    assert list(at.dataframe[0].value["#"]) == [lab]
+    assert list(at.dataframe[0].value["from"]) == ["Regularization lab"]
+    at.button(key="runs.delete_listed").click().run()
+    assert_clean(at)
+    assert store.count() == 2 and store.pages() == ["pg"]
+    assert "runs.from" not in [w.key for w in at.button_group]  # one origin left: no filter
+    at.text_input(key="runs.q").input("nothing like this").run()
+    assert any("No stored run matches" in i.value for i in at.info)
+
+
 def test_import_a_config_and_refuse_a_bad_one() -> None:
     at = open_page("runs")
     upload = next(u for u in at.file_uploader if u.key == "runs.import")
