@@ -97,11 +97,14 @@ def wrong_examples(
             caption=[f"{labels[y[i]]} → {labels[pred[i]]} ({conf[i]:.0%})" for i in idx],
         )
     else:
-        xy = dataset.val_xy
+        xy = dataset.val_xy  # None for inputs that are not 2-D points (standard-normal ones)
         rows = [
             {
-                "x1": f"{xy[i, 0]:.3g}",
-                "x2": f"{xy[i, 1]:.3g}",
+                **(
+                    {"x1": f"{xy[i, 0]:.3g}", "x2": f"{xy[i, 1]:.3g}"}
+                    if xy is not None
+                    else {"example": int(i)}
+                ),
                 "true": labels[y[i]],
                 "predicted": labels[pred[i]],
                 "confidence": f"{conf[i]:.0%}",

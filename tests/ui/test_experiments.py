@@ -212,6 +212,20 @@ def test_evaluation_of_a_stored_run_matches_scikit_learn() -> None:
     assert len(at.get("vega_lite_chart")) >= 3  # confusion, ROC, precision-recall
 
 
+def test_evaluation_of_a_lab_run_on_standard_normal_inputs() -> None:
+    from engine.presets import list_presets
+
+    preset = list_presets("labs/init")[0]
+    assert preset.config.data.dataset == "normal_noise"
+    t = Trainer(preset.config.replace(**{"device": "cpu", "train.steps": 3}))
+    t.run()
+    RunStore().save(t, page="lab_init", label="He")
+    at = open_page("evaluation")
+    assert_clean(at)  # no 2-D points to show: the wrong ones are listed by example number
+    wrong = at.table[-1].value
+    assert list(wrong.columns) == ["example", "true", "predicted", "confidence"]
+
+
 def test_search_trials_are_stored_and_the_best_compared() -> None:
     at = open_page("search")
     names = at.selectbox(key="search.source").options
