@@ -28,6 +28,15 @@ SPLIT_COLORS = {
     "minibatch": "#b9cfe0",
 }
 TOP_LEGEND = alt.Legend(orient="top", title=None)
+
+
+def run_color(runs: Sequence[str], legend: alt.Legend = TOP_LEGEND) -> alt.Color:
+    """Colour by the `run` column, in the order of `runs`, so that a run has the same colour
+    in every chart of a page. (With sort=None Vega-Lite's order followed the rows as it
+    regrouped them, and the same lab run came out red in one chart and pink in the next.)"""
+    return alt.Color("run:N", sort=list(runs) if runs else None, legend=legend)
+
+
 # Stretch to the column's width but give the plot itself the chart's height: with Streamlit's
 # default autosize ("fit"), title, legend and axis labels eat into the height and a 220 px
 # chart kept a 50 px plot.
@@ -380,8 +389,14 @@ def depth_table(runs: dict[str, list[dict[str, Any]]], stat: str) -> pd.DataFram
     return pd.DataFrame(rows, columns=["run", "layer", "depth", "value"])
 
 
-def depth_chart(df: pd.DataFrame, title: str, log_y: bool = False, percent: bool = False):
-    """A per-layer statistic against depth, one line per run."""
+def depth_chart(
+    df: pd.DataFrame,
+    title: str,
+    log_y: bool = False,
+    percent: bool = False,
+    runs: tuple[str, ...] = (),
+):
+    """A per-layer statistic against depth, one line per run (coloured in `runs` order)."""
     axis = alt.Axis(format="%") if percent else alt.Axis()
     scale = alt.Scale(type="log") if log_y else alt.Scale()
     return (
@@ -390,7 +405,7 @@ def depth_chart(df: pd.DataFrame, title: str, log_y: bool = False, percent: bool
         .encode(
             x=alt.X("depth:O", title="layer (input → output)"),
             y=alt.Y("value:Q", title=None, scale=scale, axis=axis),
-            color=alt.Color("run:N", sort=None, legend=TOP_LEGEND),
+            color=run_color(runs),
             tooltip=["run:N", "layer:N", alt.Tooltip("value:Q", format=".3g")],
         )
     )
@@ -502,15 +517,15 @@ def line_landscape_chart(df: pd.DataFrame):
     )
 
 
-def runs_lr_chart(df: pd.DataFrame):
-    """The learning rate of several runs over training."""
+def runs_lr_chart(df: pd.DataFrame, runs: tuple[str, ...] = ()):
+    """The learning rate of several runs over training (coloured in `runs` order)."""
     return (
         alt.Chart(df, title="Learning rate", height=220, autosize=FIT_WIDTH)
         .mark_line(strokeWidth=2)
         .encode(
             x=alt.X("epoch:Q"),
             y=alt.Y("lr:Q", title=None),
-            color=alt.Color("run:N", sort=None, legend=TOP_LEGEND),
+            color=run_color(runs),
             tooltip=[
                 "run:N",
                 alt.Tooltip("epoch:Q", format=".2f"),

@@ -45,21 +45,22 @@ def curves_chart(
     title: str,
     log_y: bool = False,
     splits: tuple[str, ...] = tuple(SPLIT_DASH),
+    runs: tuple[str, ...] = (),
     height: int = 240,
 ):
-    """One colour per run; solid training, dashed held-out; `splits` in the dash legend."""
+    """One colour per run (in `runs` order); solid training, dashed held-out; `splits` in
+    the dash legend."""
     scale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
     return (
         alt.Chart(df, title=title, height=height, autosize=charts.FIT_WIDTH)
         .mark_line(strokeWidth=2)
         .encode(
-            x=alt.X("epoch:Q"),
+            x=alt.X("epoch:Q", axis=alt.Axis(format="~g")),
             y=alt.Y("value:Q", title=None, scale=scale),
             # runs in rows of up to three: in one row, a half-width chart cut off the fourth
-            color=alt.Color(
-                "run:N",
-                sort=None,
-                legend=alt.Legend(orient="top", title=None, columns=3, labelLimit=160),
+            color=charts.run_color(
+                runs,
+                alt.Legend(orient="top", title=None, columns=3, labelLimit=160),
             ),
             strokeDash=alt.StrokeDash(
                 "split:N",
@@ -77,11 +78,12 @@ def show_curves(run: LiveRun, held_out: str = "validation", log_loss: bool = Fal
         st.caption("Press Play or Step: every run's curves appear here, overlaid.")
         return
     cols = st.columns(2)
+    runs = tuple(run.labels)
     loss = curves(run, "loss", held_out)
-    charts.show(curves_chart, loss, "Loss", log_loss, splits_in(loss), where=cols[0])
+    charts.show(curves_chart, loss, "Loss", log_loss, splits_in(loss), runs, where=cols[0])
     if run.trainer.task == "classification":
         acc = curves(run, "acc", held_out)
-        charts.show(curves_chart, acc, "Accuracy", False, splits_in(acc), where=cols[1])
+        charts.show(curves_chart, acc, "Accuracy", False, splits_in(acc), runs, where=cols[1])
 
 
 def _pct(x: float | None) -> str:

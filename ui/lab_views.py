@@ -53,11 +53,14 @@ def layer_pictures(runs: dict[str, list[dict[str, Any]]], part: str, when: str) 
     cols = st.columns(2)
     std = charts.depth_table(runs, "std")
     if len(std):
-        charts.show(charts.depth_chart, std, "Activation std by depth", True, where=cols[0])
+        charts.show(
+            charts.depth_chart, std, "Activation std by depth", True, False, tuple(runs),
+            where=cols[0],
+        )  # fmt: skip
     for stat, title in (("saturated", "Saturated units by depth"), ("dead", "Dead units by depth")):
         df = charts.depth_table(runs, stat)
         if len(df):
-            charts.show(charts.depth_chart, df, title, False, True, where=cols[1])
+            charts.show(charts.depth_chart, df, title, False, True, tuple(runs), where=cols[1])
             break
 
 
@@ -80,11 +83,15 @@ def gradients_view(run: LiveRun) -> None:
     at_init = charts.depth_table(init_layers(run), "grad_norm")
     if len(at_init):
         charts.show(
-            charts.depth_chart, at_init, "Gradient norm by depth, at init", True, where=cols[0]
-        )
+            charts.depth_chart, at_init, "Gradient norm by depth, at init", True, False,
+            tuple(run.labels), where=cols[0],
+        )  # fmt: skip
     now = charts.depth_table(current_layers(run), "grad_norm")
     if len(now):
-        charts.show(charts.depth_chart, now, "Gradient norm by depth, now", True, where=cols[1])
+        charts.show(
+            charts.depth_chart, now, "Gradient norm by depth, now", True, False,
+            tuple(run.labels), where=cols[1],
+        )  # fmt: skip
     over_time = charts.grad_time_table(
         {label: t.history.probes for label, t in zip(run.labels, run.trainers, strict=True)}
     )
@@ -268,4 +275,4 @@ def lr_view(run: LiveRun) -> None:
     if not frames:
         st.caption("Press Play: each run's learning rate over time appears here.")
         return
-    charts.show(charts.runs_lr_chart, pd.concat(frames, ignore_index=True))
+    charts.show(charts.runs_lr_chart, pd.concat(frames, ignore_index=True), tuple(run.labels))

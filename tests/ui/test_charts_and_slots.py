@@ -142,12 +142,16 @@ def test_live_chart_templates_do_not_depend_on_the_data(trained: Trainer) -> Non
         (charts.grad_depth_chart, charts.grad_depth_table(layers), ()),
         (charts.lr_chart, charts.lr_table(t.history, t.steps_per_epoch), ()),
         (charts.histogram_grid_chart, charts.run_histograms_table(runs, "post"), ("x", ("a", "b"))),
-        (charts.depth_chart, charts.depth_table(runs, "std"), ("std", True)),
+        (charts.depth_chart, charts.depth_table(runs, "std"), ("std", True, False, ("b", "a"))),
         (charts.grad_time_chart, charts.grad_time_table({"a": t.history.probes}), ()),
         (charts.race_loss_chart, race, (True, ("SGD",))),
         (charts.grid_chart, grid, ("init_std", "norm")),
-        (compare.curves_chart, cmp, ("Loss", False, compare.splits_in(cmp))),
-        (charts.runs_lr_chart, charts.lr_table(t.history, t.steps_per_epoch).assign(run="a"), ()),
+        (compare.curves_chart, cmp, ("Loss", False, compare.splits_in(cmp), ("a", "b"))),
+        (
+            charts.runs_lr_chart,
+            charts.lr_table(t.history, t.steps_per_epoch).assign(run="a"),
+            (("a",),),
+        ),
         (charts.line_landscape_chart, pd.DataFrame({"alpha": [0.0, 1.0], "loss": [2.0, 0.1]}), ()),
     ]
     for build, df, params in cases:
@@ -167,3 +171,21 @@ def test_compared_curves_name_only_the_splits_they_draw(trained: Trainer) -> Non
     dash = spec["encoding"]["strokeDash"]["scale"]
     assert dash["domain"] == ["training", "test"] and dash["range"] == [[1, 0], [5, 3]]
     assert spec["encoding"]["color"]["legend"]["columns"] == 3  # runs wrap, none cut off
+
+
+def test_every_run_coloured_chart_colours_runs_in_the_order_given(trained: Trainer) -> None:
+    from ui import compare
+    from ui.live import LiveRun
+
+    order = ("He", "Xavier", "N(0, 1)")
+    run = LiveRun([trained] * 3, list(order))
+    layers = trained.history.probes[-1]["layers"]
+    built = [
+        compare.curves_chart(compare.curves(run, "loss"), "Loss", False, ("training",), order),
+        charts.depth_chart(
+            charts.depth_table(dict.fromkeys(order, layers), "std"), "s", runs=order
+        ),
+        charts.runs_lr_chart(charts.lr_table(trained.history, 1).assign(run="He"), order),
+    ]
+    for chart in built:
+        assert charts.spec(chart)["encoding"]["color"]["sort"] == list(order)
