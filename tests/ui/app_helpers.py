@@ -8,12 +8,12 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
-APP = str(ROOT / "app.py")
+APP = str(ROOT / "shell.py")  # what app.py serves to every session
 TIMEOUT_S = 120  # a run may build MNIST tensors or score the test set on a busy CI core
 
 
 def open_page(page: str, query: Mapping[str, str] | None = None) -> AppTest:
-    """Run app.py (with its st.navigation) on app_pages/<page>.py, as a browser session
+    """Run shell.py (with its st.navigation) on app_pages/<page>.py, as a browser session
     opening that page's URL with `query` would."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
     at.query_params.update(dict(query or {}))

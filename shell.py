@@ -1,0 +1,45 @@
+"""What every session runs (app.py serves it): page config, navigation sections, then the
+chosen page. Tests open this file with AppTest."""
+
+import os
+import sys
+
+# One intra-op thread per training: the playground's networks are small, and on a shared
+# server (2 cores, several sessions) that is several times faster than torch's default of one
+# thread per core fighting over the same cores. OMP_NUM_THREADS must be set before torch loads
+# so that every thread inherits it (Streamlit runs reruns in fresh threads, and torch's
+# set_num_threads only changes the calling thread's OpenMP setting); ui/live.py also sets it
+# where it trains, in case torch was imported first.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import streamlit as st
+
+from ui import preload
+
+preload.wait()  # app.py's warm-up, if it is still importing: never import alongside it
+
+import torch  # noqa: E402
+
+from ui.navigation import PAGES, SECTIONS  # noqa: E402
+
+torch.set_num_threads(1)
+# Every torch op hands Python's GIL back and takes it again. When another thread (the web
+# server sending the last redraw, another session) runs Python meanwhile, taking it back waits
+# up to the switch interval, 5 ms by default, at every op of a training step. 0.5 ms keeps
+# that wait small next to a step of a small network (about 0.5 ms).
+sys.setswitchinterval(0.0005)
+
+st.set_page_config(page_title="Neural-network playground", page_icon="🧠", layout="wide")
+
+# Page scripts live in app_pages/, not pages/: Streamlit treats a folder named pages/ next to
+# the page script as an old-style multipage app, and on a fresh server a deep link such as
+# /playground then ran the page script alone, without this file (no navigation, no settings).
+# The pages and their sections are listed once, in ui/navigation.py.
+home = st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True)
+sections = {"": [home]}
+for section in SECTIONS:
+    sections[section] = [
+        st.Page(p.path, title=p.title, icon=p.icon) for p in PAGES if p.section == section
+    ]
+
+st.navigation(sections).run()
