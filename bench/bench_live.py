@@ -46,6 +46,8 @@ ARGS = [
     "--disable-quic",
 ]
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+# The servers' output, for the traceback behind any error a page shows.
+SERVER_LOG = ROOT / "test-artifacts" / "bench-live-server.log"
 # Seconds between the server answering and the first session: its warm-up takes about 6 s.
 WARM_UP_S = 10.0
 # The Playground's opening network (TF Playground's), and a bigger one: the spiral preset.
@@ -70,9 +72,9 @@ def server(cpus: set[int] | None):
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
            "--server.port", str(port), "--server.fileWatcherType", "none"]  # fmt: skip
     pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=pin
-    )
+    (ROOT / "test-artifacts").mkdir(exist_ok=True)
+    log = open(SERVER_LOG, "a")  # noqa: SIM115 - open while the server runs
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, preexec_fn=pin)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -85,6 +87,7 @@ def server(cpus: set[int] | None):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        log.close()
 
 
 def steps_shown(page: Page) -> int:
@@ -181,7 +184,11 @@ def run_browser_checks(url: str, seconds: float, bare: dict[str, float]) -> None
             page.goto(f"{url}/playground")
             page.wait_for_selector(IDLE, state="attached", timeout=60_000)
         results = measure_playing(pages, seconds)
-        errors = sum(page.locator("[data-testid='stException']").count() for page in pages)
+        shown = [page.locator("[data-testid='stException']") for page in pages]
+        errors = sum(e.count() for e in shown)
+        for e in shown:  # say what went wrong, not only how often
+            for text in e.all_inner_texts():
+                print("  error shown:", text.strip().replace("\n", " | ")[:2000])
         rates = ", ".join(f"{r:.0f}" for r, _ in results)
         print(f"  Four sessions playing at once: steps/s {rates}; "
               f"redraws/s {min(d for _, d in results):.1f} to {max(d for _, d in results):.1f}; "
