@@ -180,6 +180,23 @@ class _FirstLayer:
     inputs: Tensor  # what it receives for the evaluator's examples (no parameters involved)
 
 
+def _private_copy(model: nn.Module, tries: int = 5) -> nn.Module:
+    """A deep copy of `model` without its forward hooks (deepcopy brings them along: a probe's,
+    say). Another thread adding or removing a hook mid-copy makes deepcopy fail with a
+    RuntimeError ("dictionary changed size"): copy again."""
+    for attempt in range(tries):
+        try:
+            out = copy.deepcopy(model)
+            break
+        except RuntimeError:
+            if attempt == tries - 1:
+                raise
+    for m in out.modules():
+        m._forward_pre_hooks.clear()
+        m._forward_hooks.clear()
+    return out
+
+
 class _Replay(nn.Module):
     """Stands in for the first layer in `LossEvaluator`'s private copy: returns the output
     computed for the current point (`z`), whatever it is given."""
@@ -208,7 +225,8 @@ class LossEvaluator:
     `losses(param_batches)` maps `torch.func.functional_call` over the leading axis B of the
     batches with `torch.func.vmap`, `chunk` points per call (bounding memory: the activations of
     chunk x examples), in eval mode under no_grad. Parameters missing from the batches take the
-    values in `fixed`, else the model's own; buffers (BatchNorm running statistics) are the
+    values in `fixed`, else the model's own as they were when the evaluator was made (it works
+    on a private copy, without the model's hooks); buffers (BatchNorm running statistics) are the
     model's, unbatched. `loss_fn(output, target)` must be a mean over the examples (all of
     engine.losses are): when one point's activations exceed `memory` bytes (on the CPU, the
     smaller CPU_PIECE_BYTES) the examples are split into pieces and the piece means are
@@ -227,7 +245,9 @@ class LossEvaluator:
         *,
         memory: int = MEMORY_BUDGET,
     ) -> None:
-        self.model, self.loss_fn, self.memory = model, loss_fn, memory
+        # A private copy: the app may go on training the model in another thread, and its
+        # probes hang hooks on the model's layers (a hook calling .item() breaks vmap).
+        self.model, self.loss_fn, self.memory = _private_copy(model), loss_fn, memory
         self.device = next(model.parameters()).device
         self.x, self.y = x.to(self.device), y.to(self.device)
         self.names = [n for n, _ in model.named_parameters()]
@@ -443,10 +463,7 @@ class LossEvaluator:
     def _work_model(self, shared: Params) -> nn.Module:
         """A private copy of the model in eval mode, with `shared`'s values swapped in; points
         are written into it and the model itself stays as it is."""
-        work = copy.deepcopy(self.model).eval()
-        for m in work.modules():  # deepcopy brings hooks along (a probe's, say): not wanted
-            m._forward_pre_hooks.clear()
-            m._forward_hooks.clear()
+        work = _private_copy(self.model).eval()
         own = dict(work.named_parameters())
         with torch.no_grad():
             for k, v in shared.items():

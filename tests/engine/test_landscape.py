@@ -103,10 +103,37 @@ def test_fixed_values_replace_the_models_own() -> None:
         for n, p in t.model.named_parameters():
             if n not in weights:
                 p.add_(1.0)  # the model's own biases move; `fixed` still holds the old ones
-    np.testing.assert_allclose(ev.losses(batches, fixed).numpy(), before.numpy(), rtol=1e-6)
-    assert not np.allclose(ev.losses(batches).numpy(), before.numpy())
+    # the evaluator took a copy when it was made: the model moving on does not disturb it
+    np.testing.assert_allclose(ev.losses(batches).numpy(), before.numpy(), rtol=1e-6)
+    moved = ls.LossEvaluator(t.model, x, y, t.loss_fn, 2)
+    np.testing.assert_allclose(moved.losses(batches, fixed).numpy(), before.numpy(), rtol=1e-6)
+    assert not np.allclose(moved.losses(batches).numpy(), before.numpy())
     with pytest.raises(ValueError, match="not parameters"):
-        ev.losses({"nope": torch.zeros(2, 3)})
+        moved.losses({"nope": torch.zeros(2, 3)})
+
+
+@pytest.mark.parametrize("chunk", [1, 4])
+def test_a_probe_hook_on_the_model_does_not_reach_the_evaluation(chunk) -> None:
+    """The app's probes hang hooks that call .item() on the layers of a network that may be
+    training while its landscape is computed: under vmap that raised a RuntimeError."""
+    t = trained(10)
+    x, y = t.train_split.x, t.train_split.y
+    center = ls.snapshot(t.model)
+    d1, d2 = directions(t.model)
+    calls = []
+
+    def probe(_m, _args, out):
+        calls.append(out.mean().item())
+
+    handles = [m.register_forward_hook(probe) for m in t.model.modules() if m is not t.model]
+    try:
+        hooked = ls.slice_2d(t.model, center, d1, d2, x, y, t.loss_fn, grid=3, chunk=chunk)
+    finally:
+        for h in handles:
+            h.remove()
+    plain = ls.slice_2d(t.model, center, d1, d2, x, y, t.loss_fn, grid=3, chunk=chunk)
+    assert calls == []
+    np.testing.assert_allclose(hooked.losses, plain.losses, rtol=1e-6)
 
 
 # Against the naive loop --------------------------------------------------------------------------
