@@ -427,19 +427,17 @@ class LossEvaluator:
         flat = {n: (base[n].reshape(-1), torch.stack([d[n].reshape(-1) for d in dirs], 1))
                 for n in moved}  # fmt: skip
         targets = {n: own[n].detach().view(-1) for n in moved}
-        replay = None
-        pieces: list[tuple[int, int, Tensor | None, Tensor | None]] = []
-        for lo, hi in self.pieces:
-            pieces.append((lo, hi, None, None))
+        replay: _Replay | None = None
+        firsts: list[tuple[Tensor, Tensor]] = []  # per piece: z0 (m,) and Z (m, K)
         if inject is not None and self._first is not None:
             z0, zk = inject  # (N, ...) and (K, N, ...)
             replay = _Replay()
             work = _replace(work, self._first.prefix.rstrip("."), replay)
-            k = zk.shape[0]
-            # z at a point on examples lo:hi: z0 + Z c, with Z's columns the directions' outputs
-            pieces = [
-                (lo, hi, z0[lo:hi].reshape(-1), zk[:, lo:hi].reshape(k, -1).T)
-                for lo, hi in self.pieces
+            k, shape = zk.shape[0], z0.shape[1:]
+            # the first layer's output at a point on examples lo:hi is z0 + Z c, with Z's
+            # columns the directions' outputs
+            firsts = [
+                (z0[lo:hi].reshape(-1), zk[:, lo:hi].reshape(k, -1).T) for lo, hi in self.pieces
             ]
         n, total = len(self.y), len(coeffs)
         result = torch.empty(total, dtype=torch.float32)
@@ -449,13 +447,13 @@ class LossEvaluator:
                 c = coeffs[i]  # (K,)
                 for name, (b, d) in flat.items():
                     torch.addmv(b, d, c, out=targets[name])
-                loss = torch.zeros((), device=self.device)
-                for lo, hi, z0p, zkp in pieces:
-                    if replay is not None and z0p is not None and zkp is not None:
-                        replay.z = torch.addmv(z0p, zkp, c).view(hi - lo, *inject[0].shape[1:])
+                loss = 0.0
+                for j, (lo, hi) in enumerate(self.pieces):
+                    if replay is not None:
+                        replay.z = torch.addmv(*firsts[j], c).view(hi - lo, *shape)
                     part = self.loss_fn(work(self.x[lo:hi]), self.y[lo:hi])
-                    loss = part if len(pieces) == 1 else loss + part * ((hi - lo) / n)
-                result[i] = loss.item()
+                    loss = loss + part * ((hi - lo) / n)  # piece means, weighted by size
+                result[i] = float(loss)
                 if progress is not None and ((i + 1) % every == 0 or i + 1 == total):
                     progress(i + 1, total)
         return result
