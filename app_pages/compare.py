@@ -38,11 +38,11 @@ elif chosen:
     cols = st.columns(2)
     loss = compare.stored_curves(picked, "loss")
     if len(loss):
-        splits, runs = compare.splits_in(loss), tuple(dict.fromkeys(loss["run"]))
+        splits, runs = charts.splits_present(loss), tuple(dict.fromkeys(loss["run"]))
         charts.show(compare.curves_chart, loss, "Loss", False, splits, runs, where=cols[0])
     acc = compare.stored_curves(picked, "acc")
     if len(acc):
-        splits, runs = compare.splits_in(acc), tuple(dict.fromkeys(acc["run"]))
+        splits, runs = charts.splits_present(acc), tuple(dict.fromkeys(acc["run"]))
         charts.show(compare.curves_chart, acc, "Accuracy", False, splits, runs, where=cols[1])
     if len(picked) > 1:
         st.markdown("**Settings that differ**")

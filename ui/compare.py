@@ -34,12 +34,6 @@ def curves(run: LiveRun, metric: str, held_out: str = "validation") -> pd.DataFr
     return pd.concat(frames, ignore_index=True)
 
 
-def splits_in(df: pd.DataFrame) -> tuple[str, ...]:
-    """The splits a curves table has lines for, in legend order (a `curves_chart` param)."""
-    present = set(df["split"])
-    return tuple(s for s in SPLIT_DASH if s in present)
-
-
 def curves_chart(
     df: pd.DataFrame,
     title: str,
@@ -80,10 +74,12 @@ def show_curves(run: LiveRun, held_out: str = "validation", log_loss: bool = Fal
     cols = st.columns(2)
     runs = tuple(run.labels)
     loss = curves(run, "loss", held_out)
-    charts.show(curves_chart, loss, "Loss", log_loss, splits_in(loss), runs, where=cols[0])
+    splits = charts.splits_present(loss)
+    charts.show(curves_chart, loss, "Loss", log_loss, splits, runs, where=cols[0])
     if run.trainer.task == "classification":
         acc = curves(run, "acc", held_out)
-        charts.show(curves_chart, acc, "Accuracy", False, splits_in(acc), runs, where=cols[1])
+        splits = charts.splits_present(acc)
+        charts.show(curves_chart, acc, "Accuracy", False, splits, runs, where=cols[1])
 
 
 def _pct(x: float | None) -> str:

@@ -146,7 +146,7 @@ def test_live_chart_templates_do_not_depend_on_the_data(trained: Trainer) -> Non
         (charts.grad_time_chart, charts.grad_time_table({"a": t.history.probes}), ()),
         (charts.race_loss_chart, race, (True, ("SGD",))),
         (charts.grid_chart, grid, ("init_std", "norm")),
-        (compare.curves_chart, cmp, ("Loss", False, compare.splits_in(cmp), ("a", "b"))),
+        (compare.curves_chart, cmp, ("Loss", False, charts.splits_present(cmp), ("a", "b"))),
         (
             charts.runs_lr_chart,
             charts.lr_table(t.history, t.steps_per_epoch).assign(run="a"),
@@ -166,8 +166,8 @@ def test_compared_curves_name_only_the_splits_they_draw(trained: Trainer) -> Non
     from ui.live import LiveRun
 
     df = compare.curves(LiveRun([trained, trained], ["a", "b"]), "acc", "test")
-    assert compare.splits_in(df) == ("training", "test")
-    spec = charts.spec(compare.curves_chart(df, "Accuracy", False, compare.splits_in(df)))
+    assert charts.splits_present(df) == ("training", "test")
+    spec = charts.spec(compare.curves_chart(df, "Accuracy", False, charts.splits_present(df)))
     dash = spec["encoding"]["strokeDash"]["scale"]
     assert dash["domain"] == ["training", "test"] and dash["range"] == [[1, 0], [5, 3]]
     assert spec["encoding"]["color"]["legend"]["columns"] == 3  # runs wrap, none cut off
