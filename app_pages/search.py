@@ -10,7 +10,7 @@ from engine.presets import list_presets
 from engine.registry import ConfigError
 from engine.search import SAMPLERS, default_storage, hide_password, make_study
 from ui import search_view
-from ui.runstore import open_config_in_page, open_store
+from ui.runstore import open_config_in_page, open_store, trainer_page
 from ui.state import skey
 
 PAGE = "search"
@@ -111,7 +111,7 @@ search = st.session_state.get(key)
 if search is not None:
     best = search_view.best(search)
     if best is not None:
-        page = "mnist" if best.data.dataset.startswith("mnist") else "pg"
+        page = trainer_page(best.data.dataset) or "pg"
         label = "MNIST digits" if page == "mnist" else "the Playground"
         cols = st.columns(2)
         if cols[0].button(f"Open the best config in {label}", key=skey(PAGE, "best")):

@@ -60,7 +60,7 @@ def save_run(run: LiveRun) -> None:
             return
 
 
-PAGE_TITLES = {"pg": "Playground", "mnist": "MNIST digits"}
+PAGE_TITLES = {page: ORIGINS[page] for page in PAGE_PATHS}  # the trainer pages' titles
 
 
 def trainer_page(dataset: str) -> str | None:
