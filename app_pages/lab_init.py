@@ -8,7 +8,7 @@ from ui import lab_views
 from ui.controls import Group, PageControls
 from ui.labs import Lab, comparison, lab_setup
 from ui.live import ensure_comparison
-from ui.panels import PARTS
+from ui.panels import part_picker
 from ui.state import skey
 from ui.urlstate import init_page_state, write_url
 
@@ -43,13 +43,7 @@ preset, cfg, runs = lab_setup(LAB, CONTROLS)
 st.subheader("1. At initialization, before any training")
 if runs:
     run, _ = ensure_comparison(skey(PAGE, "cmp.main"), runs, PAGE)
-    part = st.radio(
-        "Show",
-        list(PARTS),
-        format_func=PARTS.get,
-        key=skey(PAGE, "part"),
-        horizontal=True,
-    )
+    part = part_picker(PAGE, "Show")
     lab_views.init_view(run, part)
 
 st.subheader("2. Train them side by side")

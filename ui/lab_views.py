@@ -80,18 +80,13 @@ def now_view(run: LiveRun, part: str = "post") -> None:
 def gradients_view(run: LiveRun) -> None:
     """Gradient norm by depth at initialization and now, and every layer's over time."""
     cols = st.columns(2)
-    at_init = charts.depth_table(init_layers(run), "grad_norm")
-    if len(at_init):
-        charts.show(
-            charts.depth_chart, at_init, "Gradient norm by depth, at init", True, False,
-            tuple(run.labels), where=cols[0],
-        )  # fmt: skip
-    now = charts.depth_table(current_layers(run), "grad_norm")
-    if len(now):
-        charts.show(
-            charts.depth_chart, now, "Gradient norm by depth, now", True, False,
-            tuple(run.labels), where=cols[1],
-        )  # fmt: skip
+    for col, when, layers in zip(
+        cols, ("at init", "now"), (init_layers(run), current_layers(run)), strict=True
+    ):
+        df = charts.depth_table(layers, "grad_norm")
+        if len(df):
+            title = f"Gradient norm by depth, {when}"
+            charts.show(charts.depth_chart, df, title, True, False, tuple(run.labels), where=col)
     over_time = charts.grad_time_table(
         {label: t.history.probes for label, t in zip(run.labels, run.trainers, strict=True)}
     )

@@ -123,15 +123,16 @@ def live_tabs(
             view(run)
 
 
+def part_picker(page: str, label: str = "Histograms show") -> str:
+    """Which part of each layer the histograms show (a key of PARTS), as a row of radios."""
+    return st.radio(
+        label, list(PARTS), format_func=PARTS.get, key=skey(page, "part"), horizontal=True
+    )
+
+
 def inside_panel(run: LiveRun, page: str) -> None:
     """Per-layer histograms of activations / pre-activations / weights, and layer statistics."""
-    part = st.radio(
-        "Histograms show",
-        list(PARTS),
-        format_func=PARTS.get,
-        key=skey(page, "part"),
-        horizontal=True,
-    )
+    part = part_picker(page)
     layers, when = latest_layers(run)
     hidden = layers if part == "weight" else [la for la in layers if la.get(part)]
     df = charts.histogram_table(hidden, part)
