@@ -23,7 +23,7 @@ from ui import compare
 from ui.controls import PageControls, pop_notices, render_controls, set_values
 from ui.live import LiveRun, ensure_comparison, live_area
 from ui.state import skey
-from ui.transport import transport
+from ui.transport import status_banner, transport
 from ui.urlstate import view_values
 
 MAX_RUNS = 9  # runs compared at once (a 3x3 grid): each gets 1/N of a tick
@@ -136,7 +136,7 @@ def comparison(
     transport(lab.page, run, blocked=False, key=key, step_help="Train every run one epoch.")
 
     def draw(live: LiveRun) -> None:
-        _banner(live)
+        status_banner(live)
         compare.show_summary(live, held_out)
         views: dict[str, Callable[[LiveRun], None]] = {
             "Curves": lambda r: compare.show_curves(r, held_out),
@@ -151,19 +151,6 @@ def comparison(
 
     live_area(lab.page, draw, key=key)
     return run
-
-
-def _banner(run: LiveRun) -> None:
-    if run.error:
-        st.error(run.error + " Press Reset to start again.", icon=":material/error:")
-    elif run.notice:
-        st.info(run.notice, icon=":material/flag:")
-    elif run.queued:
-        st.warning(
-            "Queued: the server is busy with other trainings; these runs continue as soon as "
-            "a slot frees up.",
-            icon=":material/hourglass_top:",
-        )
 
 
 def variant_by_label(preset: Preset, label: str) -> Variant | None:

@@ -104,13 +104,15 @@ def transport(
 
 
 def status_banner(run: LiveRun) -> None:
-    """Why the run is not moving, if it is not: queued, finished, diverged, capped, failed."""
+    """Why the run is not moving, if it is not: queued, finished, diverged, capped, failed.
+    A side-by-side run (several trainers) says it in its table; here only what is shared."""
     t = run.trainer
+    single = len(run.trainers) == 1
     if run.error:
         st.error(run.error + " Press Reset to start again.", icon=":material/error:")
-    elif t.status == "diverged":
+    elif single and t.status == "diverged":
         st.error(t.message, icon=":material/warning:")
-    elif t.status == "finished":
+    elif single and t.status == "finished":
         st.info(
             f"Training finished: {t.epoch:,.0f} epochs ({t.step_count:,} steps). Raise the "
             "number of epochs in the sidebar (Run) to keep going, or press Reset.",
@@ -119,9 +121,9 @@ def status_banner(run: LiveRun) -> None:
     elif run.notice:
         st.info(run.notice, icon=":material/info:")
     elif run.queued:
+        whose = "yours continues" if single else "these runs continue"
         st.warning(
-            "Queued: the server is busy with other trainings; yours continues as soon as a "
-            "slot frees up.",
+            f"Queued: the server is busy with other trainings; {whose} as soon as a slot frees up.",
             icon=":material/hourglass_top:",
         )
     if run.store_error:
