@@ -6,6 +6,7 @@ import json
 
 import pytest
 from app_helpers import assert_clean, open_page, run_of, values
+from streamlit.testing.v1 import AppTest
 
 from engine.config import Config
 from engine.store import RunStore
@@ -155,9 +156,8 @@ def test_a_corrupt_store_is_reported_and_left_alone(tmp_path, monkeypatch: pytes
     assert json.loads(json.dumps(pg.session_state["pg.run"].trainer.summary()))
 
 
-def test_search_runs_trials_live_and_opens_the_best_config() -> None:
-    at = open_page("search")
-    assert_clean(at)
+def run_search(at: AppTest) -> None:
+    """Start a 3-trial, 2-epoch search on the Playground's opening config and let it finish."""
     names = at.selectbox(key="search.source").options
     at.selectbox(key="search.source").set_value(
         next(n for n in names if "TensorFlow Playground's start" in n)
@@ -169,6 +169,12 @@ def test_search_runs_trials_live_and_opens_the_best_config() -> None:
         if not at.session_state["search.run"].searching:
             break
         at.run()
+
+
+def test_search_runs_trials_live_and_opens_the_best_config() -> None:
+    at = open_page("search")
+    assert_clean(at)
+    run_search(at)
     assert_clean(at)
     search = at.session_state["search.run"]
     assert search.done_here == 3 and not search.searching
@@ -228,17 +234,7 @@ def test_evaluation_of_a_lab_run_on_standard_normal_inputs() -> None:
 
 def test_search_trials_are_stored_and_the_best_compared() -> None:
     at = open_page("search")
-    names = at.selectbox(key="search.source").options
-    at.selectbox(key="search.source").set_value(
-        next(n for n in names if "TensorFlow Playground's start" in n)
-    ).run()
-    at.number_input(key="search.trials").set_value(3).run()
-    at.number_input(key="search.epochs").set_value(2).run()
-    at.button(key="search.start").click().run()
-    for _ in range(6):
-        if not at.session_state["search.run"].searching:
-            break
-        at.run()
+    run_search(at)
     stored_runs = RunStore().list()
     assert len(stored_runs) == 3 and {r.page for r in stored_runs} == {"search"}
     assert all(r.name.startswith("my-search trial") for r in stored_runs)
