@@ -19,21 +19,10 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from bench.bench_trainer import MNIST_MLP, TOY  # the networks the trainer bench times
 from engine import landscape as ls
 from engine.config import Config
 from engine.trainer import Trainer
-
-MNIST_MLP = {
-    "device": "cpu",
-    "data.dataset": "mnist",
-    "model.hidden": [100, 100, 100, 100],
-    "model.activation": "relu",
-    "model.init": "he_normal",
-    "train.optimizer": "adam",
-    "train.lr": 0.001,
-    "train.batch_size": 128,
-}
-TOY = {"device": "cpu", "data.dataset": "circle", "train.batch_size": 10}
 
 
 def trained(changes: dict, steps: int, checkpoint: str | None = None) -> Trainer:
