@@ -5,7 +5,11 @@ Entry extras used by the probes and the model:
   probes report the fraction of units near them, where gradients vanish;
 - `can_die=True`: ReLU-like units whose pre-activation is negative for every input pass no
   gradient ("dead units"), so the probes report that fraction;
-- `maxout=True`: the layer before it must produce `maxout_pieces` times more units.
+- `maxout=True`: the layer before it must produce `maxout_pieces` times more units;
+- `backward(grad, pre, post)`: the gradient with respect to the pre-activation, given the one
+  with respect to the output, through the same ATen kernel autograd uses (so the results are
+  the same). engine/manual_backward.py uses it to train plain MLPs without autograd's
+  overhead; entries without it (a learned slope, maxout) always train through autograd.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from torch import nn
+import torch
+from torch import Tensor, nn
 
 from engine.layers.maxout import Maxout
 from engine.registry import Registry
@@ -24,12 +29,21 @@ if TYPE_CHECKING:
 ACTIVATIONS: Registry[Callable[[ModelConfig], nn.Module]] = Registry(
     "activation", "model.activation"
 )
+aten = torch.ops.aten
+# SELU's constants (Klambauer et al. 2017), as torch.nn.SELU uses them.
+SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+
+def _identity_backward(grad: Tensor, pre: Tensor, post: Tensor) -> Tensor:
+    return grad
+
 
 ACTIVATIONS.add(
     "linear",
     lambda m: nn.Identity(),
     label="Linear (none)",
     help="No non-linearity: any depth collapses to one linear map.",
+    backward=_identity_backward,
 )
 ACTIVATIONS.add(
     "sigmoid",
@@ -37,6 +51,7 @@ ACTIVATIONS.add(
     label="Sigmoid",
     help="1/(1+e^-x) in (0, 1); saturates at both ends and is not zero-centred.",
     bounds=(0.0, 1.0),
+    backward=lambda g, pre, post: aten.sigmoid_backward(g, post),
 )
 ACTIVATIONS.add(
     "tanh",
@@ -44,6 +59,7 @@ ACTIVATIONS.add(
     label="Tanh",
     help="Zero-centred sigmoid in (-1, 1); saturates for large |x|.",
     bounds=(-1.0, 1.0),
+    backward=lambda g, pre, post: aten.tanh_backward(g, post),
 )
 ACTIVATIONS.add(
     "relu",
@@ -51,6 +67,7 @@ ACTIVATIONS.add(
     label="ReLU",
     help="max(0, x): no saturation for x > 0, but units can die (Nair & Hinton 2010).",
     can_die=True,
+    backward=lambda g, pre, post: aten.threshold_backward(g, post, 0),
 )
 ACTIVATIONS.add(
     "leaky_relu",
@@ -58,6 +75,7 @@ ACTIVATIONS.add(
     label="Leaky ReLU",
     help="ReLU with slope 0.01 for x < 0, so no unit is ever fully dead (Maas et al. 2013).",
     can_die=True,
+    backward=lambda g, pre, post: aten.leaky_relu_backward(g, pre, 0.01, False),
 )
 ACTIVATIONS.add(
     "prelu",
@@ -72,6 +90,7 @@ ACTIVATIONS.add(
     label="ELU",
     help="Smooth negative part e^x - 1 pushes mean activations toward 0 (Clevert et al. 2016).",
     can_die=True,
+    backward=lambda g, pre, post: aten.elu_backward(g, 1.0, 1, 1, False, pre),
 )
 ACTIVATIONS.add(
     "selu",
@@ -79,6 +98,7 @@ ACTIVATIONS.add(
     label="SELU",
     help="Scaled ELU that self-normalizes with LeCun-normal init (Klambauer et al. 2017).",
     can_die=True,
+    backward=lambda g, pre, post: aten.elu_backward(g, SELU_ALPHA, SELU_SCALE, 1, False, pre),
 )
 ACTIVATIONS.add(
     "gelu",
@@ -86,6 +106,7 @@ ACTIVATIONS.add(
     label="GELU",
     help="x·Φ(x), a smooth ReLU used in Transformers (Hendrycks & Gimpel 2016).",
     can_die=True,
+    backward=lambda g, pre, post: aten.gelu_backward(g, pre),
 )
 ACTIVATIONS.add(
     "silu",
@@ -93,12 +114,14 @@ ACTIVATIONS.add(
     label="SiLU / Swish",
     help="x·sigmoid(x), smooth and non-monotonic (Ramachandran et al. 2017).",
     can_die=True,
+    backward=lambda g, pre, post: aten.silu_backward(g, pre),
 )
 ACTIVATIONS.add(
     "softplus",
     lambda m: nn.Softplus(),
     label="Softplus",
     help="log(1+e^x), a smooth ReLU that never outputs exactly zero.",
+    backward=lambda g, pre, post: aten.softplus_backward(g, pre, 1, 20),
 )
 ACTIVATIONS.add(
     "mish",
@@ -106,6 +129,7 @@ ACTIVATIONS.add(
     label="Mish",
     help="x·tanh(softplus(x)), smooth and self-regularizing (Misra 2019).",
     can_die=True,
+    backward=lambda g, pre, post: aten.mish_backward(g, pre),
 )
 ACTIVATIONS.add(
     "maxout",

@@ -5,12 +5,16 @@ Every entry's build has the signature `build(n_classes: int) -> loss_fn`, where
 Classification targets are int64 class indices (batch,) and outputs are logits
 (batch, n_classes); regression targets are floats (batch,) or (batch, 1) and outputs (batch, 1).
 Entry extra `tasks` lists the dataset tasks the loss fits; engine.config refuses other pairings.
+Entry extra `value_and_grad` (for the tasks in `manual_tasks`) returns the loss and its gradient
+with respect to the output through the same ATen kernels autograd runs, for
+engine/manual_backward.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -20,6 +24,23 @@ LossFn = Callable[[Tensor, Tensor], Tensor]
 TASKS = ("classification", "regression")
 
 LOSSES: Registry[Callable[[int], LossFn]] = Registry("loss", "train.loss")
+aten = torch.ops.aten
+MEAN = 1  # ATen's code for reduction="mean"
+
+
+def cross_entropy_value_and_grad(logits: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+    """Mean cross-entropy of `logits` (batch, classes) and its gradient (batch, classes)."""
+    log_p = aten._log_softmax(logits, 1, False)
+    loss, total_weight = aten.nll_loss_forward(log_p, y, None, MEAN, -100)
+    grad = aten.nll_loss_backward(torch.ones_like(loss), log_p, y, None, MEAN, -100, total_weight)
+    return loss, aten._log_softmax_backward_data(grad, log_p, 1, log_p.dtype)
+
+
+def mse_value_and_grad(output: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+    """Mean squared error of a regression output (batch, 1) and its gradient."""
+    target = y.reshape(output.shape)
+    loss = aten.mse_loss(output, target, MEAN)
+    return loss, aten.mse_loss_backward(torch.ones_like(loss), output, target, MEAN)
 
 
 @LOSSES.register(
@@ -28,6 +49,8 @@ LOSSES: Registry[Callable[[int], LossFn]] = Registry("loss", "train.loss")
     help="Negative log of the softmax probability given to the true class; the standard "
     "classification loss, with strong gradients even when the net is confidently wrong.",
     tasks=("classification",),
+    value_and_grad=cross_entropy_value_and_grad,
+    manual_tasks=("classification",),
 )
 def _cross_entropy(n_classes: int) -> LossFn:
     return F.cross_entropy  # logits (batch, n_classes), int64 targets (batch,) -> mean
@@ -52,6 +75,8 @@ def brier(logits: Tensor, y: Tensor, n_classes: int) -> Tensor:
     "softmax probabilities and the one-hot true class; its gradient fades when the net is "
     "confidently wrong, so it learns more slowly than cross-entropy.",
     tasks=("classification", "regression"),
+    value_and_grad=mse_value_and_grad,
+    manual_tasks=("regression",),  # the Brier score of classification goes through autograd
 )
 def _mse(n_classes: int) -> LossFn:
     def loss(output: Tensor, y: Tensor) -> Tensor:

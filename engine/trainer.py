@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from engine.data import Dataset, Split, build_dataset
 from engine.device import resolve_device
 from engine.landscape import snapshot as param_snapshot
 from engine.losses import LOSSES
+from engine.manual_backward import ManualMLPStep
 from engine.models import Network, build_model
 from engine.optimizers import build_optimizer
 from engine.probes import Probes
@@ -34,6 +36,8 @@ EVAL_CHUNK = 4096  # examples per forward pass when evaluating, bounds memory
 TRAIN_EVAL_MAX = 10_000  # train metrics use at most the first 10k training examples
 CHECKPOINT_FORMAT = 1
 MAX_SNAPSHOTS = 200  # weight snapshots kept for the loss-landscape trajectory
+# Training splits up to this many values (16 MB of float32) get one shuffled copy per epoch.
+SHUFFLED_COPY_MAX = 4_000_000
 # Config fields a running trainer can take on without rebuilding its network, optimizer state or
 # data ("turn the knob while it trains", as in TensorFlow Playground). Anything else resets.
 LIVE_FIELDS = frozenset(
@@ -84,12 +88,15 @@ class Trainer:
         max_probes: int | None = None,
         snapshot_every: int = 0,
         max_snapshots: int = MAX_SNAPSHOTS,
+        manual_backward: bool = True,
     ):
         """`dataset` replaces the one `cfg.data` describes (e.g. a user's uploaded points);
         `max_probes` bounds the probe history (older frames are thinned out, for live pages
         that train for a long time); None keeps every frame. `snapshot_every` > 0 keeps a
         copy of the weights every that many steps in `snapshots` (for the loss-landscape
-        trajectory, Li et al. 2018), at most `max_snapshots` of them (older ones thinned)."""
+        trajectory, Li et al. 2018), at most `max_snapshots` of them (older ones thinned).
+        `manual_backward=False` trains a plain MLP through autograd too (for the tests that
+        compare the two; see engine/manual_backward.py)."""
         self.cfg = cfg
         self.max_probes = max_probes
         self.snapshot_every = snapshot_every
@@ -109,6 +116,12 @@ class Trainer:
         self.snapshots: list[tuple[int, dict[str, Tensor]]] = []  # (step, params)
         self.loss_fn = LOSSES.get(t.loss).build(data.n_classes)
         self.optimizer = build_optimizer(self.model.parameters(), t)
+        self._params = list(self.model.parameters())
+        self._manual = (
+            ManualMLPStep.for_model(self.model, cfg.model.activation, t.loss, data.task)
+            if manual_backward
+            else None
+        )
 
         n_train = len(self.train_split.y)
         # Full batches only (drop the ragged last one) so BatchNorm never sees a batch of 1.
@@ -121,6 +134,7 @@ class Trainer:
         self.eval_every = t.eval_every or self.steps_per_epoch
         self._batch_gen = generator(cfg.seed, "batches")  # CPU: same order on every device
         self._perm: Tensor | None = None
+        self._epoch_data: tuple[Tensor, Tensor] | None = None  # this epoch's shuffled split
 
         self.probe_every = 0
         self.probes: Probes | None = None
@@ -151,12 +165,24 @@ class Trainer:
         return self.step_count / self.steps_per_epoch
 
     def next_batch(self) -> tuple[Tensor, Tensor]:
-        """The next minibatch: a fresh seeded permutation each epoch (same for every run)."""
+        """The next minibatch: a fresh seeded permutation each epoch (same for every run).
+
+        A small training split is shuffled once per epoch and each batch is then a slice of
+        it (a view): two index operations per epoch instead of two per step, which on a toy
+        network was a tenth of the step. A large split (the full MNIST) is gathered batch by
+        batch, to avoid a second copy of it."""
         pos = self.step_count % self.steps_per_epoch
         if pos == 0 or self._perm is None:
             n = len(self.train_split.y)
             self._perm = torch.randperm(n, generator=self._batch_gen).to(self.device)
-        idx = self._perm[pos * self.batch_size : (pos + 1) * self.batch_size]
+            small = self.train_split.x.numel() <= SHUFFLED_COPY_MAX
+            self._epoch_data = (
+                (self.train_split.x[self._perm], self.train_split.y[self._perm]) if small else None
+            )
+        lo, hi = pos * self.batch_size, (pos + 1) * self.batch_size
+        if self._epoch_data is not None:
+            return self._epoch_data[0][lo:hi], self._epoch_data[1][lo:hi]
+        idx = self._perm[lo:hi]
         return self.train_split.x[idx], self.train_split.y[idx]
 
     def penalty(self) -> Tensor | None:
@@ -209,16 +235,8 @@ class Trainer:
         xb, yb = self.next_batch()
         if not model.training:  # train() walks every module: skip it unless eval() ran
             model.train()
-        if probing:
-            with self.probes.capture():
-                out = model(xb)
-        else:
-            out = model(xb)
-        data_loss = self.loss_fn(out, yb)
-        pen = self.penalty()
-        loss = data_loss if pen is None else data_loss + pen
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        with self.probes.capture() if probing else nullcontext():
+            data_loss, pen = self._loss_and_grads(xb, yb)
         if t.grad_clip:
             torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
         if probing:
@@ -231,9 +249,11 @@ class Trainer:
             self._apply_max_norm(t.max_norm)
         self.step_count += 1
 
-        value = loss.item()  # one sync per step; cheap on CPU, needed to catch divergence now
+        # One sync per step (two with a penalty): cheap on CPU, and needed to catch divergence now.
+        data_value = data_loss.item()
+        value = data_value if pen is None else data_value + pen.item()
         self.history.step.append(self.step_count)
-        self.history.loss.append(data_loss.item() if pen is not None else value)
+        self.history.loss.append(data_value)
         self.history.lr.append(lr)
         if not math.isfinite(value):
             self._diverged(value, lr)
@@ -253,6 +273,32 @@ class Trainer:
         if self.step_count >= self.total_steps:
             self.status = "finished"
             self.message = f"finished {self.step_count} steps"
+
+    def _loss_and_grads(self, xb: Tensor, yb: Tensor) -> tuple[Tensor, Tensor | None]:
+        """The batch's data loss and penalty, with every parameter's `.grad` set to the
+        gradient of their sum: by hand for a plain MLP (engine/manual_backward.py), else
+        through autograd."""
+        if self._manual is not None:
+            data_loss = self._manual(xb, yb)
+            with torch.no_grad():
+                pen = self.penalty()
+                self._add_penalty_grads()
+            return data_loss, pen
+        data_loss = self.loss_fn(self.model(xb), yb)
+        pen = self.penalty()
+        for p in self._params:  # optimizer.zero_grad(set_to_none=True), without its overhead
+            p.grad = None
+        (data_loss if pen is None else data_loss + pen).backward()
+        return data_loss.detach(), None if pen is None else pen.detach()
+
+    def _add_penalty_grads(self) -> None:
+        """Add the gradients of the L1 and L2 penalties (see `penalty`) to the weights'."""
+        t = self.cfg.train
+        for w in self.model.penalized_weights() if t.l1 or t.l2 else ():
+            if t.l1:
+                w.grad.add_(torch.sign(w), alpha=t.l1)  # d(l1·|w|)/dw; sign(0) = 0 as autograd
+            if t.l2:
+                w.grad.add_(w, alpha=t.l2)  # d(0.5·l2·w²)/dw
 
     def _thin_probes(self) -> None:
         """Drop every other frame of the older half: recent frames stay dense, the whole run
