@@ -20,6 +20,7 @@ preload.wait()  # app.py's warm-up, if it is still importing: never import along
 
 import torch  # noqa: E402
 
+from ui import presenter  # noqa: E402
 from ui.navigation import PAGES, SECTIONS  # noqa: E402
 
 torch.set_num_threads(1)
@@ -29,7 +30,13 @@ torch.set_num_threads(1)
 # that wait small next to a step of a small network (about 0.5 ms).
 sys.setswitchinterval(0.0005)
 
-st.set_page_config(page_title="Neural-network playground", page_icon="🧠", layout="wide")
+st.set_page_config(
+    page_title="Neural-network playground",
+    page_icon="🧠",
+    layout="wide",
+    initial_sidebar_state="collapsed" if presenter.presenting() else "auto",
+)
+presenter.page_styles()
 
 # Page scripts live in app_pages/, not pages/: Streamlit treats a folder named pages/ next to
 # the page script as an old-style multipage app, and on a fresh server a deep link such as
@@ -43,3 +50,4 @@ for section in SECTIONS:
     ]
 
 st.navigation(sections).run()
+presenter.switch()  # at the bottom of the sidebar, under the page's own controls

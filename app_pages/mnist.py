@@ -6,11 +6,12 @@ from engine.data import DataError
 from engine.presets import list_presets
 from ui import mnist_view, panels
 from ui.controls import Group, PageControls, pop_notices, render_controls
-from ui.live import ensure_run, live_area
+from ui.live import LiveRun, ensure_run, live_area, panels_area
+from ui.presenter import intro, presenting
 from ui.presets import preset_picker
 from ui.state import skey
-from ui.transport import status_banner, transport
-from ui.urlstate import init_page_state, view_toggle, write_url
+from ui.transport import IMAGE_SPEEDS, status_banner, transport
+from ui.urlstate import init_page_state, view_toggle, view_values, write_url
 
 PAGE = "mnist"
 PRESETS = list_presets("mnist")
@@ -43,12 +44,11 @@ CONTROLS = PageControls(
 )  # fmt: skip
 
 init_page_state(CONTROLS, VIEWS)
-st.title("MNIST digits")
-st.caption(
+intro(
+    "MNIST digits",
     "Handwritten digits 0-9, 28×28 pixels. Choose an MLP or a CNN in the sidebar and press "
-    "Play; the test set is scored when training ends."
+    "Play; the test set is scored when training ends.",
 )
-preset_picker(PAGE, PRESETS)
 cfg, error = render_controls(CONTROLS)
 for notice in pop_notices(PAGE):
     st.warning(notice, icon=":material/info:")
@@ -64,19 +64,27 @@ else:
     except DataError as e:
         st.error(str(e), icon=":material/error:")
 
-transport(PAGE, run, blocked=run is None)
-log_loss = view_toggle(PAGE, "log_loss", "Log-scale loss")
+transport(
+    PAGE, run, blocked=run is None, speeds=IMAGE_SPEEDS, more=lambda: preset_picker(PAGE, PRESETS)
+)
+views = view_values(PAGE)
 
 
-def draw(live) -> None:
-    """One redraw: numbers, curves, the inside views and live predictions."""
+def draw(live: LiveRun) -> None:
+    """Every tick: the numbers and the validation digits with what the network reads."""
     status_banner(live)
     panels.metrics_row(live, held_out="validation")
-    extra = {"Validation digits": mnist_view.validation_grid}
-    panels.live_tabs(PAGE, live, held_out="validation", log_loss=log_loss, extra=extra)
+    mnist_view.validation_grid(live, key=skey(PAGE, "live"), present=presenting())
+
+
+def charts(live: LiveRun) -> None:
+    """Curves, histograms and gradients, redrawn about once a second while playing."""
+    panels.live_tabs(PAGE, live, held_out="validation", log_loss=views["log_loss"])
 
 
 live_area(PAGE, draw)
+view_toggle(PAGE, "log_loss", "Log-scale loss")
+panels_area(PAGE, charts)
 if run is not None:
     st.subheader("Results on the test set")
     force = st.button("Score the test set now", key=skey(PAGE, "btn.score"), disabled=run.playing)

@@ -4,13 +4,15 @@ import streamlit as st
 
 from engine.data import DATASETS, DataError, build_dataset
 from engine.presets import list_presets
-from ui import panels, toy_view
+from ui import liveview, panels, toy_view
 from ui.controls import Group, PageControls, pop_notices, render_controls
-from ui.live import ensure_run, live_area
+from ui.live import LiveRun, ensure_run, live_area, panels_area
+from ui.presenter import intro, presenting
 from ui.presets import preset_picker
+from ui.state import skey
 from ui.transport import status_banner, transport
 from ui.uploads import get_points, upload_box
-from ui.urlstate import init_page_state, view_toggle, write_url
+from ui.urlstate import init_page_state, view_toggle, view_values, write_url
 
 PAGE = "pg"
 PRESETS = list_presets("playground")
@@ -41,12 +43,11 @@ CONTROLS = PageControls(
 )  # fmt: skip
 
 init_page_state(CONTROLS, VIEWS)
-st.title("Playground")
-st.caption(
+intro(
+    "Playground",
     "Pick a dataset and a network in the sidebar, press Play, and watch it learn. Each small "
-    "square is one neuron: what it outputs for every point of the plane."
+    "square is one neuron: what it outputs for every point of the plane.",
 )
-preset_picker(PAGE, PRESETS)
 cfg, error = render_controls(CONTROLS)
 for notice in pop_notices(PAGE):
     st.warning(notice, icon=":material/info:")
@@ -60,31 +61,29 @@ else:
     except DataError as e:
         st.error(str(e), icon=":material/error:")
 
-transport(PAGE, run, blocked=run is None, new_data=True)
-views = st.columns(3)
-with views[0]:
-    show_test = view_toggle(PAGE, "test_points", "Show test data")
-with views[1]:
-    discretize = view_toggle(PAGE, "discretize", "Discretize output")
-with views[2]:
-    log_loss = view_toggle(PAGE, "log_loss", "Log-scale loss")
+transport(PAGE, run, blocked=run is None, new_data=True, more=lambda: preset_picker(PAGE, PRESETS))
+views = view_values(PAGE)
 
 
-def draw(live) -> None:
-    """One redraw: numbers, neurons, boundary, curves and the inside views."""
+def draw(live: LiveRun) -> None:
+    """Every tick: the numbers, then the network and the output, drawn in the browser."""
     status_banner(live)
     panels.metrics_row(live, held_out="test")
-    plane = toy_view.plane_of(live)
-    output = toy_view.output_image(live, plane, show_test, discretize)
-    left, right = st.columns([3, 2])
-    with left:
-        toy_view.network_maps(live, plane, output)
-    with right:
-        toy_view.output_map(output, live)
-    panels.live_tabs(PAGE, live, held_out="test", log_loss=log_loss)
+    data = toy_view.network_data(live, views["test_points"], views["discretize"], presenting())
+    liveview.show(data, key=skey(PAGE, "live"))
+
+
+def charts(live: LiveRun) -> None:
+    """Curves, histograms and gradients, redrawn about once a second while playing."""
+    panels.live_tabs(PAGE, live, held_out="test", log_loss=views["log_loss"])
 
 
 live_area(PAGE, draw)
+with st.container(horizontal=True, gap="large"):
+    view_toggle(PAGE, "test_points", "Show test data")
+    view_toggle(PAGE, "discretize", "Discretize output")
+    view_toggle(PAGE, "log_loss", "Log-scale loss")
+panels_area(PAGE, charts)
 with st.expander("Use your own points"):
     upload_box(PAGE, run.trainer.data if run else None)
 write_url(CONTROLS, cfg, VIEWS)

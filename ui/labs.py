@@ -21,7 +21,7 @@ from engine.presets import Preset, Variant
 from engine.registry import ConfigError
 from ui import compare
 from ui.controls import PageControls, pop_notices, render_controls, set_values
-from ui.live import LiveRun, ensure_comparison, live_area
+from ui.live import LiveRun, ensure_comparison, live_area, panels_area
 from ui.state import skey
 from ui.transport import status_banner, transport
 from ui.urlstate import view_values
@@ -138,6 +138,8 @@ def comparison(
     def draw(live: LiveRun) -> None:
         status_banner(live)
         compare.show_summary(live, held_out)
+
+    def panels(live: LiveRun) -> None:
         views: dict[str, Callable[[LiveRun], None]] = {
             "Curves": lambda r: compare.show_curves(r, held_out),
             **(extra or {}),
@@ -150,6 +152,7 @@ def comparison(
                 view(live)
 
     live_area(lab.page, draw, key=key)
+    panels_area(lab.page, panels, key=key)
     return run
 
 

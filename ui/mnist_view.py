@@ -3,19 +3,22 @@ results at the end (accuracy, confusion matrix, confident mistakes) and "try you
 
 from __future__ import annotations
 
+import base64
+import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import streamlit as st
 import torch
 
 from engine.data import DataError, Split
-from engine.data.digits import preprocess_digit, to_model_input
+from engine.data.digits import preprocess_digit, preprocess_ink, to_model_input
 from engine.data.mnist import download_full, load_embedded, load_full
 from engine.inspection import Predictions, confusion_matrix, most_confident_wrong, predict
 from engine.trainer import Trainer
-from ui import charts, images
-from ui.live import LiveRun
+from ui import charts, images, liveview
+from ui.live import LiveRun, in_fragment_rerun
 from ui.state import skey
 
 DIGITS = [str(d) for d in range(10)]
@@ -59,19 +62,34 @@ def download_panel(page: str) -> None:
     st.rerun()
 
 
-def validation_grid(run: LiveRun) -> None:
-    """The first validation digits, framed green when the network is right, red when wrong."""
+def validation_grid(run: LiveRun, key: str, present: bool = False) -> None:
+    """The first validation digits, framed green when the network is right and red when
+    wrong, each with its prediction and confidence (the live view component draws them; the
+    images themselves are sent on full runs only, the predictions every tick)."""
     t = run.trainer
     n = min(GRID_N, len(t.val_split.y))
     if n == 0:
         st.caption("No validation images (validation fraction is 0).")
         return
     p = predict(t.model, Split(t.val_split.x[:n], t.val_split.y[:n]))
-    raw = _raw_images(t)[:n]
-    st.image(
-        images.digit_grid(raw, p.correct, cols=10, scale=2),
-        caption=f"{int(p.correct.sum())} of {n} right. Green frame: right; red: wrong.",
-    )
+    images = ""  # fragment ticks redraw the same digits: the browser keeps them
+    if not in_fragment_rerun():
+        images = liveview.b64(_raw_images(t)[:n])
+    right = int(p.correct.sum())
+    data = {
+        "kind": "digits",
+        "frame": t.step_count,
+        "present": present,
+        "images": images,
+        "labels": liveview.b64(p.target.astype(np.uint8)),
+        "pred": liveview.b64(p.pred.astype(np.uint8)),
+        "conf": liveview.b64(np.rint(p.confidence * 100).astype(np.uint8)),
+        "cols": 10,
+        "scale": 3 if present else 2,
+        "caption": f"{right} of {n} validation digits right. Green frame: right; red: wrong, "
+        "with what the network read (→ digit) and how sure it was.",
+    }
+    liveview.show(data, key=key)
 
 
 def _raw_images(t: Trainer) -> np.ndarray:
@@ -121,7 +139,101 @@ def test_results(run: LiveRun, force: bool) -> None:
         )
 
 
+PAD_SIDE = 112  # the drawing pad sends its ink at this resolution (assets/components)
+MAX_INK_CHARS = 4 * (256 * 256 // 3 + 1)  # base64 of a 256x256 drawing: bigger is refused
+
+
+def decode_ink(ink: Any) -> np.ndarray | None:
+    """The pad's drawing as a square uint8 array, None when cleared; a DataError for
+    anything else (the browser's message is visitor input: its size is checked first)."""
+    pixels = ink.get("pixels") if isinstance(ink, dict) else None
+    if not isinstance(pixels, str):
+        raise DataError("the drawing pad sent no drawing")
+    if not pixels:
+        return None
+    if len(pixels) > MAX_INK_CHARS:
+        raise DataError("the drawing is too large (at most 256x256 pixels)")
+    try:
+        raw = np.frombuffer(base64.b64decode(pixels, validate=True), dtype=np.uint8)
+    except ValueError as e:
+        raise DataError(f"the drawing could not be read ({e})") from None
+    side = math.isqrt(len(raw))
+    if side * side != len(raw) or side < 8:
+        raise DataError(f"the drawing is not square ({len(raw)} pixels)")
+    return raw.reshape(side, side)
+
+
+def _pad_result(page: str, key: str) -> None:
+    """on-change of the pad: preprocess the new drawing and predict it with the page's
+    current network (under the run's lock: never in the middle of a training slice)."""
+    from ui.live import get_run
+
+    run = get_run(page)
+    state = st.session_state.get(key) or {}
+    out: dict[str, Any] = {"steps": [], "probs": [], "message": "", "error": False}
+    try:
+        ink = decode_ink(state.get("ink"))
+        if ink is None:
+            out["message"] = "Draw a digit: large, in the middle of the pad."
+        elif run is not None:
+            steps = preprocess_ink(ink)
+            with run.lock:
+                probs = _probabilities(run.trainer, steps.centred)
+            best = int(probs.argmax())
+            out.update(
+                steps=_steps_data(steps, drawn=True),
+                probs=[round(float(p), 4) for p in probs],
+                message=f"The network reads {best} ({probs[best]:.0%} sure).",
+            )
+    except DataError as e:
+        out.update(message=f"{str(e)[0].upper()}{str(e)[1:]}.", error=True)
+    st.session_state[skey(page, "pad.result")] = out
+
+
+def _probabilities(t: Trainer, centred: np.ndarray) -> np.ndarray:
+    x = to_model_input(centred, t.data.shift, t.data.scale).to(t.device)
+    return predict(t.model, Split(x, torch.zeros(1, dtype=torch.long))).probs[0]
+
+
+def _steps_data(steps: Any, drawn: bool) -> list[dict[str, Any]]:
+    """The preprocessing steps as small square images for the component (ink bright)."""
+    shown = [
+        ("ink cropped", steps.cropped),
+        ("fit in 20×20", steps.resized),
+        ("centred in 28×28", steps.centred),
+    ]
+    out = []
+    for label, img in shown:
+        side = max(img.shape)
+        square = np.zeros((side, side), dtype=np.uint8)
+        square[: img.shape[0], : img.shape[1]] = img  # padded square, ink top-left
+        out.append({"label": label, "side": side, "pixels": liveview.b64(square)})
+    return out
+
+
 def your_digit(page: str, run: LiveRun) -> None:
+    """Draw a digit (or upload a picture of one): the preprocessing steps and the predicted
+    probabilities, updated as you draw."""
+    st.caption(
+        "Draw one digit with the mouse (or a finger): while you draw, it is cropped, scaled to "
+        "20×20 and centred in 28×28 like the MNIST digits, and the network reads it."
+    )
+    _drawing_pad(page)
+    with st.expander("Or upload a photo or drawing of a digit", icon=":material/upload:"):
+        _upload(page, run)
+
+
+@st.fragment
+def _drawing_pad(page: str) -> None:
+    """The pad in its own fragment: a stroke reruns this, not the page (nor the live view)."""
+    key = skey(page, "pad")
+    result = st.session_state.get(skey(page, "pad.result")) or {
+        "message": "Draw a digit: large, in the middle of the pad."
+    }
+    liveview.pad(key, result, on_change=lambda: _pad_result(page, key))
+
+
+def _upload(page: str, run: LiveRun) -> None:
     """Upload a photo or drawing of a digit: the preprocessing steps and the prediction."""
     file = st.file_uploader(
         "A PNG or JPEG of one handwritten digit",
@@ -149,8 +261,8 @@ def your_digit(page: str, run: LiveRun) -> None:
     for col, (label, img) in zip(cols, shown, strict=False):
         scale = max(1, 112 // max(img.shape))
         col.image(images.enlarge(img, scale), caption=label)
-    x = to_model_input(steps.centred, t.data.shift, t.data.scale).to(t.device)
-    probs = predict(t.model, Split(x, torch.zeros(1, dtype=torch.long))).probs[0]
+    with run.lock:
+        probs = _probabilities(t, steps.centred)
     with cols[-1]:
         st.metric("Prediction", DIGITS[int(probs.argmax())], f"{probs.max():.0%} sure")
     st.altair_chart(charts.probabilities_chart(probs, DIGITS), width="stretch")

@@ -17,6 +17,7 @@ from ui.live import LiveRun
 from ui.state import skey
 
 PROBE_EXAMPLES = 256  # fixed batch the inside views are computed on
+METRIC_WIDTH = 150  # px: fits "Validation accuracy" and "100.0%"; a fixed width never jumps
 PARTS = {
     "post": "Activations (after the non-linearity)",
     "pre": "Pre-activations (before it)",
@@ -33,17 +34,21 @@ def metrics_row(run: LiveRun, held_out: str) -> None:
     t = run.trainer
     last: dict[str, Any] = t.history.evals[-1] if t.history.evals else {}
     speed = t.step_count / t.seconds if t.seconds > 0 else 0.0
-    cols = st.columns(5)
-    cols[0].metric("Epoch", f"{t.epoch:,.0f}" if t.epoch >= 10 else f"{t.epoch:.2f}")
-    cols[1].metric("Steps", f"{t.step_count:,}", help=f"{speed:,.0f} steps per second")
-    cols[2].metric("Training loss", _fmt(last.get("train_loss")))
-    cols[3].metric(f"{held_out.capitalize()} loss", _fmt(last.get("val_loss")))
-    acc = last.get("val_acc")
-    cols[4].metric(
-        f"{held_out.capitalize()} accuracy",
-        "–" if acc is None else f"{acc:.1%}",
-        help="Share of held-out examples classified correctly.",
-    )
+    # A row that wraps on a narrow screen (five columns cut "Test accuracy" to "Test ac...").
+    with st.container(horizontal=True, gap="medium"):
+        epoch = f"{t.epoch:,.0f}" if t.epoch >= 10 else f"{t.epoch:.2f}"
+        st.metric("Epoch", epoch, width=METRIC_WIDTH)
+        st.metric("Steps", f"{t.step_count:,}", help=f"{speed:,.0f} steps per second",
+                  width=METRIC_WIDTH)  # fmt: skip
+        st.metric("Training loss", _fmt(last.get("train_loss")), width=METRIC_WIDTH)
+        st.metric(f"{held_out.capitalize()} loss", _fmt(last.get("val_loss")), width=METRIC_WIDTH)
+        acc = last.get("val_acc")
+        st.metric(
+            f"{held_out.capitalize()} accuracy",
+            "–" if acc is None else f"{acc:.1%}",
+            help="Share of held-out examples classified correctly.",
+            width=METRIC_WIDTH,
+        )
 
 
 def curves_panel(run: LiveRun, held_out: str, log_loss: bool = False) -> None:
@@ -104,16 +109,13 @@ def live_tabs(
     run: LiveRun,
     held_out: str,
     log_loss: bool,
-    extra: dict[str, Callable[[LiveRun], None]] | None = None,
 ) -> None:
-    """Curves, inside-the-network and gradient views (plus a page's `extra` tabs) as tabs
-    of which only the open one is computed and sent: a live tick redraws three times a
-    second, and charts in hidden tabs would cost as much as visible ones."""
+    """Curves, inside-the-network and gradient views as tabs of which only the open one is
+    computed and sent: charts in hidden tabs would cost as much as visible ones."""
     views: dict[str, Callable[[LiveRun], None]] = {
         "Curves": lambda r: curves_panel(r, held_out, log_loss),
         "Inside the network": lambda r: inside_panel(r, page),
         "Gradients": gradients_panel,
-        **(extra or {}),
     }
     tabs = st.tabs(list(views), key=skey(page, "tab"), on_change="rerun")
     for view, tab in zip(views.values(), tabs, strict=True):

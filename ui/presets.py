@@ -15,33 +15,28 @@ def _load(page: str, presets: dict[str, Preset]) -> None:
     if name in presets:
         set_values(page, presets[name].config.to_flat())
         reset_run(page)
-        st.session_state[skey(page, "preset_loaded")] = name
+        st.toast(f"Loaded “{presets[name].title}”. Press Play.", icon=":material/check:")
 
 
 def preset_picker(page: str, presets: list[Preset]) -> None:
-    """A select box of presets with their summaries and a Load button."""
+    """A "Presets" button opening a select box of presets, each with its summary, and a
+    Load button (pages put it in their row of run buttons)."""
     if not presets:
         return
     by_name = {p.name: p for p in presets}
-    with st.expander("Presets: classic experiments in one click", icon=":material/science:"):
-        cols = st.columns([3, 1], vertical_alignment="bottom")
-        with cols[0]:
-            name = st.selectbox(
-                "Preset",
-                list(by_name),
-                format_func=lambda n: by_name[n].title,
-                key=skey(page, "preset"),
-            )
-        with cols[1]:
-            st.button(
-                "Load preset",
-                key=skey(page, "btn.preset"),
-                on_click=_load,
-                args=(page, by_name),
-                icon=":material/download_done:",
-                width="stretch",
-            )
+    with st.popover("Presets", icon=":material/science:", help="Classic experiments in one click"):
+        name = st.selectbox(
+            "Preset",
+            list(by_name),
+            format_func=lambda n: by_name[n].title,
+            key=skey(page, "preset"),
+        )
         st.caption(by_name[name].summary)
-        loaded = st.session_state.get(skey(page, "preset_loaded"))
-        if loaded in by_name:
-            st.success(f"Loaded “{by_name[loaded].title}”. Press Play.", icon=":material/check:")
+        st.button(
+            "Load preset",
+            key=skey(page, "btn.preset"),
+            on_click=_load,
+            args=(page, by_name),
+            icon=":material/download_done:",
+            type="primary",
+        )

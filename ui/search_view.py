@@ -20,7 +20,7 @@ from engine.registry import ConfigError
 from engine.search import Param, Space, best_config, best_so_far, run_search, trials_table
 from engine.store import RunStore, StoreError
 from ui import charts
-from ui.live import TICK_S, training_slot
+from ui.live import KICK_S, training_slot
 
 # Optuna logs every finished trial at INFO; the page shows them, the server log needs not.
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -154,7 +154,7 @@ def search_area(key: str, draw: Any) -> None:
     search: SearchRun | None = st.session_state.get(key)
     if search is None:
         return
-    every = TICK_S if search.searching else None
+    every = KICK_S if search.searching else None
 
     @st.fragment(run_every=every)
     def tick() -> None:

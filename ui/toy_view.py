@@ -2,40 +2,69 @@
 
 As in TensorFlow Playground, each neuron is drawn as a small heatmap of what it computes for
 every point of the input plane, layer by layer from the inputs to the output, and the output
-is the large decision-boundary map with the training and test points on top.
+is the large decision-boundary map with the training and test points on top. The network is
+evaluated here on a grid over the plane; the live view component (ui/liveview.py) draws the
+result in the browser from uint8 heatmaps.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
-import streamlit as st
-from PIL import Image
 
 from engine.activations import ACTIVATIONS
 from engine.data import Dataset
 from engine.data.toy import make_features
 from engine.inspection import PlaneOutputs, evaluate_plane, plane_grid
-from ui import images
+from ui import liveview
 from ui.live import LiveRun
 from ui.widgets import FEATURE_LABELS
 
-RESOLUTION = 80  # grid points per side for the maps (80^2 = 6,400 forward passes: ~1 ms)
-THUMB = 56  # pixels per neuron thumbnail
+RESOLUTION = 80  # grid points per side for the output (80^2 = 6,400 forward passes: ~1 ms)
+UNIT_POOL = 4  # neuron thumbnails average 4x4 grid points: 20x20 values each
 MAX_UNITS_SHOWN = 12
+CURVE_POINTS = 150  # the small loss chart under the output
+# Sizes in CSS pixels: the network's height budget, its largest neuron, the output square.
+# A 1280x720 projector shows the buttons, the network and the output without scrolling.
+SIZES = {"height": 290, "thumb": 46, "size": 290}
+PRESENT_SIZES = {"height": 360, "thumb": 60, "size": 360}
 
 
-def feature_maps(dataset: Dataset, extent: float) -> list[Image.Image]:
-    """Each input feature over the plane (x1, x2, x1^2, ...), normalized as the network sees it."""
+def plane_of(run: LiveRun) -> PlaneOutputs:
+    return evaluate_plane(run.trainer.model, run.trainer.data, RESOLUTION)
+
+
+def _pooled(maps: np.ndarray) -> np.ndarray:
+    """(res, res, units) -> (units, res/UNIT_POOL, res/UNIT_POOL) block means."""
+    r = maps.shape[0] // UNIT_POOL
+    pooled = maps[: r * UNIT_POOL, : r * UNIT_POOL].reshape(r, UNIT_POOL, r, UNIT_POOL, -1)
+    return pooled.mean(axis=(1, 3)).transpose(2, 0, 1)
+
+
+def feature_column(dataset: Dataset, extent: float) -> dict[str, Any]:
+    """Each input feature over the plane (x1, x2, x1^2, ...), normalized as the network sees
+    it, as a column of the network picture."""
     xy = plane_grid(extent, RESOLUTION)
     raw = make_features(xy, dataset.feature_names)  # (res*res, F)
     x = (raw - dataset.shift.numpy()) / dataset.scale.numpy()
     limit = float(np.abs(x).max()) or 1.0
-    return [
-        Image.fromarray(
-            images.diverging(x[:, j].reshape(RESOLUTION, RESOLUTION), limit), "RGB"
-        ).resize((THUMB, THUMB))
-        for j in range(x.shape[1])
-    ]
+    maps = _pooled(x.reshape(RESOLUTION, RESOLUTION, -1))
+    names = [FEATURE_LABELS.get(f, f) for f in dataset.feature_names]
+    return _column("Inputs", maps, limit, labels=names)
+
+
+def _column(
+    title: str, maps: np.ndarray, limit: float, more: int = 0, labels: list[str] | None = None
+) -> dict[str, Any]:
+    return {
+        "title": title,
+        "n": int(maps.shape[0]),
+        "res": int(maps.shape[1]),
+        "maps": liveview.b64(liveview.signed_bytes(maps, limit)),
+        "more": more,
+        "labels": labels or [],
+    }
 
 
 def plane_width(plane: PlaneOutputs, layer: int) -> int:
@@ -68,54 +97,52 @@ def _weights(run: LiveRun, plane: PlaneOutputs, shown: list[int]) -> list[np.nda
     return out
 
 
-def network_maps(run: LiveRun, plane: PlaneOutputs, output: Image.Image) -> None:
-    """The network as TF Playground draws it: input features, every hidden neuron and the
-    output, each as a heatmap over the plane, joined by their weights."""
-    t = run.trainer
-    bounds = ACTIVATIONS.get(t.cfg.model.activation).extra.get("bounds")
-    columns = [feature_maps(t.data, plane.extent)]
-    titles = ["Inputs"]
-    more = [0]
-    for i, units in enumerate(plane.units):
-        shown = units[..., :MAX_UNITS_SHOWN]
-        columns.append(images.unit_maps(shown, bounds, THUMB))
-        titles.append(f"Layer {i + 1}")
-        more.append(units.shape[-1] - shown.shape[-1])
-    columns.append([output])
-    titles.append("Output")
-    more.append(0)
-    weights = _weights(run, plane, [len(c) for c in columns])
-    img = images.network_diagram(columns, titles, weights, more, THUMB)
-    names = ", ".join(FEATURE_LABELS.get(f, f) for f in t.data.feature_names)
-    st.image(
-        images.to_jpeg(img),
-        output_format="JPEG",
-        width=img.width,
-        caption=f"Inputs: {names}. Lines are weights: blue positive, orange negative, "
-        "thicker = larger.",
-    )
+def _weight_data(w: np.ndarray | None) -> dict[str, Any] | None:
+    """A weight matrix scaled to [-1, 1] by its largest magnitude (line widths), rounded."""
+    if w is None:
+        return None
+    w = np.nan_to_num(w)  # a diverged network has NaN weights: draw no lines for them
+    scale = float(np.abs(w).max()) or 1.0
+    return {"rows": int(w.shape[0]), "cols": int(w.shape[1]),
+            "values": np.round(w / scale, 3).ravel().tolist()}  # fmt: skip
 
 
-def output_image(
-    run: LiveRun, plane: PlaneOutputs, show_test: bool, discretize: bool
-) -> Image.Image:
-    """The decision boundary (or regression surface) with the data points."""
-    d = run.trainer.data
-    train = (d.train_xy, _labels(d, "train"))
-    test = (d.val_xy, _labels(d, "val")) if show_test else None
-    limit = 1.0
-    if d.task == "regression":
-        limit = float(np.abs(d.train.y.numpy()).max()) or 1.0
-    return images.boundary_image(plane, train, test, discretize=discretize, value_limit=limit)
+def output_values(plane: PlaneOutputs, discretize: bool, value_limit: float) -> dict[str, Any]:
+    """The output map: two classes as p(1) - p(0) and regression as the value (diverging
+    colours), three or more as (winning class, confidence) pairs."""
+    out = plane.output
+    res = out.shape[0]
+    if plane.task == "regression" or out.shape[-1] == 2:
+        values = out[..., 0] if plane.task == "regression" else out[..., 1] - out[..., 0]
+        limit = value_limit if plane.task == "regression" else 1.0
+        values = np.sign(values) * limit if discretize else values
+        return {
+            "res": res,
+            "mode": "values",
+            "values": liveview.b64(liveview.signed_bytes(values, limit)),
+        }
+    k = out.shape[-1]
+    winner = out.argmax(axis=-1)
+    # confidence 0 at a uniform guess, 1 at certainty
+    conf = np.ones(winner.shape) if discretize else (out.max(axis=-1) - 1 / k) / (1 - 1 / k)
+    pairs = np.stack([winner, np.rint(np.clip(conf, 0, 1) * 255)], axis=-1)
+    return {"res": res, "mode": "classes", "values": liveview.b64(pairs.astype(np.uint8))}
 
 
-def output_map(img: Image.Image, run: LiveRun) -> None:
-    st.image(
-        images.to_jpeg(img),
-        output_format="JPEG",
-        caption=_legend(run.trainer.data),
-        width=img.width,
-    )
+def _points(xy: np.ndarray | None, labels: np.ndarray, extent: float, task: str,
+            value_limit: float) -> dict[str, Any] | None:  # fmt: skip
+    """Points as uint16 image coordinates (x right, y down) and uint8 labels (class ids, or
+    regression targets on the diverging scale)."""
+    if xy is None or not len(xy):
+        return None
+    px = np.clip((xy[:, 0] + extent) / (2 * extent), 0, 1) * 65535
+    py = np.clip((extent - xy[:, 1]) / (2 * extent), 0, 1) * 65535
+    coords = np.stack([px, py], axis=1).round().astype("<u2")  # (n, 2) little-endian
+    if task == "regression":
+        tags = liveview.signed_bytes(labels.astype(np.float64), value_limit)
+    else:
+        tags = labels.astype(np.uint8)
+    return {"xy": liveview.b64(coords.view(np.uint8)), "labels": liveview.b64(tags)}
 
 
 def _labels(d: Dataset, split: str) -> np.ndarray:
@@ -123,7 +150,8 @@ def _labels(d: Dataset, split: str) -> np.ndarray:
     return y[:, 0] if y.ndim == 2 else y
 
 
-def _legend(d: Dataset) -> str:
+def legend(d: Dataset) -> str:
+    """What the output map's colours and rings mean (class names from the data)."""
     if d.task == "regression":
         return "Output: blue high, orange low. White rings: training points; black: test."
     names = ["orange", "blue", "green", "purple"]
@@ -131,5 +159,78 @@ def _legend(d: Dataset) -> str:
     return f"Output: {classes}; pale = unsure. White rings: training points; black: test."
 
 
-def plane_of(run: LiveRun) -> PlaneOutputs:
-    return evaluate_plane(run.trainer.model, run.trainer.data, RESOLUTION)
+def curve(run: LiveRun) -> dict[str, list[float]]:
+    """Training and held-out loss of every evaluation, thinned for the small chart."""
+    evals = run.trainer.history.evals
+    idx = (
+        np.unique(np.linspace(0, len(evals) - 1, CURVE_POINTS).round().astype(int)) if evals else []
+    )
+    pick = [evals[i] for i in idx]
+
+    def series(name: str) -> list[float]:
+        return [round(float(e[name]), 5) if e.get(name) is not None else None for e in pick]
+
+    return {"training": series("train_loss"), "held_out": series("val_loss")}
+
+
+def network_data(run: LiveRun, show_test: bool, discretize: bool, present: bool) -> dict[str, Any]:
+    """Everything the component needs to draw the network, the output and the loss chart."""
+    t = run.trainer
+    d = t.data
+    plane = plane_of(run)
+    bounds = ACTIVATIONS.get(t.cfg.model.activation).extra.get("bounds")
+    static = run.cache.get("toy_static")
+    if static is None or static[0] != plane.extent:
+        static = (plane.extent, feature_column(d, plane.extent))
+        run.cache["toy_static"] = static
+    columns = [static[1]]
+    for i, units in enumerate(plane.units):
+        shown = units[..., :MAX_UNITS_SHOWN]
+        if bounds is not None:
+            lo, hi = bounds
+            centre, limit = (lo + hi) / 2, (hi - lo) / 2
+        else:
+            centre, limit = 0.0, float(np.abs(np.nan_to_num(shown)).max()) if shown.size else 1.0
+        maps = _pooled(shown - centre)
+        more = units.shape[-1] - shown.shape[-1]
+        columns.append(_column(f"Layer {i + 1}", maps, limit or 1.0, more))
+    value_limit = 1.0
+    if d.task == "regression":
+        value_limit = float(np.abs(d.train.y.numpy()).max()) or 1.0
+    output = output_values(plane, discretize, value_limit)
+    out_map = _output_thumb(plane, value_limit)
+    columns.append(_column("Output", out_map, 1.0))
+    weights = _weights(run, plane, [c["n"] for c in columns])
+    names = ", ".join(FEATURE_LABELS.get(f, f) for f in d.feature_names)
+    return {
+        "kind": "network",
+        "frame": t.step_count,
+        "present": present,
+        **(PRESENT_SIZES if present else SIZES),
+        "task": d.task,
+        "columns": columns,
+        "weights": [_weight_data(w) for w in weights],
+        "output": output,
+        "output_title": "Output (decision boundary)" if d.task == "classification" else "Output",
+        "train": _points(d.train_xy, _labels(d, "train"), plane.extent, d.task, value_limit),
+        "test": _points(d.val_xy, _labels(d, "val"), plane.extent, d.task, value_limit)
+        if show_test
+        else None,
+        "curve": curve(run),
+        "curve_legend": "Loss: training (blue), test (orange)",
+        "legend": legend(d),
+        "caption": f"Inputs: {names}. Each square is one neuron over the plane. Lines are "
+        "weights: blue positive, orange negative, thicker = larger.",
+    }
+
+
+def _output_thumb(plane: PlaneOutputs, value_limit: float) -> np.ndarray:
+    """The output as one small map for the diagram's last column, on [-1, 1]."""
+    out = plane.output
+    if plane.task == "regression":
+        values = out[..., 0] / value_limit
+    elif out.shape[-1] == 2:
+        values = out[..., 1] - out[..., 0]
+    else:
+        values = out.max(axis=-1) * 2 - 1  # confidence of the winner
+    return _pooled(values[..., None])

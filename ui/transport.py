@@ -1,33 +1,47 @@
-"""Play / Pause / Step / Reset for a trainer page, and the run's status line.
+"""Play / Pause / Step / Reset, the speed control and "copy link" for a page's run, and the
+run's status line.
 
 The buttons sit outside the live fragment: pressing one reruns the whole page, which is what
-switches the fragment's timer on or off. Their callbacks run before the page script, so the
-state they change is what the page then draws.
+switches the fragment's timer on or off. Their callbacks run before the page script, each
+holding the run's lock (ui/live.py), so a press applies between two ticks, never inside one.
+Play and Pause each say what they want (play, or pause) rather than toggling: a press made
+on a label that was already out of date (the run had just finished, say) cannot flip the run
+the wrong way.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
+from ui import liveview
 from ui.controls import get_values, set_values
 from ui.live import LiveRun, discard, reset_run, run_key, step_epoch
 from ui.state import skey
+from ui.urlstate import view_values
+
+# Speed choices in epochs per second ("max": as fast as the server allows). A toy epoch is a
+# few dozen small steps; an MNIST epoch takes a second or more, so its slow settings are lower.
+TOY_SPEEDS = ("max", "20", "5", "1")
+IMAGE_SPEEDS = ("max", "1", "0.3", "0.1")
 
 
-def _toggle_play(key: str) -> None:
+def _set_playing(key: str, playing: bool) -> None:
     run = st.session_state.get(key)
-    if run is None or run.done:
+    if run is None:
         return
-    run.playing = not run.playing
-    run.notice = run.error = ""
+    with run.lock:
+        run.set_playing(playing)
 
 
 def _step(key: str) -> None:
     run = st.session_state.get(key)
     if run is None or run.done:
         return
-    run.playing = False
-    step_epoch(run)
+    with run.lock:
+        run.playing = False
+        step_epoch(run)
 
 
 def _reset(key: str) -> None:
@@ -47,28 +61,29 @@ def transport(
     new_data: bool = False,
     key: str | None = None,
     step_help: str = "Train exactly one epoch, then pause.",
+    speeds: tuple[str, ...] | None = None,
+    more: Callable[[], None] | None = None,
 ) -> None:
-    """The row of run buttons; `blocked` (an invalid config) disables Play and Step;
-    `new_data` adds TF Playground's "regenerate" button (toy data). `key` is the session key
-    of the run (default: the page's trainer run); a lab with several comparisons gives each
-    its own."""
+    """The row of run buttons, the speed control and "copy link"; `blocked` (an invalid
+    config) disables Play and Step; `new_data` adds TF Playground's "regenerate" button (toy
+    data). `key` is the session key of the run (default: the page's trainer run); a lab with
+    several comparisons gives each its own. `speeds` default to the toy or image choices by
+    the run's data; `more` draws a page's own controls at the end of the row (its presets).
+    The row wraps on a narrow screen rather than squeezing the labels."""
     key = key or run_key(page)
     playing = run is not None and run.playing
     done = run is not None and run.done
-    cols = st.columns([1.1, 1.3, 1, 1.4, 2.6], vertical_alignment="center")
-    with cols[0]:
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
         st.button(
             "Pause" if playing else "Play",
             key=f"{key}.btn.play",
             icon=":material/pause:" if playing else ":material/play_arrow:",
             type="primary",
-            on_click=_toggle_play,
-            args=(key,),
+            on_click=_set_playing,
+            args=(key, not playing),
             disabled=blocked or done,
-            help="Train live; the charts update as it learns.",
-            width="stretch",
+            help="Train live; the pictures and charts update as it learns.",
         )
-    with cols[1]:
         st.button(
             "Step",
             key=f"{key}.btn.step",
@@ -77,9 +92,7 @@ def transport(
             args=(key,),
             disabled=blocked or done,
             help=step_help,
-            width="stretch",
         )
-    with cols[2]:
         st.button(
             "Reset",
             key=f"{key}.btn.reset",
@@ -87,10 +100,8 @@ def transport(
             on_click=_reset,
             args=(key,),
             help="Start again from freshly initialized weights (same seed: same start).",
-            width="stretch",
         )
-    if new_data:
-        with cols[3]:
+        if new_data:
             st.button(
                 "New data",
                 key=skey(page, "btn.newdata"),
@@ -99,8 +110,42 @@ def transport(
                 args=(page,),
                 help="Draw new random points (the seed goes up by one, which also gives a "
                 "new random start) and reset.",
-                width="stretch",
             )
+        speed = speed_control(page, speeds or speeds_for(run))
+        if more is not None:
+            more()
+        liveview.copy_link(key=f"{key}.copylink")
+    if run is not None:
+        with run.lock:
+            run.speed = None if speed == "max" else float(speed)
+
+
+def speeds_for(run: LiveRun | None) -> tuple[str, ...]:
+    """Speed choices for a run: toy ones for 2-D points, image ones otherwise."""
+    toy = run is None or run.trainer.data.train_xy is not None
+    return TOY_SPEEDS if toy else IMAGE_SPEEDS
+
+
+def speed_control(page: str, speeds: tuple[str, ...]) -> str:
+    """Epochs per second the page's runs train at ("max", or one of `speeds`), kept in the
+    view settings and so in the link (`view.speed=5`)."""
+    views = view_values(page)
+    if views.get("speed") not in speeds:
+        views["speed"] = speeds[0]
+    widget = skey(page, "wview.speed")
+    if st.session_state.get(widget) not in speeds:
+        st.session_state[widget] = views["speed"]
+    views["speed"] = st.segmented_control(
+        "Speed (epochs per second)",
+        speeds,
+        format_func=lambda s: "Max" if s == "max" else f"{s}/s",
+        key=widget,
+        required=True,
+        label_visibility="collapsed",
+        help="Slow training down to talk a class through it: epochs per second of each run. "
+        "Max trains as fast as the server allows.",
+    )
+    return views["speed"]
 
 
 def status_banner(run: LiveRun) -> None:

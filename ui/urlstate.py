@@ -18,13 +18,23 @@ import streamlit as st
 from engine.config import Config
 from engine.registry import ConfigError
 from ui.controls import PageControls, add_notice, values_key
+from ui.presenter import presenting
 from ui.state import skey
 
 VIEW_PREFIX = "view."
+# View settings every page with live runs has: the training speed (ui/transport.py) and the
+# presenter view (shell.py), so a teacher's link keeps both.
+COMMON_VIEWS: dict[str, Any] = {"speed": "max", "present": False}
+
+
+def page_views(views: Mapping[str, Any]) -> dict[str, Any]:
+    """A page's own view settings with the common ones."""
+    return {**COMMON_VIEWS, **views}
 
 
 def init_page_state(pc: PageControls, views: Mapping[str, Any]) -> None:
     """On the page's first run in this session, take its values from the URL (or the base)."""
+    views = page_views(views)
     if values_key(pc.page) in st.session_state:  # set before (or by a stored run opened here)
         st.session_state.setdefault(skey(pc.page, "view"), dict(views))
         return
@@ -69,16 +79,23 @@ def _read_views(page: str, params: Mapping[str, str], defaults: Mapping[str, Any
 
 
 def view_values(page: str) -> dict[str, Any]:
-    return st.session_state[skey(page, "view")]
+    """The page's view settings (the common ones only, on a page without a link of its own)."""
+    return st.session_state.setdefault(skey(page, "view"), dict(COMMON_VIEWS))
 
 
 def view_toggle(page: str, name: str, label: str, help: str | None = None) -> bool:
-    """A toggle for a view switch whose value also lives in the URL."""
+    """A toggle for a view switch whose value also lives in the URL. A change is copied into
+    the view settings before the page script runs, so parts of the page drawn above the
+    toggle (the live view) already see it."""
     views = view_values(page)
     key = skey(page, f"wview.{name}")
     if key not in st.session_state:
         st.session_state[key] = views[name]
-    views[name] = st.toggle(label, key=key, help=help)
+
+    def copy() -> None:
+        views[name] = st.session_state[key]
+
+    st.toggle(label, key=key, help=help, on_change=copy)
     return views[name]
 
 
@@ -89,6 +106,8 @@ def write_url(pc: PageControls, cfg: Config | None, view_defaults: Mapping[str, 
     """
     if cfg is None:
         return
+    view_defaults = page_views(view_defaults)
+    view_values(pc.page)["present"] = presenting()  # session-wide: see ui/presenter.py
     params = cfg.to_query(base=pc.base)
     if cfg.data.dataset == "uploaded":  # a link cannot carry the user's file
         params.pop("data.dataset", None)

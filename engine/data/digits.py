@@ -246,7 +246,26 @@ def preprocess_digit(
     """
     original = _greyscale(_open(data, max_bytes, max_pixels))
     invert = _border_median(original) > 127  # light background: a dark digit on paper
-    inverted = 255 - original if invert else original.copy()
+    return _steps(original, 255 - original if invert else original.copy(), invert)
+
+
+def preprocess_ink(ink: Array) -> DigitSteps:
+    """The same steps for a drawing given as ink values (uint8 (h, w), 0 = paper, 255 = ink,
+    at most WORK_SIDE a side): what the drawing pad sends. Raises DataError for an empty
+    drawing or a wrong shape."""
+    a = np.asarray(ink)
+    if a.ndim != 2 or a.dtype != np.uint8 or min(a.shape) < 8 or max(a.shape) > WORK_SIDE:
+        raise DataError(
+            f"a drawing must be a greyscale image of 8 to {WORK_SIDE} pixels a side, got "
+            f"shape {a.shape}"
+        )
+    if not a.any():
+        raise DataError("the drawing is empty: draw one digit, large, in the middle of the pad")
+    return _steps(255 - a, a.copy(), True)
+
+
+def _steps(original: Array, inverted: Array, invert: bool) -> DigitSteps:
+    """Crop, fit and centre the ink of `inverted` (bright ink on black)."""
     cropped = _crop(_ink(inverted))
     resized = _fit_box(cropped)
     return DigitSteps(

@@ -35,7 +35,10 @@ def steps(page: Page) -> float:
 def test_play_learns_live_then_pause_and_reset(app_url: str, page: Page) -> None:
     open_playground(page, app_url)
     expect(page.get_by_role("heading", name="Playground")).to_be_visible()
-    assert page.get_by_test_id("stImage").count() >= 2  # network and boundary, untrained
+    # the network and the decision boundary, drawn in the browser before any training
+    live = page.locator(".nv-root[data-kind='network']")
+    for part in ("nv-net-canvas", "nv-out-canvas"):
+        assert live.locator(f"canvas.{part}").bounding_box()["height"] > 200, part
     assert metric_value(page, "Epoch") == "0.00"
 
     click_button(page, "Play")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from streamlit.testing.v1 import AppTest
 
@@ -42,3 +44,11 @@ def values(at: AppTest, page: str) -> dict:
 def run_of(at: AppTest, page: str):
     """The page's LiveRun (trainer and play state)."""
     return at.session_state[f"{page}.run"]
+
+
+def live_view(at: AppTest, key: str) -> dict[str, Any]:
+    """The data the live view component (ui/liveview.py) was last given under `key`."""
+    for element in at.get("bidi_component"):
+        if element.proto.id.endswith(f"-{key}"):
+            return json.loads(element.proto.json)
+    raise AssertionError(f"no live view {key!r} on the page")

@@ -5,8 +5,10 @@ One `.run()` is one live tick (the fragment trains for its time slice, then redr
 
 from __future__ import annotations
 
+import base64
+
 import pytest
-from app_helpers import assert_clean, metric, open_page, run_of, values
+from app_helpers import assert_clean, live_view, metric, open_page, run_of, values
 from streamlit.testing.v1 import AppTest
 
 import ui.live
@@ -37,8 +39,14 @@ def test_loads_with_tf_playground_defaults_and_an_untrained_picture(at: AppTest)
     assert v["data.dataset"] == "circle" and v["model.hidden"] == (4, 2)
     assert v["train.optimizer"] == "sgd" and v["train.lr"] == 0.03
     assert metric(at, "Epoch") == "0.00" and metric(at, "Steps") == "0"
-    assert [b.label for b in at.button][-4:] == ["Play", "Step", "Reset", "New data"]
-    assert len(at.get("image")) >= 2  # network diagram and decision boundary before any training
+    assert [b.label for b in at.button][:4] == ["Play", "Step", "Reset", "New data"]
+    # the network (inputs x1, x2; layers of 4 and 2; the output) and the decision boundary
+    # with the 250 training points, before any training
+    view = live_view(at, "pg.live")
+    assert [c["n"] for c in view["columns"]] == [2, 4, 2, 1]
+    assert view["columns"][0]["labels"] == ["x₁", "x₂"]
+    assert view["output"]["res"] == 80 and view["frame"] == 0
+    assert len(base64.b64decode(view["train"]["labels"])) == 250
     assert not at.query_params  # the page's own defaults need no link parameters
 
 
@@ -49,7 +57,8 @@ def test_each_tick_trains_and_redraws_until_paused(at: AppTest) -> None:
     at.run()
     second = run_of(at, PAGE).trainer.step_count
     assert second > first
-    assert metric(at, "Steps") == f"{second:,}"
+    # A tick draws first, then trains: it shows where the previous tick ended.
+    assert metric(at, "Steps") == f"{first:,}" and live_view(at, "pg.live")["frame"] == first
     assert metric(at, "Training loss") != "–"
     at.button(key="pg.run.btn.play").click().run()  # Pause
     paused = run_of(at, PAGE).trainer.step_count
@@ -240,7 +249,7 @@ def test_divergence_shows_a_message_and_keeps_the_charts(at: AppTest) -> None:
     assert run_of(at, PAGE).trainer.status == "diverged"
     assert not at.exception
     assert any("diverged" in e.value and "learning rate" in e.value for e in at.error)
-    assert len(at.get("image")) >= 2 and not run_of(at, PAGE).playing
+    assert live_view(at, "pg.live")["columns"] and not run_of(at, PAGE).playing
 
 
 def test_a_full_server_shows_queued_and_trains_when_a_slot_frees(at: AppTest) -> None:
@@ -251,6 +260,7 @@ def test_a_full_server_shows_queued_and_trains_when_a_slot_frees(at: AppTest) ->
     try:
         play(at)
         assert run_of(at, PAGE).queued and run_of(at, PAGE).trainer.step_count == 0
+        at.run()  # the next tick says so (a tick draws before its turn)
         assert any("Queued" in w.value for w in at.warning)
     finally:
         for _ in range(held):
@@ -275,7 +285,7 @@ def test_every_preset_loads_and_trains(at: AppTest) -> None:
         at.selectbox(key="pg.preset").select(name).run()
         at.button(key="pg.btn.preset").click().run()
         assert_clean(at)
-        assert any("Loaded" in s.value for s in at.success)
+        assert any("Loaded" in t.value for t in at.toast)
         at.button(key="pg.run.btn.step").click().run()
         assert run_of(at, PAGE).trainer.step_count > 0, name
 

@@ -1,0 +1,58 @@
+"""The live view component: pictures that change every tick, drawn in the browser.
+
+One Streamlit components v2 component (`st.components.v2.component`) whose JavaScript and CSS
+live in assets/components/ and are read from disk here (no CDN: the app works offline). It
+keeps its DOM between ticks and redraws canvases from the compact data built by the pages'
+view modules (ui/toy_view.py, ui/mnist_view.py): uint8 heatmaps and a few weights, a few
+kilobytes a tick, where server-drawn images cost a PNG/JPEG encode and a reload per tick and
+flickered while the browser fetched them. See assets/components/liveview.js for the kinds of
+view it draws.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets" / "components"
+NAME = "nn_playground.liveview"
+
+_mount = st.components.v2.component(
+    NAME,
+    js=(ASSETS / "liveview.js").read_text(encoding="utf-8"),
+    css=(ASSETS / "liveview.css").read_text(encoding="utf-8"),
+)
+
+
+def b64(a: np.ndarray) -> str:
+    """A uint8 array as base64 text (JSON carries no bytes)."""
+    return base64.b64encode(np.ascontiguousarray(a, dtype=np.uint8).tobytes()).decode("ascii")
+
+
+def signed_bytes(values: np.ndarray, limit: float) -> np.ndarray:
+    """Values in [-limit, limit] as uint8 0..255 (127.5 is 0): the component's diverging
+    colours. NaN (a diverged network) maps to 0, drawn white."""
+    t = np.clip(np.nan_to_num(values / max(limit, 1e-12)), -1.0, 1.0)
+    return np.rint((t + 1.0) * 127.5).astype(np.uint8)
+
+
+def show(data: dict[str, Any], key: str, height: int | str = "content") -> Any:
+    """Mount (or update) the component under `key` with `data` (its `kind` picks the view)."""
+    return _mount(key=key, data=data, height=height)
+
+
+def copy_link(key: str) -> None:
+    """A button that copies the page's link, with every setting in it, to the clipboard."""
+    _mount(key=key, data={"kind": "copy"}, width="content")
+
+
+def pad(key: str, data: dict[str, Any], on_change: Callable[[], None]) -> None:
+    """The drawing pad with `data` (the preprocessing steps and probabilities of the last
+    drawing). Each stroke sends the drawing as state "ink" ({"n": count, "pixels": base64
+    ink values, "" when cleared}), read in `on_change` from st.session_state[key]["ink"]."""
+    _mount(key=key, data={"kind": "pad", **data}, on_ink_change=on_change)
