@@ -8,6 +8,7 @@ from ui import charts, compare
 from ui.labs import Lab, comparison
 from ui.runstore import open_store
 from ui.state import skey
+from ui.widgets import field_label
 
 PAGE = "compare"
 
@@ -68,11 +69,17 @@ base_id = st.selectbox(
 base = Config.from_dict(store.get(base_id).config)
 cols = st.columns([1, 2])
 paths = [p for p in field_paths() if p not in ("device",)]
-path = cols[0].selectbox("Setting", paths, index=paths.index("train.lr"), key=skey(PAGE, "field"))
+path = cols[0].selectbox(
+    "Setting",
+    paths,
+    index=paths.index("train.lr"),
+    format_func=field_label,
+    key=skey(PAGE, "field"),
+)
 info = field_info(path)
 hint = ", ".join(map(str, info["choices"][:6])) if info.get("choices") else "e.g. 0.001, 0.01, 0.1"
 text = cols[1].text_input(
-    f"Values of {path}, separated by semicolons",
+    f"Values of {field_label(path)}, separated by semicolons",
     key=skey(PAGE, f"values.{path}"),
     placeholder=hint,
     help=info["help"],
@@ -80,7 +87,9 @@ text = cols[1].text_input(
 runs = []
 for part in [p.strip() for p in text.split(";") if p.strip()]:
     try:
-        runs.append((f"{path} = {part}", base.replace(**{path: parse_value(path, part)})))
+        runs.append(
+            (f"{field_label(path)} = {part}", base.replace(**{path: parse_value(path, part)}))
+        )
     except ConfigError as e:
         st.warning(f"{part}: {e}", icon=":material/edit:")
 if len(runs) > 8:

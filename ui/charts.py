@@ -27,14 +27,26 @@ SPLIT_COLORS = {
     "test": "#f59322",
     "minibatch": "#b9cfe0",
 }
-TOP_LEGEND = alt.Legend(orient="top", title=None)
+# Legends above the plot, wrapping in rows of up to three entries (a half-width chart has
+# room for three), never cut short (Vega-Lite cuts labels at 160 px and a one-row legend at
+# the chart's edge: "hidd...").
+TOP_LEGEND = alt.Legend(orient="top", title=None, columns=3, labelLimit=0)
+# Ten distinct hues (Tableau 10) for runs. Streamlit's own categorical colours come in pairs
+# (blue and light blue, red and pink), which made compared runs look alike.
+RUN_PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2",
+               "#b279a2", "#eeca3b", "#9d755d", "#ff9da6", "#79706e"]  # fmt: skip
 
 
 def run_color(runs: Sequence[str], legend: alt.Legend = TOP_LEGEND) -> alt.Color:
-    """Colour by the `run` column, in the order of `runs`, so that a run has the same colour
-    in every chart of a page. (With sort=None Vega-Lite's order followed the rows as it
-    regrouped them, and the same lab run came out red in one chart and pink in the next.)"""
-    return alt.Color("run:N", sort=list(runs) if runs else None, legend=legend)
+    """Colour by the `run` column: run i of `runs` gets RUN_PALETTE[i] in every chart of a
+    page, whichever runs a chart shows (a diverged run left out of one chart no longer shifts
+    the others' colours, as a data-derived domain did)."""
+    if not runs:
+        return alt.Color("run:N", legend=legend, scale=alt.Scale(range=RUN_PALETTE))
+    palette = [RUN_PALETTE[i % len(RUN_PALETTE)] for i in range(len(runs))]
+    return alt.Color(
+        "run:N", sort=list(runs), legend=legend, scale=alt.Scale(domain=list(runs), range=palette)
+    )
 
 
 # Stretch to the column's width but give the plot itself the chart's height: with Streamlit's
@@ -276,12 +288,15 @@ def grad_depth_table(layers: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def grad_depth_chart(df: pd.DataFrame, height: int = 200):
-    """Gradient norm of each layer now, input to output: the vanishing-gradient picture."""
+    """Gradient norm of each layer now, input to output: the vanishing-gradient picture.
+
+    Points joined by a line on a log scale: norms span decades, and a bar (which starts at
+    0) cannot be drawn on a log scale at all (the chart stayed empty)."""
     return (
         alt.Chart(df, title="Gradient norm by depth", height=height, autosize=FIT_WIDTH)
-        .mark_bar(color="#0877bd")
+        .mark_line(color="#0877bd", point=alt.OverlayMarkDef(size=60, filled=True))
         .encode(
-            x=alt.X("layer:N", sort=None, title=None),
+            x=alt.X("layer:N", sort=None, title="layer (input → output)"),
             y=alt.Y("norm:Q", scale=alt.Scale(type="log"), title="‖∂loss/∂W‖"),
             tooltip=["layer:N", alt.Tooltip("norm:Q", format=".3g")],
         )
@@ -303,8 +318,9 @@ def lr_chart(df: pd.DataFrame, height: int = 200):
     )
 
 
-def confusion_chart(matrix: np.ndarray, labels: Sequence[str], size: int = 320):
-    """Confusion matrix heatmap with counts: rows true class, columns predicted."""
+def confusion_chart(matrix: np.ndarray, labels: Sequence[str], size: int = 440):
+    """Confusion matrix heatmap with the count in every cell: rows true class, columns
+    predicted. Zero cells are white, so the few mistakes stand out from the empty cells."""
     n = len(labels)
     df = pd.DataFrame(
         [
@@ -313,19 +329,23 @@ def confusion_chart(matrix: np.ndarray, labels: Sequence[str], size: int = 320):
             for j in range(n)
         ]
     )
+    peak = max(1, int(matrix.max()))
     base = alt.Chart(df, width=size, height=size).encode(
-        x=alt.X("predicted:O", sort=list(labels)),
-        y=alt.Y("true:O", sort=list(labels)),
+        x=alt.X("predicted:O", sort=list(labels), title="predicted", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("true:O", sort=list(labels), title="true"),
     )
-    cells = base.mark_rect().encode(
-        color=alt.Color("count:Q", scale=alt.Scale(scheme="blues", type="symlog"), legend=None),
+    cells = base.mark_rect(stroke="#e6e6e6").encode(
+        # sqrt: a diagonal of hundreds and off-diagonal counts of 1-10 both stay visible
+        color=alt.Color(
+            "count:Q",
+            scale=alt.Scale(type="sqrt", domain=[0, peak], range=["#ffffff", "#08519c"]),
+            legend=None,
+        ),
         tooltip=["true:O", "predicted:O", "count:Q"],
     )
-    text = base.mark_text(fontSize=10).encode(
+    text = base.mark_text(fontSize=13).encode(
         text="count:Q",
-        color=alt.condition(
-            alt.datum.count > matrix.max() / 2, alt.value("white"), alt.value("black")
-        ),
+        color=alt.condition(alt.datum.count > peak / 3, alt.value("white"), alt.value("black")),
     )
     return cells + text
 
@@ -352,17 +372,25 @@ def run_histograms_table(runs: dict[str, list[dict[str, Any]]], part: str) -> pd
     return pd.concat(frames, ignore_index=True)
 
 
-def histogram_grid_chart(df: pd.DataFrame, x_title: str, order: tuple[str, ...] = ()):
+GRID_WIDTH = 640  # px for all the layer panels of a row (the run names take ~150 more)
+
+
+def histogram_grid_chart(
+    df: pd.DataFrame, x_title: str, order: tuple[str, ...] = (), layers: int = 5
+):
     """Rows of runs (in `order`), columns of layers: how a distribution changes with depth,
     per run (the deeplearning.ai initialization picture). Each panel keeps its own x and y
-    ranges, so a narrow or flat distribution still shows its shape."""
+    ranges, so a narrow or flat distribution still shows its shape. The panels of a row share
+    GRID_WIDTH, so eight layers fit where five did (instead of running off the page); the
+    y axes carry no labels (the tooltip has each bar's share) to leave the room to the bars."""
+    width = max(50, min(110, GRID_WIDTH // max(1, layers) - 14))
     base = (
-        alt.Chart(df, height=70, width=110)
+        alt.Chart(df, height=70, width=width)
         .mark_bar(color="#0877bd", opacity=0.85)
         .encode(
             x=alt.X("lo:Q", bin="binned", title=x_title, axis=alt.Axis(labelOverlap=True)),
             x2="hi:Q",
-            y=alt.Y("fraction:Q", title=None, axis=alt.Axis(format="%", tickCount=2)),
+            y=alt.Y("fraction:Q", title=None, axis=alt.Axis(labels=False, ticks=False)),
             tooltip=[alt.Tooltip("lo:Q", format=".3g"), alt.Tooltip("fraction:Q", format=".1%")],
         )
     )
@@ -371,9 +399,9 @@ def histogram_grid_chart(df: pd.DataFrame, x_title: str, order: tuple[str, ...] 
             "run:N",
             sort=list(order) or None,
             title=None,
-            header=alt.Header(labelAngle=0, labelAlign="left"),
+            header=alt.Header(labelAngle=0, labelAlign="left", labelLimit=0),
         ),
-        column=alt.Column("layer:N", sort=None, title=None),
+        column=alt.Column("layer:N", sort=None, title=None, header=alt.Header(labelLimit=0)),
     ).resolve_scale(x="independent", y="independent")
 
 
@@ -437,14 +465,19 @@ def grad_time_chart(df: pd.DataFrame):
 def weights_chart(df: pd.DataFrame, order: tuple[str, ...] = ()):
     """Histogram of all hidden-layer weights, one panel per run (own x range each)."""
     return (
-        alt.Chart(df, height=120, width=200)
+        alt.Chart(df, height=120, width=170)
         .mark_bar(color="#0877bd")
         .encode(
             x=alt.X("lo:Q", bin="binned", title="weight"),
             x2="hi:Q",
             y=alt.Y("fraction:Q", title=None, axis=alt.Axis(format="%")),
         )
-        .facet(facet=alt.Facet("run:N", sort=list(order) or None, title=None), columns=4)
+        .facet(
+            facet=alt.Facet(
+                "run:N", sort=list(order) or None, title=None, header=alt.Header(labelLimit=0)
+            ),
+            columns=4,
+        )
         .resolve_scale(x="independent", y="independent")
     )
 
@@ -468,12 +501,17 @@ def mode_grid_chart(df: pd.DataFrame):
 def grid_chart(df: pd.DataFrame, panel_title: str, colour_title: str):
     """Training accuracy small multiples: one panel per `panel` value, colour by `colour`."""
     return (
-        alt.Chart(df, height=160, width=210)
+        alt.Chart(df, height=160, width=170)
         .mark_line(strokeWidth=2)
         .encode(
             x=alt.X("epoch:Q"),
             y=alt.Y("value:Q", title="training accuracy", scale=alt.Scale(domain=[0, 1])),
-            color=alt.Color("colour:N", title=colour_title, legend=alt.Legend(orient="top")),
+            color=alt.Color(
+                "colour:N",
+                title=colour_title,
+                legend=alt.Legend(orient="top", labelLimit=0),
+                scale=alt.Scale(range=RUN_PALETTE),
+            ),
             tooltip=["panel:N", "colour:N", alt.Tooltip("epoch:Q", format=".2f"), "value:Q"],
         )
         .facet(

@@ -17,6 +17,7 @@ from engine.config import Config, field_paths, format_value
 from engine.trainer import History
 from ui import charts
 from ui.live import LiveRun
+from ui.widgets import field_label
 
 SPLIT_DASH = {"training": [1, 0], "validation": [5, 3], "test": [5, 3]}
 
@@ -147,7 +148,7 @@ def config_diff(records: list[Any]) -> pd.DataFrame:
         if any(v != vals[0] for v in vals[1:]):
             rows.append(
                 {
-                    "field": path,
+                    "setting": field_label(path),
                     **{f"#{r.id}": _show(v) for r, v in zip(records, vals, strict=True)},
                 }
             )

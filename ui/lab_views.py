@@ -46,10 +46,14 @@ def current_layers(run: LiveRun) -> dict[str, list[dict[str, Any]]]:
 def layer_pictures(runs: dict[str, list[dict[str, Any]]], part: str, when: str) -> None:
     """Histograms (rows: runs, columns: layers), then std and saturated/dead by depth."""
     df = charts.run_histograms_table(runs, part)
-    st.caption(f"{PARTS[part]} of every layer, {when}. Each panel has its own x range.")
+    st.caption(
+        f"{PARTS[part]} of every layer, {when}. Each panel has its own x and y range (hover "
+        "over a bar for its share)."
+    )
     if len(df):
         title = PARTS[part].split(" (")[0]
-        charts.show(charts.histogram_grid_chart, df, title, tuple(runs), width="content")
+        layers = int(df["layer"].nunique())
+        charts.show(charts.histogram_grid_chart, df, title, tuple(runs), layers, width="content")
     cols = st.columns(2)
     std = charts.depth_table(runs, "std")
     if len(std):

@@ -412,7 +412,7 @@ def live_area(page: str, draw: Callable[[LiveRun], None], key: str | None = None
         # would wait for a round trip to the browser. A click (Pause, a control) still gets
         # in: its full rerun request preempts this one. Under AppTest one .run() stays one
         # tick.
-        chain = run.playing and not paced and in_fragment_rerun() and _connected()
+        chain = run.playing and not paced and _last_fragment_of_run() and _connected()
         if chain and not st.get_option("global.appTest"):
             st.rerun(scope="fragment")
 
@@ -452,6 +452,24 @@ def in_fragment_rerun() -> bool:
 
     ctx = get_script_run_ctx()
     return bool(ctx and ctx.fragment_ids_this_run)
+
+
+def _last_fragment_of_run() -> bool:
+    """Whether this is a fragment rerun and no other fragment is queued after this one in it
+    (the panels' timer tick, say): a fragment-scoped rerun ends the whole run, and would drop
+    it. If one is, the browser's timer (KICK_S) starts the next live tick instead."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    queued = ctx.fragment_ids_this_run if ctx else None
+    if not queued:
+        return False
+    try:  # Streamlit's own record of the fragment running now (not a public API)
+        from streamlit.runtime.scriptrunner_utils.script_run_context import ThreadState
+
+        return queued[-1] == ThreadState.get().fragment_id
+    except (ImportError, AttributeError):
+        return len(queued) == 1
 
 
 def _connected() -> bool:

@@ -124,19 +124,17 @@ def test_results(run: LiveRun, force: bool) -> None:
     st.metric(
         "Test accuracy", f"{p.accuracy:.2%}", help=f"On {len(p.target):,} official test images."
     )
-    cols = st.columns([1, 1])
-    with cols[0]:
-        st.markdown("**Confusion matrix** (rows: true digit, columns: predicted)")
-        matrix = confusion_matrix(p.target, p.pred, 10)
-        st.altair_chart(charts.confusion_chart(matrix, DIGITS), width="content")
-    with cols[1]:
-        st.markdown("**Most confidently wrong**")
-        idx = most_confident_wrong(p, 15)
-        test_x = load_embedded().test_x
-        st.image(
-            [images.enlarge(255 - test_x[i], 2) for i in idx],
-            caption=[f"{p.target[i]} → {p.pred[i]} ({p.confidence[i]:.0%})" for i in idx],
-        )
+    st.markdown("**Confusion matrix**: how often each true digit (row) was read as each digit "
+                "(column); the diagonal is right.")  # fmt: skip
+    matrix = confusion_matrix(p.target, p.pred, 10)
+    st.altair_chart(charts.confusion_chart(matrix, DIGITS), width="content")
+    st.markdown("**Most confidently wrong**: true digit → what the network read (how sure).")
+    idx = most_confident_wrong(p, 15)
+    test_x = load_embedded().test_x
+    st.image(
+        [images.enlarge(255 - test_x[i], 2) for i in idx],
+        caption=[f"{p.target[i]} → {p.pred[i]} ({p.confidence[i]:.0%})" for i in idx],
+    )
 
 
 PAD_SIDE = 112  # the drawing pad sends its ink at this resolution (assets/components)

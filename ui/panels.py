@@ -17,7 +17,6 @@ from ui.live import LiveRun
 from ui.state import skey
 
 PROBE_EXAMPLES = 256  # fixed batch the inside views are computed on
-METRIC_WIDTH = 150  # px: fits "Validation accuracy" and "100.0%"; a fixed width never jumps
 PARTS = {
     "post": "Activations (after the non-linearity)",
     "pre": "Pre-activations (before it)",
@@ -34,21 +33,30 @@ def metrics_row(run: LiveRun, held_out: str) -> None:
     t = run.trainer
     last: dict[str, Any] = t.history.evals[-1] if t.history.evals else {}
     speed = t.step_count / t.seconds if t.seconds > 0 else 0.0
-    # A row that wraps on a narrow screen (five columns cut "Test accuracy" to "Test ac...").
-    with st.container(horizontal=True, gap="medium"):
-        epoch = f"{t.epoch:,.0f}" if t.epoch >= 10 else f"{t.epoch:.2f}"
-        st.metric("Epoch", epoch, width=METRIC_WIDTH)
-        st.metric("Steps", f"{t.step_count:,}", help=f"{speed:,.0f} steps per second",
-                  width=METRIC_WIDTH)  # fmt: skip
-        st.metric("Training loss", _fmt(last.get("train_loss")), width=METRIC_WIDTH)
-        st.metric(f"{held_out.capitalize()} loss", _fmt(last.get("val_loss")), width=METRIC_WIDTH)
-        acc = last.get("val_acc")
-        st.metric(
+    # A row that wraps on a narrow screen (five equal columns cut "Test accuracy" to "Test
+    # ac..."), each metric as wide as its label needs: widths fixed by the labels never jump
+    # while the numbers change.
+    epoch = f"{t.epoch:,.0f}" if t.epoch >= 10 else f"{t.epoch:.2f}"
+    acc = last.get("val_acc")
+    shown = [
+        ("Epoch", epoch, None),
+        ("Steps", f"{t.step_count:,}", f"{speed:,.0f} steps per second"),
+        ("Training loss", _fmt(last.get("train_loss")), None),
+        (f"{held_out.capitalize()} loss", _fmt(last.get("val_loss")), None),
+        (
             f"{held_out.capitalize()} accuracy",
             "–" if acc is None else f"{acc:.1%}",
-            help="Share of held-out examples classified correctly.",
-            width=METRIC_WIDTH,
-        )
+            "Share of held-out examples classified correctly.",
+        ),
+    ]
+    with st.container(horizontal=True, gap="small"):
+        for label, value, tip in shown:
+            st.metric(label, value, help=tip, width=metric_width(label, tip is not None))
+
+
+def metric_width(label: str, has_help: bool) -> int:
+    """Pixels for a metric: its label (and help icon), at least a 7-digit number."""
+    return max(110, round(7.5 * len(label)) + 30 + (20 if has_help else 0))
 
 
 def curves_panel(run: LiveRun, held_out: str, log_loss: bool = False) -> None:

@@ -21,6 +21,7 @@ from engine.search import Param, Space, best_config, best_so_far, run_search, tr
 from engine.store import RunStore, StoreError
 from ui import charts
 from ui.live import KICK_S, training_slot
+from ui.widgets import field_label
 
 # Optuna logs every finished trial at INFO; the page shows them, the server log needs not.
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -196,7 +197,7 @@ def draw_results(search: SearchRun) -> None:
                 pd.DataFrame(
                     {
                         # a log-range knob is plotted as log10 (one axis type per chart)
-                        "knob": f"log10 {k}" if k in logged else k,
+                        "knob": f"log10 {field_label(k)}" if k in logged else field_label(k),
                         "value": np.log10(complete[k].astype(float))
                         if k in logged
                         else complete[k],
@@ -217,7 +218,8 @@ def draw_results(search: SearchRun) -> None:
     keep = ["number", "run_id", "state", "status", "value", *knobs, "val_acc", "val_loss",
             "seconds"]  # fmt: skip
     st.markdown("**Best trials**")
-    st.table(shown[[c for c in keep if c in shown.columns]].map(_fmt), hide_index=True)
+    best_table = shown[[c for c in keep if c in shown.columns]].map(_fmt)
+    st.table(best_table.rename(columns={k: field_label(k) for k in knobs}), hide_index=True)
 
 
 def _is_text(s: pd.Series) -> bool:
@@ -253,7 +255,7 @@ def knob_chart(df: pd.DataFrame, objective: str):
             y=alt.Y("metric:Q", title=objective, scale=alt.Scale(zero=False)),
             tooltip=["trial:Q", "knob:N", "value:Q", alt.Tooltip("metric:Q", format=".4g")],
         )
-        .facet(facet=alt.Facet("knob:N", title=None), columns=3)
+        .facet(facet=alt.Facet("knob:N", title=None, header=alt.Header(labelLimit=0)), columns=3)
         .resolve_scale(x="independent")
     )
 

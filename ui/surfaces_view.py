@@ -173,7 +173,7 @@ def draw_race(page: str, preset: Preset, name: str, paths: list[Path]) -> None:
         st.image(
             images.to_jpeg(img),
             output_format="JPEG",
-            width=img.width,
+            width="stretch",  # a fixed width ran under the legend in a narrow column
             caption="Contours of the surface (dark is low; log-scaled where it is steep). Square: "
             "the start; dots: where each optimizer is; crosses: the global minima.",
         )
@@ -183,7 +183,10 @@ def draw_race(page: str, preset: Preset, name: str, paths: list[Path]) -> None:
             if p.diverged:
                 st.warning(f"{p.label}: {p.message}", icon=":material/warning:")
     charts.show(
-        charts.race_loss_chart, race_table(paths), entry.extra["log_color"] or _positive(paths)
+        charts.race_loss_chart,
+        race_table(paths),
+        entry.extra["log_color"] or _positive(paths),
+        tuple(p.label for p in paths),  # the colour of each racer: its path's on the map
     )
 
 

@@ -101,6 +101,17 @@ SPECS: dict[str, WidgetSpec] = {
 }
 
 
+def field_label(path: str) -> str:
+    """What a person calls a setting ("Learning rate" for train.lr); the path if unlisted.
+    Search knobs of a widths field ("model.hidden.depth") get the part in brackets."""
+    if path in SPECS:
+        return SPECS[path].label
+    base, _, part = path.rpartition(".")
+    if base in SPECS and part in ("depth", "width"):
+        return f"{SPECS[base].label} ({'number of layers' if part == 'depth' else 'width'})"
+    return path
+
+
 def ladder_options(ladder: tuple[float, ...], current: float) -> list[float]:
     """The ladder plus the current value if it is not on it (e.g. lr=0.005 from a link)."""
     values = set(ladder) | {float(current)}

@@ -117,22 +117,22 @@ function drawSmooth(ctx, image, x, y, w, h) {
 
 function networkLayout(data, width) {
   const cols = data.columns;
+  const n = cols.length;
   const tallest = Math.max(...cols.map((c) => c.n));
   const maxThumb = data.thumb || 48;
-  const height = data.height || 300;
+  const budget = data.height || 300;
   const top = 26;
   const bottom = 20;
   const gapY = 8;
-  const thumb = Math.max(
-    16,
-    Math.min(maxThumb, Math.floor((height - top - bottom) / tallest) - gapY),
-  );
-  const labelW = 34; // room for the input feature names
-  const gapX = Math.max(
-    28,
-    Math.min(110, (width - labelW - cols.length * thumb) / Math.max(1, cols.length - 1)),
-  );
-  const needed = labelW + cols.length * thumb + (cols.length - 1) * gapX + 8;
+  const labelW = 46; // room for the input feature names ("sin(x₁)")
+  const minGapX = 28;
+  // the largest neuron that fits both the height budget and the width (deep networks)
+  const byHeight = Math.floor((budget - top - bottom) / tallest) - gapY;
+  const byWidth = Math.floor((width - labelW - 8 - (n - 1) * minGapX) / n);
+  const thumb = Math.max(12, Math.min(maxThumb, byHeight, byWidth));
+  const gapX = Math.max(minGapX, Math.min(110, (width - labelW - 8 - n * thumb) / Math.max(1, n - 1)));
+  const needed = labelW + n * thumb + (n - 1) * gapX + 8;
+  const height = Math.min(budget, top + tallest * (thumb + gapY) + bottom);
   return { thumb, gapX, gapY, top, labelW, tallest, width: Math.min(width, needed), height };
 }
 

@@ -141,7 +141,11 @@ def test_live_chart_templates_do_not_depend_on_the_data(trained: Trainer) -> Non
         (charts.grad_norms_chart, charts.grad_norms_table(t.history.probes), ()),
         (charts.grad_depth_chart, charts.grad_depth_table(layers), ()),
         (charts.lr_chart, charts.lr_table(t.history, t.steps_per_epoch), ()),
-        (charts.histogram_grid_chart, charts.run_histograms_table(runs, "post"), ("x", ("a", "b"))),
+        (
+            charts.histogram_grid_chart,
+            charts.run_histograms_table(runs, "post"),
+            ("x", ("a", "b"), 3),
+        ),
         (charts.depth_chart, charts.depth_table(runs, "std"), ("std", True, False, ("b", "a"))),
         (charts.grad_time_chart, charts.grad_time_table({"a": t.history.probes}), ()),
         (charts.race_loss_chart, race, (True, ("SGD",))),
@@ -188,4 +192,6 @@ def test_every_run_coloured_chart_colours_runs_in_the_order_given(trained: Train
         charts.runs_lr_chart(charts.lr_table(trained.history, 1).assign(run="He"), order),
     ]
     for chart in built:
-        assert charts.spec(chart)["encoding"]["color"]["sort"] == list(order)
+        color = charts.spec(chart)["encoding"]["color"]
+        assert color["sort"] == list(order) and color["scale"]["domain"] == list(order)
+        assert color["scale"]["range"] == charts.RUN_PALETTE[:3]  # three distinct hues

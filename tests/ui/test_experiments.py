@@ -119,7 +119,7 @@ def test_compare_shows_curves_final_numbers_and_only_the_differing_settings() ->
     assert len(at.table[0].value) == 2  # final numbers
     assert len(at.get("vega_lite_chart")) == 2  # loss and accuracy, overlaid
     diff = at.table[1].value
-    assert list(diff["field"]) == ["train.lr"]
+    assert list(diff["setting"]) == ["Learning rate"]  # what a student calls it, not train.lr
 
 
 def test_sweep_one_knob_trains_variants_and_stores_them() -> None:
@@ -129,7 +129,7 @@ def test_sweep_one_knob_trains_variants_and_stores_them() -> None:
     at.text_input(key="compare.values.train.lr").input("0.01; 0.3; fast").run()
     assert any("fast" in w.value for w in at.warning)
     run = at.session_state["compare.cmp.sweep"]
-    assert run.labels == ["train.lr = 0.01", "train.lr = 0.3"]
+    assert run.labels == ["Learning rate = 0.01", "Learning rate = 0.3"]
     assert run.trainers[0].train_split.x is run.trainers[1].train_split.x
     at.button(key="compare.cmp.sweep.btn.play").click().run()
     for _ in range(40):
@@ -180,7 +180,7 @@ def test_search_runs_trials_live_and_opens_the_best_config() -> None:
     assert search.done_here == 3 and not search.searching
     assert any("3 trials in all" in c.value for c in at.caption)
     best_table = at.table[-1].value
-    assert {"number", "value", "train.lr"} <= set(best_table.columns)
+    assert {"number", "value", "Learning rate"} <= set(best_table.columns)
     assert len(at.get("vega_lite_chart")) == 2  # metric by knob, best so far
     at.button(key="search.best").click().run()
     assert_clean(at)
