@@ -1,8 +1,9 @@
 """Entry point: `streamlit run app.py` serves the playground.
 
 Streamlit finds the `st.App` below and serves `shell.py` (page config, navigation, the chosen
-page) to every session. The App's lifespan warms the server up as it starts (ui/preload.py), so
-that the first visitor after a restart does not wait for torch to load.
+page) to every session, plus the app's own routes (ui/routes.py: the live views' frames). The
+App's lifespan warms the server up as it starts (ui/preload.py), so that the first visitor
+after a restart does not wait for torch to load.
 """
 
 import os
@@ -15,6 +16,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import streamlit as st
 
 from ui import preload
+from ui.routes import ROUTES
 
 
 @asynccontextmanager
@@ -23,4 +25,5 @@ async def lifespan(_app: st.App) -> AsyncIterator[None]:
     yield
 
 
-app = st.App("shell.py", lifespan=lifespan)
+# ROUTES: the live views pull their frames from the training service there (ui/service.py).
+app = st.App("shell.py", lifespan=lifespan, routes=ROUTES)

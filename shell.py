@@ -21,6 +21,7 @@ preload.wait()  # app.py's warm-up, if it is still importing: never import along
 import torch  # noqa: E402
 
 from ui import presenter  # noqa: E402
+from ui.live import session_lock  # noqa: E402
 from ui.navigation import PAGES, SECTIONS  # noqa: E402
 
 torch.set_num_threads(1)
@@ -49,5 +50,8 @@ for section in SECTIONS:
         st.Page(p.path, title=p.title, icon=p.icon) for p in PAGES if p.section == section
     ]
 
-st.navigation(sections).run()
+# The page runs holding the session's lock: the training service trains this session's runs
+# only between its script runs, never while a page reads or changes a model (ui/live.py).
+with session_lock():
+    st.navigation(sections).run()
 presenter.switch()  # at the bottom of the sidebar, under the page's own controls

@@ -6,9 +6,10 @@ from engine.data import DataError
 from engine.presets import list_presets
 from ui import mnist_view, panels
 from ui.controls import Group, PageControls, pop_notices, render_controls
-from ui.live import LiveRun, ensure_run, live_area, panels_area
+from ui.live import LiveRun, ensure_run, panels_area
 from ui.presenter import intro, presenting
 from ui.presets import preset_picker
+from ui.service import charts_every, live_view
 from ui.state import skey
 from ui.transport import IMAGE_SPEEDS, status_banner, transport
 from ui.urlstate import init_page_state, view_toggle, view_values, write_url
@@ -68,23 +69,26 @@ transport(
     PAGE, run, blocked=run is None, speeds=IMAGE_SPEEDS, more=lambda: preset_picker(PAGE, PRESETS)
 )
 views = view_values(PAGE)
+present = presenting()
 
 
-def draw(live: LiveRun) -> None:
-    """Every tick: the numbers and the validation digits with what the network reads."""
-    status_banner(live)
-    panels.metrics_row(live, held_out="validation")
-    mnist_view.validation_grid(live, key=skey(PAGE, "live"), present=presenting())
+def view(live: LiveRun, static: bool) -> dict:
+    """The numbers and the validation digits with what the network reads (also built by the
+    training service)."""
+    metrics = panels.metric_items(live, held_out="validation")
+    return mnist_view.validation_data(live, metrics, present, static)
 
 
 def charts(live: LiveRun) -> None:
-    """Curves, histograms and gradients, redrawn about once a second while playing."""
+    """Curves, histograms and gradients, redrawn every few seconds while playing."""
     panels.live_tabs(PAGE, live, held_out="validation", log_loss=views["log_loss"])
 
 
-live_area(PAGE, draw)
+if run is not None:
+    status_banner(run)
+live_view(PAGE, view)
 view_toggle(PAGE, "log_loss", "Log-scale loss")
-panels_area(PAGE, charts)
+panels_area(PAGE, charts, every=charts_every)
 if run is not None:
     st.subheader("Results on the test set")
     force = st.button("Score the test set now", key=skey(PAGE, "btn.score"), disabled=run.playing)

@@ -4,12 +4,12 @@ import streamlit as st
 
 from engine.data import DATASETS, DataError, build_dataset
 from engine.presets import list_presets
-from ui import liveview, panels, toy_view
+from ui import panels, toy_view
 from ui.controls import Group, PageControls, pop_notices, render_controls
-from ui.live import LiveRun, ensure_run, live_area, panels_area
+from ui.live import LiveRun, ensure_run, panels_area
 from ui.presenter import intro, presenting
 from ui.presets import preset_picker
-from ui.state import skey
+from ui.service import charts_every, live_view
 from ui.transport import status_banner, transport
 from ui.uploads import get_points, upload_box
 from ui.urlstate import init_page_state, view_toggle, view_values, write_url
@@ -63,27 +63,29 @@ else:
 
 transport(PAGE, run, blocked=run is None, new_data=True, more=lambda: preset_picker(PAGE, PRESETS))
 views = view_values(PAGE)
+present = presenting()
 
 
-def draw(live: LiveRun) -> None:
-    """Every tick: the numbers, then the network and the output, drawn in the browser."""
-    status_banner(live)
-    panels.metrics_row(live, held_out="test")
-    data = toy_view.network_data(live, views["test_points"], views["discretize"], presenting())
-    liveview.show(data, key=skey(PAGE, "live"))
+def view(live: LiveRun, static: bool) -> dict:
+    """The numbers, the network and the output (also built by the training service)."""
+    data = toy_view.network_data(live, views["test_points"], views["discretize"], present, static)
+    data["metrics"] = panels.metric_items(live, held_out="test")
+    return data
 
 
 def charts(live: LiveRun) -> None:
-    """Curves, histograms and gradients, redrawn about once a second while playing."""
+    """Curves, histograms and gradients, redrawn every few seconds while playing."""
     panels.live_tabs(PAGE, live, held_out="test", log_loss=views["log_loss"])
 
 
-live_area(PAGE, draw)
+if run is not None:
+    status_banner(run)
+live_view(PAGE, view)
 with st.container(horizontal=True, gap="large"):
     view_toggle(PAGE, "test_points", "Show test data")
     view_toggle(PAGE, "discretize", "Discretize output")
     view_toggle(PAGE, "log_loss", "Log-scale loss")
-panels_area(PAGE, charts)
+panels_area(PAGE, charts, every=charts_every)
 with st.expander("Use your own points"):
     upload_box(PAGE, run.trainer.data if run else None)
 write_url(CONTROLS, cfg, VIEWS)

@@ -55,14 +55,26 @@ def plane_grid(extent: float, resolution: int) -> Array:
     return np.stack([x1.ravel(), x2.ravel()], axis=1)
 
 
+def plane_inputs(dataset: Dataset, resolution: int, extent: float) -> Tensor:
+    """The network's inputs (res*res, F) for the grid over the plane: features made and
+    normalized as for the data. The same for every redraw of a run, so callers may keep it."""
+    return dataset.prepare_points(plane_grid(extent, resolution))
+
+
 @torch.no_grad()
 def evaluate_plane(
-    model: Network, dataset: Dataset, resolution: int = 80, extent: float | None = None
+    model: Network,
+    dataset: Dataset,
+    resolution: int = 80,
+    extent: float | None = None,
+    inputs: Tensor | None = None,
 ) -> PlaneOutputs:
-    """The network's output and every hidden unit's activation over the input plane."""
+    """The network's output and every hidden unit's activation over the input plane.
+    `inputs` are `plane_inputs(dataset, resolution, extent)`, if the caller kept them."""
     extent = plane_extent(dataset) if extent is None else extent
     device = next(model.parameters()).device
-    x = dataset.prepare_points(plane_grid(extent, resolution)).to(device)  # (res*res, F)
+    x = plane_inputs(dataset, resolution, extent) if inputs is None else inputs
+    x = x.to(device)  # (res*res, F)
     captured: dict[int, Tensor] = {}
 
     def hook(index: int):

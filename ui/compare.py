@@ -114,8 +114,19 @@ def summary_table(run: LiveRun, held_out: str = "validation") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def show_summary(run: LiveRun, held_out: str = "validation") -> None:
-    st.table(summary_table(run, held_out), hide_index=True)
+def summary_view(run: LiveRun, held_out: str = "validation") -> dict[str, Any]:
+    """The summary table as live view data (the training service redraws it every turn)."""
+    table = summary_table(run, held_out)
+    return {
+        "kind": "table",
+        "frame": run.steps,
+        "columns": list(table.columns),
+        "rows": table.astype(str).values.tolist(),
+    }
+
+
+def diverged_warning(run: LiveRun) -> None:
+    """Which runs diverged (the others go on)."""
     diverged = [
         lab for lab, t in zip(run.labels, run.trainers, strict=True) if t.status == "diverged"
     ]

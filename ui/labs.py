@@ -21,7 +21,8 @@ from engine.presets import Preset, Variant
 from engine.registry import ConfigError
 from ui import compare
 from ui.controls import PageControls, pop_notices, render_controls, set_values
-from ui.live import LiveRun, ensure_comparison, live_area, panels_area
+from ui.live import LiveRun, ensure_comparison, panels_area
+from ui.service import charts_every, live_view
 from ui.state import skey
 from ui.transport import status_banner, transport
 from ui.urlstate import view_values
@@ -124,10 +125,10 @@ def comparison(
     extra: dict[str, Callable[[LiveRun], None]] | None = None,
     store_page: str | None = None,
 ) -> LiveRun | None:
-    """A live side-by-side training of `runs`: buttons, then (redrawn every tick) a table of
-    where each run is, overlaid curves and the page's `extra` views as tabs. Runs that end
-    (or are replaced after training) are saved in the run store under `store_page`, by
-    default the lab's page name, each named after its variant label."""
+    """A live side-by-side training of `runs`: buttons, then a table of where each run is
+    (kept current while playing), overlaid curves and the page's `extra` views as tabs. Runs
+    that end (or are replaced after training) are saved in the run store under `store_page`,
+    by default the lab's page name, each named after its variant label."""
     key = skey(lab.page, f"cmp.{name}")
     if not runs:
         st.caption("Tick at least one run to compare.")
@@ -135,9 +136,8 @@ def comparison(
     run, _ = ensure_comparison(key, runs, store_page or lab.page)
     transport(lab.page, run, blocked=False, key=key, step_help="Train every run one epoch.")
 
-    def draw(live: LiveRun) -> None:
-        status_banner(live)
-        compare.show_summary(live, held_out)
+    status_banner(run)
+    compare.diverged_warning(run)
 
     def panels(live: LiveRun) -> None:
         views: dict[str, Callable[[LiveRun], None]] = {
@@ -151,8 +151,8 @@ def comparison(
             with tab:
                 view(live)
 
-    live_area(lab.page, draw, key=key)
-    panels_area(lab.page, panels, key=key)
+    live_view(lab.page, lambda live, static: compare.summary_view(live, held_out), key=key)
+    panels_area(lab.page, panels, key=key, every=charts_every)
     return run
 
 

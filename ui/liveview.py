@@ -12,6 +12,7 @@ view it draws.
 from __future__ import annotations
 
 import base64
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -41,9 +42,29 @@ def signed_bytes(values: np.ndarray, limit: float) -> np.ndarray:
     return np.rint((t + 1.0) * 127.5).astype(np.uint8)
 
 
-def show(data: dict[str, Any], key: str, height: int | str = "content") -> Any:
-    """Mount (or update) the component under `key` with `data` (its `kind` picks the view)."""
-    return _mount(key=key, data=data, height=height)
+def finite(obj: Any) -> Any:
+    """`obj` with every NaN or infinity replaced by None: JSON has no such numbers, and the
+    browser refuses a message with one (a diverged run's losses are NaN)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite(v) for v in obj]
+    return obj
+
+
+def show(data: dict[str, Any], key: str, **callbacks: Callable[[], None]) -> Any:
+    """Mount (or update) the component under `key` with `data` (its `kind` picks the view);
+    `callbacks` are `on_<state>_change` handlers of the component's state and triggers."""
+    return _mount(key=key, data=finite(data), **callbacks)
+
+
+def ticker(key: str, every: float, on_tick: Callable[[], None]) -> None:
+    """An invisible timer: `every` seconds after this run it sends a trigger, which reruns
+    the fragment it is in. (A fragment's own run_every is fixed when the page runs; this one
+    follows the server's load from one run to the next.)"""
+    _mount(key=key, data={"kind": "ticker", "every": every}, on_tick_change=on_tick)
 
 
 def copy_link(key: str) -> None:

@@ -18,7 +18,7 @@ from engine.data.mnist import download_full, load_embedded, load_full
 from engine.inspection import Predictions, confusion_matrix, most_confident_wrong, predict
 from engine.trainer import Trainer
 from ui import charts, images, liveview
-from ui.live import LiveRun, in_fragment_rerun
+from ui.live import LiveRun
 from ui.state import skey
 
 DIGITS = [str(d) for d in range(10)]
@@ -62,25 +62,24 @@ def download_panel(page: str) -> None:
     st.rerun()
 
 
-def validation_grid(run: LiveRun, key: str, present: bool = False) -> None:
-    """The first validation digits, framed green when the network is right and red when
-    wrong, each with its prediction and confidence (the live view component draws them; the
-    images themselves are sent on full runs only, the predictions every tick)."""
+def validation_data(
+    run: LiveRun, metrics: list[dict[str, str]], present: bool = False, static: bool = True
+) -> dict[str, Any]:
+    """The first validation digits for the live view, framed green when the network is right
+    and red when wrong, each with its prediction and confidence; the images themselves only
+    if `static` (the browser keeps them while the run plays). Calls no Streamlit: the
+    training service builds frames with it."""
     t = run.trainer
     n = min(GRID_N, len(t.val_split.y))
+    data: dict[str, Any] = {"kind": "digits", "frame": t.step_count, "metrics": metrics}
     if n == 0:
-        st.caption("No validation images (validation fraction is 0).")
-        return
+        return {**data, "caption": "No validation images (validation fraction is 0)."}
     p = predict(t.model, Split(t.val_split.x[:n], t.val_split.y[:n]))
-    images = ""  # fragment ticks redraw the same digits: the browser keeps them
-    if not in_fragment_rerun():
-        images = liveview.b64(_raw_images(t)[:n])
     right = int(p.correct.sum())
-    data = {
-        "kind": "digits",
-        "frame": t.step_count,
+    return {
+        **data,
         "present": present,
-        "images": images,
+        "images": liveview.b64(_raw_images(t)[:n]) if static else "",
         "labels": liveview.b64(p.target.astype(np.uint8)),
         "pred": liveview.b64(p.pred.astype(np.uint8)),
         "conf": liveview.b64(np.rint(p.confidence * 100).astype(np.uint8)),
@@ -89,7 +88,6 @@ def validation_grid(run: LiveRun, key: str, present: bool = False) -> None:
         "caption": f"{right} of {n} validation digits right. Green frame: right; red: wrong, "
         "with what the network read (→ digit) and how sure it was.",
     }
-    liveview.show(data, key=key)
 
 
 def _raw_images(t: Trainer) -> np.ndarray:

@@ -28,35 +28,25 @@ def _fmt(x: float | None, digits: int = 3) -> str:
     return "–" if x is None else f"{x:.{digits}f}"
 
 
-def metrics_row(run: LiveRun, held_out: str) -> None:
-    """Epoch counter, steps and the latest training / held-out loss and accuracy."""
+def metric_items(run: LiveRun, held_out: str) -> list[dict[str, str]]:
+    """Epoch, steps and the latest training / held-out loss and accuracy, for the live view
+    component to show above its pictures (one element a tick instead of five)."""
     t = run.trainer
     last: dict[str, Any] = t.history.evals[-1] if t.history.evals else {}
     speed = t.step_count / t.seconds if t.seconds > 0 else 0.0
-    # A row that wraps on a narrow screen (five equal columns cut "Test accuracy" to "Test
-    # ac..."), each metric as wide as its label needs: widths fixed by the labels never jump
-    # while the numbers change.
-    epoch = f"{t.epoch:,.0f}" if t.epoch >= 10 else f"{t.epoch:.2f}"
     acc = last.get("val_acc")
-    shown = [
-        ("Epoch", epoch, None),
+    items = [
+        ("Epoch", f"{t.epoch:,.0f}" if t.epoch >= 10 else f"{t.epoch:.2f}", ""),
         ("Steps", f"{t.step_count:,}", f"{speed:,.0f} steps per second"),
-        ("Training loss", _fmt(last.get("train_loss")), None),
-        (f"{held_out.capitalize()} loss", _fmt(last.get("val_loss")), None),
+        ("Training loss", _fmt(last.get("train_loss")), ""),
+        (f"{held_out.capitalize()} loss", _fmt(last.get("val_loss")), ""),
         (
             f"{held_out.capitalize()} accuracy",
             "–" if acc is None else f"{acc:.1%}",
             "Share of held-out examples classified correctly.",
         ),
     ]
-    with st.container(horizontal=True, gap="small"):
-        for label, value, tip in shown:
-            st.metric(label, value, help=tip, width=metric_width(label, tip is not None))
-
-
-def metric_width(label: str, has_help: bool) -> int:
-    """Pixels for a metric: its label (and help icon), at least a 7-digit number."""
-    return max(110, round(7.5 * len(label)) + 30 + (20 if has_help else 0))
+    return [{"label": label, "value": value, "help": tip} for label, value, tip in items]
 
 
 def curves_panel(run: LiveRun, held_out: str, log_loss: bool = False) -> None:

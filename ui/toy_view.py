@@ -16,13 +16,19 @@ import numpy as np
 from engine.activations import ACTIVATIONS
 from engine.data import Dataset
 from engine.data.toy import make_features
-from engine.inspection import PlaneOutputs, evaluate_plane, plane_grid
+from engine.inspection import (
+    PlaneOutputs,
+    evaluate_plane,
+    plane_extent,
+    plane_grid,
+    plane_inputs,
+)
 from ui import liveview
 from ui.live import LiveRun
 from ui.widgets import FEATURE_LABELS
 
-RESOLUTION = 80  # grid points per side for the output (80^2 = 6,400 forward passes: ~1 ms)
-UNIT_POOL = 4  # neuron thumbnails average 4x4 grid points: 20x20 values each
+RESOLUTION = 64  # grid points per side for the output, drawn smoothly scaled up in the browser
+UNIT_POOL = 4  # neuron thumbnails average 4x4 grid points: 16x16 values each
 MAX_UNITS_SHOWN = 12
 CURVE_POINTS = 150  # the small loss chart under the output
 # Sizes in CSS pixels: the network's height budget, its largest neuron, the output square.
@@ -32,7 +38,14 @@ PRESENT_SIZES = {"height": 360, "thumb": 60, "size": 360}
 
 
 def plane_of(run: LiveRun) -> PlaneOutputs:
-    return evaluate_plane(run.trainer.model, run.trainer.data, RESOLUTION)
+    """The run's network over the plane; the grid's inputs are made once per run."""
+    d = run.trainer.data
+    grid = run.cache.get("plane_inputs")
+    if grid is None:
+        extent = plane_extent(d)
+        grid = run.cache["plane_inputs"] = (extent, plane_inputs(d, RESOLUTION, extent))
+    extent, inputs = grid
+    return evaluate_plane(run.trainer.model, d, RESOLUTION, extent, inputs)
 
 
 def _pooled(maps: np.ndarray) -> np.ndarray:
@@ -145,6 +158,17 @@ def _points(xy: np.ndarray | None, labels: np.ndarray, extent: float, task: str,
     return {"xy": liveview.b64(coords.view(np.uint8)), "labels": liveview.b64(tags)}
 
 
+def _points_data(d: Dataset, extent: float, value_limit: float, show_test: bool) -> dict[str, Any]:
+    """The data points for the output map."""
+    return {
+        "points_sent": True,
+        "train": _points(d.train_xy, _labels(d, "train"), extent, d.task, value_limit),
+        "test": _points(d.val_xy, _labels(d, "val"), extent, d.task, value_limit)
+        if show_test
+        else None,
+    }
+
+
 def _labels(d: Dataset, split: str) -> np.ndarray:
     y = (d.train if split == "train" else d.val).y.numpy()
     return y[:, 0] if y.ndim == 2 else y
@@ -173,8 +197,12 @@ def curve(run: LiveRun) -> dict[str, list[float]]:
     return {"training": series("train_loss"), "held_out": series("val_loss")}
 
 
-def network_data(run: LiveRun, show_test: bool, discretize: bool, present: bool) -> dict[str, Any]:
-    """Everything the component needs to draw the network, the output and the loss chart."""
+def network_data(
+    run: LiveRun, show_test: bool, discretize: bool, present: bool, static: bool = True
+) -> dict[str, Any]:
+    """Everything the component needs to draw the network, the output and the loss chart;
+    without the data points unless `static` (they do not change while the run plays, and
+    the browser keeps them). Calls no Streamlit: the training service builds frames with it."""
     t = run.trainer
     d = t.data
     plane = plane_of(run)
@@ -202,7 +230,9 @@ def network_data(run: LiveRun, show_test: bool, discretize: bool, present: bool)
     columns.append(_column("Output", out_map, 1.0))
     weights = _weights(run, plane, [c["n"] for c in columns])
     names = ", ".join(FEATURE_LABELS.get(f, f) for f in d.feature_names)
+    points = _points_data(d, plane.extent, value_limit, show_test) if static else {}
     return {
+        **points,
         "kind": "network",
         "frame": t.step_count,
         "present": present,
@@ -212,10 +242,6 @@ def network_data(run: LiveRun, show_test: bool, discretize: bool, present: bool)
         "weights": [_weight_data(w) for w in weights],
         "output": output,
         "output_title": "Output (decision boundary)" if d.task == "classification" else "Output",
-        "train": _points(d.train_xy, _labels(d, "train"), plane.extent, d.task, value_limit),
-        "test": _points(d.val_xy, _labels(d, "val"), plane.extent, d.task, value_limit)
-        if show_test
-        else None,
         "curve": curve(run),
         "curve_legend": "Loss: training (blue), test (orange)",
         "legend": legend(d),

@@ -6,11 +6,19 @@
 // go blank, change size or reload between ticks, and the server sends kilobytes, not images.
 // No network access, no libraries: everything here is plain DOM and canvas 2D.
 //
+// While a run plays, data.stream names where its frames come from: the view then pulls
+// frames (the same data without the parts that never change) from the server's training
+// service (ui/service.py) one after another, and redraws each, without a Streamlit rerun. A
+// frame that says the run stopped sends the "stopped" trigger, which reruns the page.
+//
 // Kinds of view (data.kind):
 //   "network": TensorFlow Playground's network (a heatmap per neuron, weights as lines) and
 //              the output over the plane with the data points, plus a small loss chart;
 //   "digits":  a grid of validation digits, each framed right/wrong with its prediction;
 //   "pad":     a canvas to draw a digit on, with the preprocessing and the probabilities;
+//   "table":   a table of text (a lab's runs side by side);
+//   "ticker":  nothing to see: sends the "tick" trigger `every` seconds (it reruns the
+//              fragment it is in: the charts under a playing run);
 //   "copy":    a "copy link" button.
 // Text from the server (labels, class names from a visitor's CSV) is only ever set with
 // textContent, never parsed as HTML.
@@ -41,6 +49,10 @@ function bytes(b64) {
   return out;
 }
 
+function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
+}
+
 function el(tag, className, parent) {
   const node = document.createElement(tag);
   if (className) node.className = className;
@@ -58,8 +70,9 @@ function sizeCanvas(canvas, width, height) {
     canvas.width = w;
     canvas.height = h;
   }
-  canvas.style.width = `${width}px`;
-  canvas.style.height = `${height}px`;
+  // (style writes only when the size changes: each one costs the page a style recalculation)
+  if (canvas.style.width !== `${width}px`) canvas.style.width = `${width}px`;
+  if (canvas.style.height !== `${height}px`) canvas.style.height = `${height}px`;
   const ctx = canvas.getContext("2d");
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   return ctx;
@@ -80,36 +93,90 @@ function diverging(v) {
   return t < 0 ? mix(ORANGE, -t) : mix(BLUE, t);
 }
 
-// A res x res heatmap (uint8 values, diverging) or a class map (winner, confidence pairs),
-// lightened by `light` (TF Playground's output is 25% lighter so the points stand out).
-function heatmap(values, res, mode, light) {
-  const off = document.createElement("canvas");
-  off.width = res;
-  off.height = res;
-  const ctx = off.getContext("2d");
-  const img = ctx.createImageData(res, res);
-  for (let p = 0; p < res * res; p++) {
-    let rgb;
-    if (mode === "classes") {
-      const k = values[2 * p];
-      rgb = mix(CLASS_COLORS[k % CLASS_COLORS.length], values[2 * p + 1] / 255);
-    } else {
-      rgb = diverging(values[p]);
-    }
-    const o = 4 * p;
-    img.data[o] = rgb[0] + (255 - rgb[0]) * light;
-    img.data[o + 1] = rgb[1] + (255 - rgb[1]) * light;
-    img.data[o + 2] = rgb[2] + (255 - rgb[2]) * light;
-    img.data[o + 3] = 255;
+// Colour tables: 256 RGBA entries per map, computed once (a frame colours every pixel of a
+// dozen heatmaps through them).
+const LUTS = new Map();
+
+function lut(mode, light, k) {
+  const key = `${mode}/${light}/${k}`;
+  let table = LUTS.get(key);
+  if (table) return table;
+  table = new Uint8ClampedArray(256 * 4);
+  for (let v = 0; v < 256; v++) {
+    const rgb = mode === "classes" ? mix(CLASS_COLORS[k % CLASS_COLORS.length], v / 255) : diverging(v);
+    for (let c = 0; c < 3; c++) table[4 * v + c] = rgb[c] + (255 - rgb[c]) * light;
+    table[4 * v + 3] = 255;
   }
-  ctx.putImageData(img, 0, 0);
-  return off;
+  LUTS.set(key, table);
+  return table;
+}
+
+// A res x res heatmap (uint8 values, diverging) or a class map (winner, confidence pairs),
+// lightened by `light` (TF Playground's output is 25% lighter so the points stand out),
+// painted into the offscreen canvas cache[name] (made once, reused every frame).
+function heatmap(cache, name, values, res, mode, light) {
+  let entry = cache.get(name);
+  if (!entry || entry.res !== res) {
+    const canvas = document.createElement("canvas");
+    canvas.width = res;
+    canvas.height = res;
+    const ctx = canvas.getContext("2d");
+    entry = { res, canvas, ctx, image: ctx.createImageData(res, res) };
+    cache.set(name, entry);
+  }
+  const px = entry.image.data;
+  for (let p = 0; p < res * res; p++) {
+    const table = mode === "classes" ? lut(mode, light, values[2 * p]) : lut(mode, light, 0);
+    const v = mode === "classes" ? values[2 * p + 1] : values[p];
+    const o = 4 * p;
+    const t = 4 * v;
+    px[o] = table[t];
+    px[o + 1] = table[t + 1];
+    px[o + 2] = table[t + 2];
+    px[o + 3] = 255;
+  }
+  entry.ctx.putImageData(entry.image, 0, 0);
+  return entry.canvas;
 }
 
 function drawSmooth(ctx, image, x, y, w, h) {
+  // bilinear ("low"): smooth enough for a heatmap, and far cheaper to redraw every frame than
+  // the "high" filter in a browser without GPU rasterization
   ctx.imageSmoothingEnabled = true;
-  ctx.imageSmoothingQuality = "high";
+  ctx.imageSmoothingQuality = "low";
   ctx.drawImage(image, x, y, w, h);
+}
+
+// ---------------------------------------------------------------------------------------
+// The numbers above the pictures (epoch, steps, losses, accuracy), as st.metric shows them.
+// Each metric is as wide as its label needs, so the row never shifts as the numbers change.
+
+function renderMetrics(root, items) {
+  let strip = root.querySelector(":scope > .nv-metrics");
+  if (!items || !items.length) {
+    if (strip) strip.remove();
+    return;
+  }
+  if (!strip) {
+    strip = el("div", "nv-metrics", null);
+    root.insertBefore(strip, root.firstChild);
+  }
+  while (strip.children.length > items.length) strip.lastChild.remove();
+  items.forEach((item, i) => {
+    let box = strip.children[i];
+    if (!box) {
+      box = el("div", "nv-metric", strip);
+      el("div", "nv-metric-label", box);
+      el("div", "nv-metric-value", box);
+    }
+    if (box.dataset.label !== item.label) {
+      box.dataset.label = item.label;
+      box.style.minWidth = `${Math.max(96, Math.round(7.5 * item.label.length) + 24)}px`;
+      box.firstChild.textContent = item.label;
+    }
+    if (box.title !== (item.help || "")) box.title = item.help || "";
+    setText(box.lastChild, item.value);
+  });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -183,7 +250,8 @@ function drawNetwork(state, data) {
     const res = col.res;
     for (let r = 0; r < col.n; r++) {
       const [x, y] = unitOrigin(layout, data, i, r);
-      const tile = heatmap(maps.subarray(r * res * res, (r + 1) * res * res), res, "values", 0);
+      const values = maps.subarray(r * res * res, (r + 1) * res * res);
+      const tile = heatmap(state.tiles, `${i}/${r}`, values, res, "values", 0);
       drawSmooth(ctx, tile, x, y, thumb, thumb);
       ctx.strokeStyle = "#c8c8c8";
       ctx.lineWidth = 1;
@@ -231,9 +299,20 @@ function drawOutput(state, data) {
   const size = data.size || 300;
   const ctx = sizeCanvas(state.outCanvas, size, size);
   const values = bytes(out.values);
-  drawSmooth(ctx, heatmap(values, out.res, out.mode, 0.25), 0, 0, size, size);
-  drawPoints(ctx, data.train, size, "#ffffff", data.task);
-  drawPoints(ctx, data.test, size, "#000000", data.task);
+  drawSmooth(ctx, heatmap(state.tiles, "output", values, out.res, out.mode, 0.25), 0, 0, size, size);
+  // The points come with the page's own runs only (they do not change while a run plays):
+  // drawn once into a layer of their own, laid over the map every frame.
+  if (data.points_sent) state.points = { train: data.train, test: data.test };
+  const points = state.points || {};
+  const key = `${size}/${data.task}/${points.train && points.train.xy}/${points.test && points.test.xy}`;
+  if (!state.pointsLayer || state.pointsKey !== key) {
+    state.pointsLayer = document.createElement("canvas");
+    const layer = sizeCanvas(state.pointsLayer, size, size);
+    drawPoints(layer, points.train, size, "#ffffff", data.task);
+    drawPoints(layer, points.test, size, "#000000", data.task);
+    state.pointsKey = key;
+  }
+  ctx.drawImage(state.pointsLayer, 0, 0, size, size);
   ctx.strokeStyle = "#bbb";
   ctx.lineWidth = 1;
   ctx.strokeRect(0.5, 0.5, size - 1, size - 1);
@@ -269,7 +348,7 @@ function drawCurve(state, data) {
 }
 
 function buildNetwork(root) {
-  const state = {};
+  const state = { tiles: new Map() };
   const wrap = el("div", "nv-network", root);
   state.netBox = el("div", "nv-net", wrap);
   state.netCanvas = el("canvas", "nv-net-canvas", state.netBox);
@@ -286,13 +365,16 @@ function buildNetwork(root) {
 }
 
 function renderNetwork(state, data) {
-  state.outTitle.textContent = data.output_title || "Output";
-  state.netCanvas.setAttribute("aria-label", data.caption || "network");
-  state.outCanvas.setAttribute("aria-label", data.legend || "output");
-  state.caption.textContent = data.caption || "";
-  state.legend.textContent = data.legend || "";
-  state.curveLegend.textContent = data.curve_legend || "";
-  state.outCanvas.parentElement.style.width = `${data.size || 300}px`;
+  setText(state.outTitle, data.output_title || "Output");
+  if (state.netCanvas.getAttribute("aria-label") !== data.caption) {
+    state.netCanvas.setAttribute("aria-label", data.caption || "network");
+    state.outCanvas.setAttribute("aria-label", data.legend || "output");
+  }
+  setText(state.caption, data.caption || "");
+  setText(state.legend, data.legend || "");
+  setText(state.curveLegend, data.curve_legend || "");
+  const width = `${data.size || 300}px`;
+  if (state.outCanvas.parentElement.style.width !== width) state.outCanvas.parentElement.style.width = width;
   drawNetwork(state, data);
   drawOutput(state, data);
   drawCurve(state, data);
@@ -310,58 +392,74 @@ function buildDigits(root) {
 }
 
 function renderDigits(state, data) {
-  // the images come with full reruns only; ticks send the predictions
+  // the images come with the page's own runs only; frames send the predictions
   if (data.images) state.images = bytes(data.images);
   const images = state.images || new Uint8Array(0);
   const preds = bytes(data.pred);
   const conf = bytes(data.conf);
   const labels = bytes(data.labels);
   const n = labels.length;
-  if (images.length !== n * 784) return; // not here yet: keep the last picture
+  setText(state.caption, data.caption || "");
+  if (images.length !== n * 784 || !n) return; // not here yet: keep the last picture
   const cols = data.cols || 10;
   const scale = data.scale || 2;
   const cell = 28 * scale;
   const pad = 3;
   const textH = 15;
-  const w = cols * (cell + 2 * pad + 4);
-  const rows = Math.ceil(n / cols);
-  const h = rows * (cell + 2 * pad + textH + 4);
-  const ctx = sizeCanvas(state.canvas, w, h);
-  ctx.clearRect(0, 0, w, h);
-  ctx.font = "11px sans-serif";
-  ctx.textAlign = "center";
-  for (let i = 0; i < n; i++) {
-    const r = Math.floor(i / cols);
-    const c = i % cols;
-    const x0 = c * (cell + 2 * pad + 4);
-    const y0 = r * (cell + 2 * pad + textH + 4);
-    const known = preds.length === n;
-    const right = known && preds[i] === labels[i];
-    ctx.fillStyle = known ? (right ? RIGHT : WRONG) : "#ccc";
-    ctx.fillRect(x0, y0, cell + 2 * pad, cell + 2 * pad);
+  const stepX = cell + 2 * pad + 4;
+  const stepY = cell + 2 * pad + textH + 4;
+  const w = cols * stepX;
+  const h = Math.ceil(n / cols) * stepY;
+  const origin = (i) => [(i % cols) * stepX, Math.floor(i / cols) * stepY];
+  const sheetKey = `${data.images || state.sheetKey}/${scale}/${cols}`;
+  if (!state.sheet || (data.images && state.sheetKey !== sheetKey)) {
+    // the digits themselves, drawn once into a layer of their own
+    state.sheet = document.createElement("canvas");
+    const sctx = sizeCanvas(state.sheet, w, h);
     const off = document.createElement("canvas");
     off.width = 28;
     off.height = 28;
     const octx = off.getContext("2d");
     const img = octx.createImageData(28, 28);
-    for (let p = 0; p < 784; p++) {
-      const v = 255 - images[i * 784 + p]; // dark ink on white, as on paper
-      img.data[4 * p] = v;
-      img.data[4 * p + 1] = v;
-      img.data[4 * p + 2] = v;
-      img.data[4 * p + 3] = 255;
+    sctx.imageSmoothingEnabled = false;
+    for (let i = 0; i < n; i++) {
+      for (let p = 0; p < 784; p++) {
+        const v = 255 - images[i * 784 + p]; // dark ink on white, as on paper
+        img.data[4 * p] = v;
+        img.data[4 * p + 1] = v;
+        img.data[4 * p + 2] = v;
+        img.data[4 * p + 3] = 255;
+      }
+      octx.putImageData(img, 0, 0);
+      const [x0, y0] = origin(i);
+      sctx.drawImage(off, x0 + pad, y0 + pad, cell, cell);
     }
-    octx.putImageData(img, 0, 0);
-    ctx.imageSmoothingEnabled = false;
-    ctx.drawImage(off, x0 + pad, y0 + pad, cell, cell);
-    if (known) {
+    state.sheetKey = sheetKey;
+  }
+  const ctx = sizeCanvas(state.canvas, w, h);
+  ctx.clearRect(0, 0, w, h);
+  ctx.font = "11px sans-serif";
+  ctx.textAlign = "center";
+  const known = preds.length === n;
+  for (let i = 0; i < n; i++) {
+    const [x0, y0] = origin(i);
+    const right = known && preds[i] === labels[i];
+    ctx.fillStyle = known ? (right ? RIGHT : WRONG) : "#ccc";
+    ctx.fillRect(x0, y0, cell + 2 * pad, cell + 2 * pad);
+  }
+  ctx.drawImage(state.sheet, 0, 0, w, h);
+  if (known) {
+    for (let i = 0; i < n; i++) {
+      const [x0, y0] = origin(i);
+      const right = preds[i] === labels[i];
       ctx.fillStyle = right ? "#333" : WRONG;
       const text = right ? `${preds[i]} · ${conf[i]}%` : `→${preds[i]} · ${conf[i]}%`;
       ctx.fillText(text, x0 + pad + cell / 2, y0 + cell + 2 * pad + 12);
     }
   }
-  state.canvas.setAttribute("aria-label", data.caption || "digits");
-  state.caption.textContent = data.caption || "";
+  if (state.canvas.getAttribute("aria-label") !== data.caption) {
+    state.canvas.setAttribute("aria-label", data.caption || "digits");
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -518,6 +616,51 @@ function renderPad(state, data) {
 const BLUE_CSS = "rgb(8, 119, 189)";
 
 // ---------------------------------------------------------------------------------------
+// "table": rows of text, with a header (a lab's runs side by side)
+
+function buildTable(root) {
+  const state = {};
+  state.table = el("table", "nv-table", root);
+  state.head = el("thead", "", state.table);
+  state.body = el("tbody", "", state.table);
+  return state;
+}
+
+function fillRow(row, cells, tag) {
+  while (row.children.length > cells.length) row.lastChild.remove();
+  cells.forEach((text, i) => {
+    const cell = row.children[i] || el(tag, "", row);
+    if (cell.textContent !== String(text)) cell.textContent = String(text);
+  });
+}
+
+function renderTable(state, data) {
+  const columns = data.columns || [];
+  const rows = data.rows || [];
+  const headRow = state.head.firstChild || el("tr", "", state.head);
+  fillRow(headRow, columns, "th");
+  while (state.body.children.length > rows.length) state.body.lastChild.remove();
+  rows.forEach((cells, i) => fillRow(state.body.children[i] || el("tr", "", state.body), cells, "td"));
+}
+
+// ---------------------------------------------------------------------------------------
+// "ticker": a timer that reruns its fragment (the server says how often: it slows the charts
+// down when many runs play)
+
+function buildTicker(root, component) {
+  return { component, timer: null, count: 0 };
+}
+
+function renderTicker(state, data) {
+  clearTimeout(state.timer);
+  if (!(data.every > 0)) return;
+  state.timer = setTimeout(() => {
+    state.count += 1;
+    state.component.setTriggerValue("tick", state.count);
+  }, data.every * 1000);
+}
+
+// ---------------------------------------------------------------------------------------
 // "copy": copy the page's link (every setting is in it) to the clipboard
 
 const LINK_ICON =
@@ -574,13 +717,74 @@ function buildCopy(root) {
 
 // ---------------------------------------------------------------------------------------
 
-const BUILD = { network: buildNetwork, digits: buildDigits, pad: buildPad, copy: buildCopy };
+const BUILD = {
+  network: buildNetwork,
+  digits: buildDigits,
+  pad: buildPad,
+  table: buildTable,
+  ticker: buildTicker,
+  copy: buildCopy,
+};
 const RENDER = {
   network: renderNetwork,
   digits: renderDigits,
   pad: renderPad,
+  table: renderTable,
+  ticker: renderTicker,
   copy: () => {},
 };
+
+function draw(root, data) {
+  root.nvData = data;
+  root.classList.toggle("nv-present", Boolean(data.present));
+  renderMetrics(root, data.metrics);
+  RENDER[data.kind](root.nvState, data);
+  root.dataset.frame = String(data.frame ?? "");
+}
+
+// ---------------------------------------------------------------------------------------
+// Following a playing run: pull its frames one after another (each request waits on the
+// server until a frame newer than the last one exists), merge each into the view's data and
+// redraw. Stops when the page draws the view without a stream (paused), when the view is
+// removed, or when a frame says the run stopped (then the "stopped" trigger reruns the page).
+
+function follow(root) {
+  const stream = root.nvData.stream;
+  const current = root.nvStream;
+  if (current && stream && current.url === stream.url) return;
+  if (current) current.stopped = true;
+  root.nvStream = null;
+  if (!stream) return;
+  const s = { url: stream.url, after: stream.after, stopped: false };
+  root.nvStream = s;
+  const stop = (why) => {
+    s.stopped = true;
+    root.nvComponent.setTriggerValue("stopped", why);
+  };
+  (async () => {
+    let failures = 0;
+    while (!s.stopped && root.isConnected) {
+      let response;
+      try {
+        response = await fetch(`${s.url}?after=${s.after}`, { cache: "no-store" });
+      } catch (e) {
+        failures += 1; // the server restarting, a network blip: try again, then give up
+        if (failures > 5) return stop("lost");
+        await new Promise((resolve) => setTimeout(resolve, 400 * failures));
+        continue;
+      }
+      failures = 0;
+      if (s.stopped) return;
+      if (response.status === 204) continue;
+      if (!response.ok) return stop(`http ${response.status}`);
+      const frame = await response.json();
+      if (s.stopped) return;
+      s.after = frame.frame_no;
+      draw(root, Object.assign({}, root.nvData, frame));
+      if (!frame.playing) return stop(`frame ${frame.frame_no}`);
+    }
+  })();
+}
 
 export default function (component) {
   const { data, parentElement } = component;
@@ -601,12 +805,13 @@ export default function (component) {
       root.nvObserver = observer;
     }
   }
+  root.nvComponent = component;
   if (root.nvState.component) root.nvState.component = component;
-  root.classList.toggle("nv-present", Boolean(data.present));
-  root.nvData = data;
-  RENDER[data.kind](root.nvState, data);
-  root.dataset.frame = String(data.frame ?? "");
+  draw(root, data);
+  follow(root);
   return () => {
     if (root.nvObserver) root.nvObserver.disconnect();
+    if (root.nvStream) root.nvStream.stopped = true;
+    if (root.nvState.timer) clearTimeout(root.nvState.timer);
   };
 }

@@ -37,12 +37,16 @@ def screenshot(page: Page, name: str) -> Path:
 
 
 def metric_value(page: Page, label: str) -> str:
-    """The text of the st.metric whose label is `label`."""
-    box = page.get_by_test_id("stMetric").filter(
-        has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True)
-    )
-    # while a fragment redraws, the outgoing element can linger next to the new one
-    texts = box.get_by_test_id("stMetricValue").all_inner_texts()
+    """The text of the number labelled `label`: one the live view shows above its pictures
+    (epoch, steps, losses), or an st.metric's."""
+    live = page.locator(f".nv-metric[data-label='{label}'] .nv-metric-value")
+    texts = live.all_inner_texts()
+    if not texts:
+        box = page.get_by_test_id("stMetric").filter(
+            has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True)
+        )
+        # while a fragment redraws, the outgoing element can linger next to the new one
+        texts = box.get_by_test_id("stMetricValue").all_inner_texts()
     if not texts:
         raise AssertionError(f"no metric labelled {label!r} on the page")
     return texts[-1].strip()

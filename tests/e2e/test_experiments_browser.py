@@ -41,7 +41,7 @@ def test_run_store_compare_search_and_evaluation(app_url: str, page: Page) -> No
     page.goto(f"{app_url}/compare")
     wait_for_app(page)
     expect(page.get_by_text("Settings that differ")).to_be_visible()
-    expect(page.get_by_role("cell", name="train.lr", exact=True)).to_be_visible()
+    expect(page.get_by_role("cell", name="Learning rate", exact=True)).to_be_visible()
     wait_until(lambda: charts_drawn(page) >= 2, what="overlaid curves")
 
     # 4. Evaluation of a stored run

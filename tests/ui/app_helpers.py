@@ -29,11 +29,18 @@ def assert_clean(at: AppTest) -> None:
 
 
 def metric(at: AppTest, label: str) -> str:
-    """The value shown by the st.metric labelled `label`."""
+    """The value shown for `label`: an st.metric's, or one of the numbers the live view
+    component shows above its pictures."""
     for m in at.metric:
         if m.label == label:
             return m.value
-    raise AssertionError(f"no metric {label!r}; have {[m.label for m in at.metric]}")
+    shown = [m.label for m in at.metric]
+    for element in at.get("bidi_component"):
+        for item in json.loads(element.proto.json or "{}").get("metrics", []):
+            if item["label"] == label:
+                return item["value"]
+            shown.append(item["label"])
+    raise AssertionError(f"no metric {label!r}; have {shown}")
 
 
 def values(at: AppTest, page: str) -> dict:

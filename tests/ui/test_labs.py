@@ -4,7 +4,7 @@ its runs train side by side on the same data, and every view draws."""
 from __future__ import annotations
 
 import pytest
-from app_helpers import assert_clean, open_page, values
+from app_helpers import assert_clean, live_view, open_page, values
 from streamlit.testing.v1 import AppTest
 
 from engine.presets import list_presets
@@ -50,7 +50,9 @@ def test_every_experiment_loads_trains_side_by_side_and_draws_every_view(page: s
         for t in run.trainers:  # one epoch each, unless it diverged (and stopped, saying so)
             epoch = min(t.steps_per_epoch, t.total_steps)
             assert t.step_count == epoch or t.status == "diverged", preset.name
-        assert len(at.table) >= 1  # the summary of the runs
+        summary = live_view(at, f"{key}.cmp.main.view")  # the runs side by side
+        assert [row[0] for row in summary["rows"]] == run.labels
+        assert summary["columns"][:3] == ["run", "epoch", "status"]
         assert len(at.get("vega_lite_chart")) >= 1  # overlaid curves
         for tab in tabs:
             at.session_state[f"{key}.cmp.main.tab"] = tab

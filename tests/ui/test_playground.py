@@ -42,10 +42,10 @@ def test_loads_with_tf_playground_defaults_and_an_untrained_picture(at: AppTest)
     assert [b.label for b in at.button][:4] == ["Play", "Step", "Reset", "New data"]
     # the network (inputs x1, x2; layers of 4 and 2; the output) and the decision boundary
     # with the 250 training points, before any training
-    view = live_view(at, "pg.live")
+    view = live_view(at, "pg.run.view")
     assert [c["n"] for c in view["columns"]] == [2, 4, 2, 1]
     assert view["columns"][0]["labels"] == ["x₁", "x₂"]
-    assert view["output"]["res"] == 80 and view["frame"] == 0
+    assert view["output"]["res"] == 64 and view["frame"] == 0
     assert len(base64.b64decode(view["train"]["labels"])) == 250
     assert not at.query_params  # the page's own defaults need no link parameters
 
@@ -58,7 +58,7 @@ def test_each_tick_trains_and_redraws_until_paused(at: AppTest) -> None:
     second = run_of(at, PAGE).trainer.step_count
     assert second > first
     # A tick draws first, then trains: it shows where the previous tick ended.
-    assert metric(at, "Steps") == f"{first:,}" and live_view(at, "pg.live")["frame"] == first
+    assert metric(at, "Steps") == f"{first:,}" and live_view(at, "pg.run.view")["frame"] == first
     assert metric(at, "Training loss") != "–"
     at.button(key="pg.run.btn.play").click().run()  # Pause
     paused = run_of(at, PAGE).trainer.step_count
@@ -249,7 +249,7 @@ def test_divergence_shows_a_message_and_keeps_the_charts(at: AppTest) -> None:
     assert run_of(at, PAGE).trainer.status == "diverged"
     assert not at.exception
     assert any("diverged" in e.value and "learning rate" in e.value for e in at.error)
-    assert live_view(at, "pg.live")["columns"] and not run_of(at, PAGE).playing
+    assert live_view(at, "pg.run.view")["columns"] and not run_of(at, PAGE).playing
 
 
 def test_a_full_server_shows_queued_and_trains_when_a_slot_frees(at: AppTest) -> None:
