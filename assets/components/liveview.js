@@ -746,7 +746,8 @@ function draw(root, data) {
 // Following a playing run: pull its frames one after another (each request waits on the
 // server until a frame newer than the last one exists), merge each into the view's data and
 // redraw. Stops when the page draws the view without a stream (paused), when the view is
-// removed, or when a frame says the run stopped (then the "stopped" trigger reruns the page).
+// removed, when the run is gone, or when a frame says the run stopped by itself (then the
+// "stopped" trigger reruns the page).
 
 function follow(root) {
   const stream = root.nvData.stream;
@@ -757,10 +758,6 @@ function follow(root) {
   if (!stream) return;
   const s = { url: stream.url, after: stream.after, stopped: false };
   root.nvStream = s;
-  const stop = (why) => {
-    s.stopped = true;
-    root.nvComponent.setTriggerValue("stopped", why);
-  };
   (async () => {
     let failures = 0;
     while (!s.stopped && root.isConnected) {
@@ -769,19 +766,27 @@ function follow(root) {
         response = await fetch(`${s.url}?after=${s.after}`, { cache: "no-store" });
       } catch (e) {
         failures += 1; // the server restarting, a network blip: try again, then give up
-        if (failures > 5) return stop("lost");
+        if (failures > 5) return;
         await new Promise((resolve) => setTimeout(resolve, 400 * failures));
         continue;
       }
       failures = 0;
       if (s.stopped) return;
       if (response.status === 204) continue;
-      if (!response.ok) return stop(`http ${response.status}`);
+      // Anything else (404: the run was replaced by a press, whose rerun redraws this view)
+      // ends the stream quietly: a rerun from here could carry the page's widgets as they
+      // were before that press, and undo it.
+      if (!response.ok) return;
       const frame = await response.json();
       if (s.stopped) return;
       s.after = frame.frame_no;
       draw(root, Object.assign({}, root.nvData, frame));
-      if (!frame.playing) return stop(`frame ${frame.frame_no}`);
+      if (!frame.playing) {
+        // stopped by itself (the end, a divergence, a cap): rerun the page to say why
+        s.stopped = true;
+        root.nvComponent.setTriggerValue("stopped", `frame ${frame.frame_no}`);
+        return;
+      }
     }
   })();
 }
