@@ -13,7 +13,7 @@ import streamlit as st
 import torch
 
 from engine.data import DataError, Split
-from engine.data.digits import preprocess_digit, preprocess_ink, to_model_input
+from engine.data.digits import DigitSteps, preprocess_digit, preprocess_ink, to_model_input
 from engine.data.mnist import download_full, load_embedded, load_full
 from engine.inspection import Predictions, confusion_matrix, most_confident_wrong, predict
 from engine.trainer import Trainer
@@ -177,7 +177,7 @@ def _pad_result(page: str, key: str) -> None:
                 probs = _probabilities(run.trainer, steps.centred)
             best = int(probs.argmax())
             out.update(
-                steps=_steps_data(steps, drawn=True),
+                steps=_steps_data(steps),
                 probs=[round(float(p), 4) for p in probs],
                 message=f"The network reads {best} ({probs[best]:.0%} sure).",
             )
@@ -191,7 +191,7 @@ def _probabilities(t: Trainer, centred: np.ndarray) -> np.ndarray:
     return predict(t.model, Split(x, torch.zeros(1, dtype=torch.long))).probs[0]
 
 
-def _steps_data(steps: Any, drawn: bool) -> list[dict[str, Any]]:
+def _steps_data(steps: DigitSteps) -> list[dict[str, Any]]:
     """The preprocessing steps as small square images for the component (ink bright)."""
     shown = [
         ("ink cropped", steps.cropped),
@@ -202,7 +202,8 @@ def _steps_data(steps: Any, drawn: bool) -> list[dict[str, Any]]:
     for label, img in shown:
         side = max(img.shape)
         square = np.zeros((side, side), dtype=np.uint8)
-        square[: img.shape[0], : img.shape[1]] = img  # padded square, ink top-left
+        top, left = (side - img.shape[0]) // 2, (side - img.shape[1]) // 2
+        square[top : top + img.shape[0], left : left + img.shape[1]] = img  # centred
         out.append({"label": label, "side": side, "pixels": liveview.b64(square)})
     return out
 

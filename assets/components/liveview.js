@@ -197,7 +197,10 @@ function networkLayout(data, width) {
   const byHeight = Math.floor((budget - top - bottom) / tallest) - gapY;
   const byWidth = Math.floor((width - labelW - 8 - (n - 1) * minGapX) / n);
   const thumb = Math.max(12, Math.min(maxThumb, byHeight, byWidth));
-  const gapX = Math.max(minGapX, Math.min(110, (width - labelW - 8 - n * thumb) / Math.max(1, n - 1)));
+  const gapX = Math.max(
+    minGapX,
+    Math.min(160, (width - labelW - 8 - n * thumb) / Math.max(1, n - 1)),
+  );
   const needed = labelW + n * thumb + (n - 1) * gapX + 8;
   const height = Math.min(budget, top + tallest * (thumb + gapY) + bottom);
   return { thumb, gapX, gapY, top, labelW, tallest, width: Math.min(width, needed), height };
@@ -332,7 +335,13 @@ function drawCurve(state, data) {
   for (const [, ys] of series) for (const y of ys) if (Number.isFinite(y)) hi = Math.max(hi, y);
   ctx.strokeStyle = "#ddd";
   ctx.strokeRect(0.5, 0.5, width - 1, height - 1);
-  if (!series.length || hi <= 0) return;
+  if (!series.length || hi <= 0) {
+    ctx.fillStyle = "#9a9ca5";
+    ctx.font = "12px sans-serif";
+    ctx.textAlign = "center";
+    ctx.fillText("the loss over time appears here", width / 2, height / 2 + 4);
+    return;
+  }
   for (const [name, ys] of series) {
     ctx.beginPath();
     ys.forEach((y, i) => {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from app_helpers import assert_clean, open_page, run_of, values
+from app_helpers import assert_clean, assert_every_chart_has_data, open_page, run_of, values
 from streamlit.testing.v1 import AppTest
 
 from engine.config import Config
@@ -118,6 +118,7 @@ def test_compare_shows_curves_final_numbers_and_only_the_differing_settings() ->
     assert_clean(at)
     assert len(at.table[0].value) == 2  # final numbers
     assert len(at.get("vega_lite_chart")) == 2  # loss and accuracy, overlaid
+    assert_every_chart_has_data(at, "compare")
     diff = at.table[1].value
     assert list(diff["setting"]) == ["Learning rate"]  # what a student calls it, not train.lr
 
@@ -182,6 +183,7 @@ def test_search_runs_trials_live_and_opens_the_best_config() -> None:
     best_table = at.table[-1].value
     assert {"number", "value", "Learning rate"} <= set(best_table.columns)
     assert len(at.get("vega_lite_chart")) == 2  # metric by knob, best so far
+    assert_every_chart_has_data(at, "search")
     at.button(key="search.best").click().run()
     assert_clean(at)
     best = values(at, "pg")
@@ -216,6 +218,7 @@ def test_evaluation_of_a_stored_run_matches_scikit_learn() -> None:
     classes = at.table[0].value
     assert list(classes["label"])[:2] == ["0", "1"] and "specificity" in classes.columns
     assert len(at.get("vega_lite_chart")) >= 3  # confusion, ROC, precision-recall
+    assert_every_chart_has_data(at, "evaluation")
 
 
 def test_evaluation_of_a_lab_run_on_standard_normal_inputs() -> None:

@@ -4,7 +4,7 @@ its runs train side by side on the same data, and every view draws."""
 from __future__ import annotations
 
 import pytest
-from app_helpers import assert_clean, live_view, open_page, values
+from app_helpers import assert_clean, assert_every_chart_has_data, live_view, open_page, values
 from streamlit.testing.v1 import AppTest
 
 from engine.presets import list_presets
@@ -54,10 +54,12 @@ def test_every_experiment_loads_trains_side_by_side_and_draws_every_view(page: s
         assert [row[0] for row in summary["rows"]] == run.labels
         assert summary["columns"][:3] == ["run", "epoch", "status"]
         assert len(at.get("vega_lite_chart")) >= 1  # overlaid curves
+        assert_every_chart_has_data(at, f"{preset.name}: Curves")
         for tab in tabs:
             at.session_state[f"{key}.cmp.main.tab"] = tab
             at.run()
             assert_clean(at)
+            assert_every_chart_has_data(at, f"{preset.name}: {tab}")
         at.session_state[f"{key}.cmp.main.tab"] = "Curves"
 
 
@@ -114,6 +116,8 @@ def test_surface_races_draw_for_every_surface_experiment() -> None:
         captions = [c for image in at.get("image") for c in [x.caption for x in image.proto.imgs]]
         assert any("Contours of the surface" in c for c in captions), preset.name
         assert any(m.value.startswith("<span") for m in at.markdown), "the legend"
+        # the loss of every racer against step (it was blank: its colours had no domain)
+        assert assert_every_chart_has_data(at, preset.name) >= 1
 
 
 def test_racer_rows_round_trip_and_bad_rows_say_what_is_wrong() -> None:
@@ -154,6 +158,7 @@ def test_landscape_of_a_raced_network() -> None:
     assert_clean(at)
     captions = [c for image in at.get("image") for c in [x.caption for x in image.proto.imgs]]
     assert any("random filter-normalized directions" in c for c in captions)
+    assert_every_chart_has_data(at, "landscape")
 
 
 def test_regularization_modes_section_shows_the_variance_shift() -> None:

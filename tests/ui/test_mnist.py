@@ -15,7 +15,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from app_helpers import assert_clean, live_view, metric, open_page, run_of, values
+from app_helpers import (
+    assert_clean,
+    assert_every_chart_has_data,
+    live_view,
+    metric,
+    open_page,
+    run_of,
+    values,
+)
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -81,6 +89,11 @@ def test_a_finished_run_scores_the_test_set(at: AppTest) -> None:
     assert accuracy > 0.8
     assert accuracy == pytest.approx(run.trainer.summary()["test_acc"], abs=1e-4)
     assert any("finished" in i.value for i in at.info)
+    assert_every_chart_has_data(at, "test results")  # curves and the confusion matrix
+    for tab in ("Inside the network", "Gradients"):
+        at.session_state["mnist.tab"] = tab
+        at.run()
+        assert_every_chart_has_data(at, tab)
     assert any(m.value.startswith("**Most confidently wrong**") for m in at.markdown)
 
 

@@ -8,7 +8,15 @@ from __future__ import annotations
 import base64
 
 import pytest
-from app_helpers import assert_clean, live_view, metric, open_page, run_of, values
+from app_helpers import (
+    assert_clean,
+    assert_every_chart_has_data,
+    live_view,
+    metric,
+    open_page,
+    run_of,
+    values,
+)
 from streamlit.testing.v1 import AppTest
 
 import ui.live
@@ -293,10 +301,12 @@ def test_every_preset_loads_and_trains(at: AppTest) -> None:
 def test_each_view_tab_draws_only_when_open(at: AppTest) -> None:
     at.button(key="pg.run.btn.step").click().run()
     assert len(at.get("vega_lite_chart")) == 2  # Curves: loss and accuracy
+    assert_every_chart_has_data(at, "Curves")
     at.session_state["pg.tab"] = "Inside the network"
     at.run()
     assert_clean(at)
     assert len(at.table) == 1 and len(at.get("vega_lite_chart")) == 1  # histograms only
+    assert_every_chart_has_data(at, "Inside the network")
     layers = at.table[0].value
     assert list(layers["layer"]) == ["hidden 1", "hidden 2", "output"]
     at.radio(key="pg.part").set_value("weight").run()
@@ -305,3 +315,5 @@ def test_each_view_tab_draws_only_when_open(at: AppTest) -> None:
     at.run()
     assert_clean(at)
     assert len(at.get("vega_lite_chart")) == 2 and not at.table  # by depth and over time
+    # the gradient norm by depth a walkthrough points to (it was blank: bars on a log scale)
+    assert_every_chart_has_data(at, "Gradients")
