@@ -1,8 +1,11 @@
 """Helpers for the browser tests (imported by conftest.py and the test modules)."""
 
+import contextlib
+from collections.abc import Callable
 from pathlib import Path
 
 from playwright.sync_api import Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -26,6 +29,30 @@ def wait_for_app(page: Page, timeout_ms: float = 30_000) -> None:
         raise AssertionError(
             "the app shows an exception:\n" + "\n---\n".join(exceptions.all_inner_texts())
         )
+
+
+# Counts every change of the script's state, so a press can wait for the rerun it caused: right
+# after a click the page still says "notRunning" (the rerun has not started), and a test that
+# only waited for that would read the page as it was before the press.
+_WATCH_RUNS = """() => {
+  if (window.__nvRuns === undefined) {
+    window.__nvRuns = 0;
+    const app = document.querySelector("[data-testid='stApp']");
+    new MutationObserver((records) => { window.__nvRuns += records.length; })
+      .observe(app, { attributes: true, attributeFilter: ["data-test-script-state"] });
+  }
+  return window.__nvRuns;
+}"""
+
+
+def press(page: Page, act: Callable[[], None], timeout_ms: float = 60_000) -> None:
+    """Do `act` (a click, a key press) and wait for the rerun it causes to finish. A press
+    that causes none (a slider already at its end) is waited for 3 s."""
+    runs = page.evaluate(_WATCH_RUNS)
+    act()
+    with contextlib.suppress(PlaywrightTimeout):
+        page.wait_for_function(f"() => window.__nvRuns > {runs}", timeout=3000)
+    wait_for_app(page, timeout_ms)
 
 
 def screenshot(page: Page, name: str) -> Path:

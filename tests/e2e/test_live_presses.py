@@ -11,7 +11,15 @@ import time
 from collections.abc import Callable
 
 import pytest
-from e2e_helpers import EXCEPTION, metric_value, number, screenshot, wait_for_app, wait_until
+from e2e_helpers import (
+    EXCEPTION,
+    metric_value,
+    number,
+    press,
+    screenshot,
+    wait_for_app,
+    wait_until,
+)
 from playwright.sync_api import Page, expect
 
 PRESSES = 50
@@ -23,11 +31,6 @@ def steps(page: Page) -> int:
 
 def playing(page: Page) -> bool:
     return page.get_by_role("button", name="Pause", exact=True).count() > 0
-
-
-def settled(page: Page) -> None:
-    """The press's rerun has finished and its buttons are drawn."""
-    wait_for_app(page, timeout_ms=60_000)
 
 
 def counter_stands_still(page: Page) -> int:
@@ -57,7 +60,8 @@ class Presser:
             self.actions["new data"] = self.new_data
 
     def click(self, name: str) -> None:
-        self.page.get_by_role("button", name=name, exact=True).first.click()
+        """Press a button and wait until the page has redrawn after it."""
+        press(self.page, self.page.get_by_role("button", name=name, exact=True).first.click)
 
     def play(self) -> None:
         if playing(self.page):
@@ -72,14 +76,12 @@ class Presser:
             return self.play()
         self.click("Pause")
         expect(self.page.get_by_role("button", name="Play", exact=True)).to_be_visible()
-        settled(self.page)
         counter_stands_still(self.page)
 
     def step(self) -> None:
         was_playing = playing(self.page)
         before = steps(self.page)
         self.click("Step")
-        settled(self.page)
         expect(self.page.get_by_role("button", name="Play", exact=True)).to_be_visible()
         after = counter_stands_still(self.page)
         if was_playing:
@@ -89,7 +91,6 @@ class Presser:
 
     def reset(self) -> None:
         self.click("Reset")
-        settled(self.page)
         wait_until(lambda: steps(self.page) == 0, 20, 0.1, "Reset to clear the counter")
         assert not playing(self.page)
 
@@ -102,7 +103,6 @@ class Presser:
     def new_data(self) -> None:
         seed = self.seed()
         self.click("New data")
-        settled(self.page)
         wait_until(lambda: steps(self.page) == 0, 20, 0.1, "New data to reset the counter")
         wait_until(lambda: self.seed() == seed + 1, 20, 0.1, "the new seed in the link")
 
@@ -110,22 +110,20 @@ class Presser:
         """Slow down to the slowest speed and back: meanwhile a playing run still moves, at
         about that many epochs a second."""
         choices = self.page.get_by_test_id("stButtonGroup").first.get_by_role("radio")
-        choices.nth(3).click()  # the slowest
-        settled(self.page)
+        press(self.page, choices.nth(3).click)  # the slowest
         if playing(self.page):
             start = steps(self.page)
             self.page.wait_for_timeout(2000)
             moved = steps(self.page) - start
             assert 0 < moved <= (2 * self.slowest + 1) * self.per_epoch, moved
-        choices.nth(0).click()  # Max
-        settled(self.page)
+        press(self.page, choices.nth(0).click)  # Max
 
     def learning_rate(self) -> None:
         """A knob that applies to the running network: the run goes on from where it was."""
         before = steps(self.page)
         slider = self.page.get_by_test_id("stSlider").filter(has_text="Learning rate")
-        slider.get_by_role("slider").press(random.choice(["ArrowLeft", "ArrowRight"]))
-        settled(self.page)
+        key = random.choice(["ArrowLeft", "ArrowRight"])
+        press(self.page, lambda: slider.get_by_role("slider").press(key))
         assert steps(self.page) >= before, "a learning-rate change must not reset the run"
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -54,7 +55,10 @@ def test_a_drawing_decodes_to_its_square() -> None:
 def _get(path: str, query: str) -> int:
     scope = {"type": "http", "method": "GET", "path": path, "query_string": query.encode(),
              "headers": [], "path_params": {"token": path.rsplit("/", 1)[-1]}}  # fmt: skip
-    return asyncio.run(frame_endpoint(Request(scope))).status_code
+    # In a thread of its own: when the browser tests run first, Playwright's sync API keeps
+    # an event loop running in this one, and asyncio.run refuses to start another there.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(frame_endpoint(Request(scope)))).result().status_code
 
 
 @settings(max_examples=60, deadline=None)
