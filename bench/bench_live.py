@@ -1,24 +1,31 @@
-"""Benchmark: the live Playground page in a real browser against the bare engine.
+"""Benchmark: the live Playground in real browsers, alone and as a class sharing one core.
 
-Starts `streamlit run app.py`, opens the Playground in headless Chromium (Debian's, through
-Playwright), presses Play and samples the page's step counter every 50 ms. It prints:
+Starts `streamlit run app.py` pinned to one core, opens the Playground in headless Chromium
+(Debian's, through Playwright) on the other core(s), presses Play and watches the live view
+with the page-side sampler the browser tests use (tests/e2e/live_sampler.js): every redraw of
+the live view, and every 50 ms whether a picture is missing, the content below moved, or
+something on the page is faded (Streamlit's "stale" state). It prints:
 
-- time to the first picture and the first chart after opening the page (the first session
-  of a fresh server, opened once its warm-up (ui/preload.py: torch, the app's modules) has
-  had WARM_UP_S to run, and a later session);
-- steps per second while playing, as a ratio to a bare torch loop training the same network
-  on the same batches (target: at least 0.60), and redraws per second (target: at least 3);
-- with four browser sessions playing at once: each one's steps per second and errors.
+- time to the first picture after opening the page, and to the first frame after Play;
+- one session playing the default Playground (TF Playground's network): redraws per second
+  and epochs per second (targets: >= 10 and >= 60), and its steps per second against a bare
+  torch loop training the same network on the same batches;
+- N = 1, 2, 4 and 8 sessions playing at once: each one's redraws and epochs per second
+  (targets at N = 8: every session >= 2 and >= 10, no errors), the server's CPU, what its
+  training service did (share of the core spent training, CPU per frame built), and the
+  sampler's counts (targets: no missing picture, no jump, <= 10% of samples faded).
 
-The browser runs on the same machine as the server, so its rendering competes for the same
-cores: on a 2-core machine the figures are a lower bound of what a student's laptop sees.
-Run on purpose: `python -m bench.bench_live` (not a test; timings are noisy).
+The browsers run on the same machine, on the core(s) the server does not use: on a 2-core
+machine eight headless Chromium pages share one core (software compositing), a harder spot
+than a class with a machine each. Run on purpose: `python -m bench.bench_live` (not a test).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -28,10 +35,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import torch
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from bench.bench_trainer import time_bare
-from engine.config import Config
 from engine.presets import list_presets
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,16 +52,16 @@ ARGS = [
     "--disable-quic",
 ]
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
-# The servers' output, for the traceback behind any error a page shows.
+SAMPLER = (ROOT / "tests" / "e2e" / "live_sampler.js").read_text()
+# The servers' output (the training service's statistics, the traceback of any error a page
+# shows) goes here.
 SERVER_LOG = ROOT / "test-artifacts" / "bench-live-server.log"
-# Seconds between the server answering and the first session: its warm-up takes about 6 s.
-WARM_UP_S = 10.0
-# The Playground's opening network (TF Playground's), and a bigger one: the spiral preset.
-CASES = {
-    "circle 2-4-2-2, SGD": "",
-    "spiral 2-8-8-8-2, Adam": "?data.dataset=spiral&model.hidden=8,8,8&train.optimizer=adam"
-    "&train.lr=0.01",
-}
+WARM_UP_S = 10.0  # seconds between the server answering and the first session (its warm-up)
+SETTLE_S = 3.0  # after the last Play, before measuring
+# Long enough not to finish while measured; TF Playground's network otherwise (the page's
+# first preset: circle, 2-4-2-2 tanh, SGD, batch 10, 25 steps an epoch).
+PLAYGROUND = "/playground?train.epochs=100000"
+STEPS_PER_EPOCH = 25
 
 
 def _free_port() -> int:
@@ -65,16 +71,19 @@ def _free_port() -> int:
 
 
 @contextmanager
-def server(cpus: set[int] | None):
-    """`streamlit run app.py` on a free port, on `cpus` if given; yields its URL."""
+def server(cpus: set[int]):
+    """`streamlit run app.py` on a free port, pinned to `cpus`; yields (url, pid)."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
            "--server.port", str(port), "--server.fileWatcherType", "none"]  # fmt: skip
-    pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
-    (ROOT / "test-artifacts").mkdir(exist_ok=True)
+    env = dict(os.environ, PLAYGROUND_SERVICE_STATS="1", PYTHONUNBUFFERED="1")
+    SERVER_LOG.parent.mkdir(exist_ok=True)
     log = open(SERVER_LOG, "a")  # noqa: SIM115 - open while the server runs
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, preexec_fn=pin)
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        preexec_fn=lambda: os.sched_setaffinity(0, cpus),
+    )  # fmt: skip
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -83,139 +92,157 @@ def server(cpus: set[int] | None):
                     break
             except OSError:
                 time.sleep(0.2)
-        yield url
+        yield url, proc.pid
     finally:
         proc.terminate()
         proc.wait(timeout=10)
         log.close()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def service_stats(since: int) -> list[dict[str, float]]:
+    """The training service's statistics logged since byte `since` of the server log."""
+    text = SERVER_LOG.read_text(errors="replace")[since:]
+    found = re.finditer(r"training service stats: (\{.*\})", text)
+    return [json.loads(m.group(1)) for m in found]
+
+
 def steps_shown(page: Page) -> int:
-    box = page.get_by_test_id("stMetric").filter(has_text="Steps")
-    texts = box.get_by_test_id("stMetricValue").all_inner_texts()
-    return int(texts[-1].replace(",", "")) if texts else 0
+    """The live view's step counter."""
+    text = page.locator(".nv-metric[data-label='Steps'] .nv-metric-value").inner_text()
+    return int(text.replace(",", ""))
 
 
-def time_first_paint(page: Page, url: str) -> tuple[float, float]:
-    """Seconds from navigation to the first picture (network and decision boundary), and
-    from pressing Play to the first drawn curve."""
+def open_playground(browser: Browser, url: str) -> Page:
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.goto(f"{url}{PLAYGROUND}")
+    page.wait_for_selector(IDLE, state="attached", timeout=120_000)
+    return page
+
+
+def time_first_paint(browser: Browser, url: str) -> tuple[float, float]:
+    """Seconds from navigation to the live view's first picture, and from Play to the first
+    frame streamed."""
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     start = time.perf_counter()
-    page.goto(url)
-    page.wait_for_selector("[data-testid='stImage'] img", timeout=120_000)
-    first_image = time.perf_counter() - start
+    page.goto(f"{url}{PLAYGROUND}")
+    page.wait_for_selector("canvas.nv-out-canvas", timeout=120_000)
+    picture = time.perf_counter() - start
     page.wait_for_selector(IDLE, state="attached", timeout=60_000)
     start = time.perf_counter()
     page.get_by_role("button", name="Play", exact=True).click()
-    page.wait_for_selector("[data-testid='stVegaLiteChart'] canvas, "
-                           "[data-testid='stVegaLiteChart'] svg", timeout=120_000)  # fmt: skip
-    curve = time.perf_counter() - start
-    page.get_by_role("button", name="Pause", exact=True).click()
-    return first_image, curve
+    page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('*')).some(h => h.shadowRoot && "
+        "Number((h.shadowRoot.querySelector('.nv-root') || {dataset: {}}).dataset.frame) > 0)",
+        timeout=60_000,
+    )
+    frame = time.perf_counter() - start
+    page.context.close()
+    return picture, frame
 
 
-def measure_playing(pages: list[Page], seconds: float) -> list[tuple[float, float]]:
-    """Press Play on every page, then sample their step counters: (steps/s, redraws/s)."""
-    for p in pages:
-        p.get_by_role("button", name="Play", exact=True).click()
-    time.sleep(2.0)  # let the first ticks settle
-    first = [steps_shown(p) for p in pages]
-    changes = [0] * len(pages)
-    last = list(first)
-    start = time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        for i, p in enumerate(pages):
-            now = steps_shown(p)
-            if now != last[i]:
-                changes[i] += 1
-                last[i] = now
-        time.sleep(0.05 / len(pages))
-    elapsed = time.perf_counter() - start
-    for p in pages:
-        p.get_by_role("button", name="Pause", exact=True).click()
-    return [((last[i] - first[i]) / elapsed, changes[i] / elapsed) for i in range(len(pages))]
+def measure(browser: Browser, url: str, pid: int, sessions: int, seconds: float) -> dict:
+    """`sessions` pages play the default Playground at once; the live views are sampled."""
+    pages = [open_playground(browser, url) for _ in range(sessions)]
+    for page in pages:
+        page.get_by_role("button", name="Play", exact=True).click()
+    time.sleep(SETTLE_S)
+    log_at = SERVER_LOG.stat().st_size
+    for page in pages:
+        page.evaluate(SAMPLER, {"intervalMs": 50})
+    cpu0, t0 = cpu_seconds(pid), time.perf_counter()
+    first = [(time.perf_counter(), steps_shown(page)) for page in pages]
+    time.sleep(seconds)
+    last = [(time.perf_counter(), steps_shown(page)) for page in pages]
+    cpu1, t1 = cpu_seconds(pid), time.perf_counter()
+    reports = [page.evaluate("() => window.__liveSampler.report()") for page in pages]
+    errors = [
+        t for page in pages for t in page.locator("[data-testid='stException']").all_inner_texts()
+    ]
+    for page in pages:
+        page.context.close()
+    per = []
+    for r, (ta, sa), (tb, sb) in zip(reports, first, last, strict=True):
+        epochs = (sb - sa) / STEPS_PER_EPOCH / (tb - ta)  # as the page's counter showed them
+        per.append({"redraws": r["redraws"] / r["seconds"], "epochs": epochs, **{
+            k: r[k] for k in ("samples", "missing", "jumps", "stale")}})  # fmt: skip
+    time.sleep(6)  # the next statistics line of the service covers the window
+    stats = service_stats(log_at)
+    turns = sum(s["turns"] for s in stats) or 1
+    return {
+        "sessions": per,
+        "errors": errors,
+        "server_cpu": (cpu1 - cpu0) / (t1 - t0),
+        "train_share": sum(s["train_s"] for s in stats)
+        / max(1e-9, sum(s["seconds"] for s in stats)),
+        "frame_ms": 1000 * sum(s["frame_s"] for s in stats) / turns,
+        "steps_per_s": sum(s["steps"] for s in stats) / max(1e-9, sum(s["seconds"] for s in stats)),
+    }
 
 
-def bare_steps_per_s(query: str) -> float:
-    """The same network and batches trained by a bare torch loop (see bench_trainer)."""
-    cfg = list_presets("playground")[0].config  # what the Playground opens on
-    if query:
-        cfg, _ = Config.from_query(
-            dict(p.split("=") for p in query.lstrip("?").split("&")), base=cfg
-        )
+def bare_steps_per_s() -> float:
+    """The Playground's network trained by a bare torch loop on the same batches."""
+    cfg = list_presets("playground")[0].config
     changes = {path: cfg.get(path) for path in ("data.dataset", "model.hidden",
-               "train.optimizer", "train.lr", "train.batch_size", "data.noise")}  # fmt: skip
+               "model.activation", "train.optimizer", "train.lr", "train.batch_size",
+               "data.noise")}  # fmt: skip
     changes = {k: list(v) if isinstance(v, tuple) else v for k, v in changes.items()}
     changes["device"] = "cpu"
     steps = 3000
-    best = min(time_bare(changes, steps) for _ in range(3))
-    return steps / best
+    return steps / min(time_bare(changes, steps) for _ in range(3))
 
 
-def run_browser_checks(url: str, seconds: float, bare: dict[str, float]) -> None:
-    """Everything measured through the browser against one running server."""
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-
-        def new_page() -> Page:
-            return browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-
-        time.sleep(WARM_UP_S)  # as a class opens a server started before the lesson
-        cold = time_first_paint(new_page(), f"{url}/playground")
-        warm = time_first_paint(new_page(), f"{url}/playground")
-        print("  Playground first paint (target: first chart within 3 s of opening the page):")
-        for name, (picture, curve) in (
-            (f"first session (server up {WARM_UP_S:g} s)", cold),
-            ("a new session", warm),
-        ):
-            print(f"    {name:30s} picture {picture:5.2f} s, first curve {curve:4.2f} s after Play")
-        print(
-            f"  One session playing for {seconds:.0f} s (targets: >= 0.60 of bare, >= 3 redraws/s):"
-        )
-        for name, query in CASES.items():
-            page = new_page()
-            page.goto(f"{url}/playground{query}")
-            page.wait_for_selector(IDLE, state="attached", timeout=60_000)
-            ((rate, redraws),) = measure_playing([page], seconds)
-            print(f"    {name:24s} bare {bare[name]:5.0f} steps/s, live {rate:5.0f} steps/s: "
-                  f"ratio {rate / bare[name]:4.2f}, {redraws:3.1f} redraws/s")  # fmt: skip
-            page.context.close()
-        pages = [new_page() for _ in range(4)]
-        for page in pages:
-            page.goto(f"{url}/playground")
-            page.wait_for_selector(IDLE, state="attached", timeout=60_000)
-        results = measure_playing(pages, seconds)
-        shown = [page.locator("[data-testid='stException']") for page in pages]
-        errors = sum(e.count() for e in shown)
-        for e in shown:  # say what went wrong, not only how often
-            for text in e.all_inner_texts():
-                print("  error shown:", text.strip().replace("\n", " | ")[:2000])
-        rates = ", ".join(f"{r:.0f}" for r, _ in results)
-        print(f"  Four sessions playing at once: steps/s {rates}; "
-              f"redraws/s {min(d for _, d in results):.1f} to {max(d for _, d in results):.1f}; "
-              f"errors {errors}")  # fmt: skip
-        browser.close()
+def report(result: dict, n: int, bare: float | None = None) -> None:
+    s = result["sessions"]
+    redraws = ", ".join(f"{x['redraws']:.1f}" for x in s)
+    epochs = ", ".join(f"{x['epochs']:.0f}" for x in s)
+    samples = sum(x["samples"] for x in s)
+    missing, jumps = sum(x["missing"] for x in s), sum(x["jumps"] for x in s)
+    stale = sum(x["stale"] for x in s) / max(1, samples)
+    print(f"  {n} session{'s' if n > 1 else ' '} playing: redraws/s {redraws}; epochs/s {epochs}")
+    line = (f"      server {result['server_cpu']:.2f} cores, training {result['train_share']:.0%} "
+            f"of it ({result['steps_per_s']:,.0f} steps/s in all), {result['frame_ms']:.1f} ms "
+            f"per frame built; missing {missing}, jumps {jumps}, faded {stale:.1%} of "
+            f"{samples} samples; errors {len(result['errors'])}")  # fmt: skip
+    if bare:
+        line += f"; {result['steps_per_s'] / bare:.2f} of a bare loop's steps/s"
+    print(line)
+    for text in result["errors"]:  # say what went wrong, not only how often
+        print("      error shown:", text.strip().replace("\n", " | ")[:2000])
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--seconds", type=float, default=10.0, help="sampling time per measurement")
+    p.add_argument("--sessions", default="1,2,4,8", help="numbers of sessions to measure")
     args = p.parse_args()
     torch.set_num_threads(1)
     if not os.path.exists(CHROMIUM):
         sys.exit(f"{CHROMIUM} not found: apt-get install chromium")
-    bare = {name: bare_steps_per_s(query) for name, query in CASES.items()}
     cores = sorted(os.sched_getaffinity(0))
-    setups = [("server and browser sharing all cores", None, None)]
-    if len(cores) >= 2:
-        # As when students' browsers run on their own machines: the server keeps one core.
-        setups.append(("server on core 0, browser on the others", {cores[0]}, set(cores[1:])))
-    for title, server_cpus, browser_cpus in setups:
-        print(f"{title}:")
-        all_cpus = set(cores)
-        os.sched_setaffinity(0, browser_cpus or all_cpus)  # the browser inherits it
-        with server(server_cpus) as url:
-            run_browser_checks(url, args.seconds, bare)
-        os.sched_setaffinity(0, all_cpus)
+    if len(cores) < 2:
+        sys.exit("needs two cores: one for the server, the others for the browsers")
+    bare = bare_steps_per_s()
+    print(f"bare torch loop, TF Playground's network: {bare:,.0f} steps/s "
+          f"({bare / STEPS_PER_EPOCH:.0f} epochs/s)")  # fmt: skip
+    print(f"server on core {cores[0]}, browsers on core(s) {','.join(map(str, cores[1:]))}:")
+    os.sched_setaffinity(0, set(cores[1:]))  # the browsers inherit it
+    with server({cores[0]}) as (url, pid), sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        time.sleep(WARM_UP_S)  # as a class opens a server started before the lesson
+        picture, frame = time_first_paint(browser, url)
+        print(f"  first paint: picture {picture:.2f} s after opening, first frame {frame:.2f} s "
+              "after Play")  # fmt: skip
+        for n in (int(x) for x in args.sessions.split(",")):
+            result = measure(browser, url, pid, n, args.seconds)
+            report(result, n, bare if n == 1 else None)
+        browser.close()
+    os.sched_setaffinity(0, set(cores))
 
 
 if __name__ == "__main__":

@@ -79,6 +79,16 @@ class Network(nn.Module):
         self.head = head
         self.dropout_generator: torch.Generator | None = None
 
+    def train(self, mode: bool = True) -> Network:
+        """Set training mode on every module, as nn.Module.train does, without its walk:
+        that recursion (with nn.Module's checked __setattr__ on each module) took ~80 us on
+        a toy network, and the live view switches modes several times per frame. No module
+        here overrides train(), so setting the flag is all it does. (Not cached: weight
+        norm adds modules after the network is built.)"""
+        for m in self.modules():
+            object.__setattr__(m, "training", mode)
+        return self
+
     def forward(self, x: Tensor) -> Tensor:
         x = self.stem(x)
         for block in self.blocks:

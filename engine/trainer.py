@@ -26,7 +26,7 @@ from engine.landscape import snapshot as param_snapshot
 from engine.losses import LOSSES
 from engine.manual_backward import ManualMLPStep
 from engine.models import Network, build_model
-from engine.optimizers import build_optimizer
+from engine.optimizers import build_optimizer, lean_step
 from engine.probes import Probes
 from engine.schedules import build_schedule, resume_schedule
 from engine.seeding import generator
@@ -243,7 +243,9 @@ class Trainer:
             self.probes.record_grads()
             self.probes.snapshot_weights()
         lr = self.optimizer.param_groups[0]["lr"]
-        self.optimizer.step()
+        # A schedule's first step follows a real optimizer.step(): torch checks that order.
+        if self.scheduler._step_count <= 1 or not lean_step(self.optimizer):
+            self.optimizer.step()
         self.scheduler.step()
         if t.max_norm:
             self._apply_max_norm(t.max_norm)
@@ -361,7 +363,8 @@ class Trainer:
     def metrics(self, split: Split) -> dict[str, float | None]:
         """Mean loss and accuracy of the model in eval mode on `split` (accuracy is None for
         regression; both are None for an empty split)."""
-        self.model.eval()
+        if self.model.training:  # eval() walks every module; two splits in a row need one
+            self.model.eval()
         total_loss, correct, n = 0.0, 0, len(split.y)
         if n == 0:  # e.g. data.val_fraction = 0: there is nothing to measure
             return {"loss": None, "acc": None}

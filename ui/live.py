@@ -39,7 +39,10 @@ KICK_S = 0.2  # the Search page's fragment interval while it searches (a trial a
 # before giving up and saying "queued". Slots free up every slice.
 QUEUE_WAIT_S = 3.0
 MAX_PROBES = 400  # probe frames kept per live run (older ones are thinned out)
-PROBES_PER_SLICE = 1  # a fresh histogram every slice at a small, constant cost
+# A probe (histograms, gradient norms) every PROBE_S of a run's training, at most one a slice:
+# a probe of a toy network costs about five steps' time (~1.5 ms), and the charts that show
+# them redraw once a second at most.
+PROBE_S = 0.1
 LOCK_KEY = "live.lock"
 
 
@@ -303,8 +306,8 @@ def train_slice(run: LiveRun, budget_s: float) -> None:
     try:
         for i, trainer in active:
             rate = trainer.step_count / trainer.seconds if trainer.seconds > 0.05 else 100.0
-            expected = rate * share if steps is None else steps[i]
-            trainer.probe_every = max(1, int(expected / PROBES_PER_SLICE))
+            expected = rate * max(share, PROBE_S) if steps is None else steps[i]
+            trainer.probe_every = max(1, int(expected))
             if steps is None:
                 trainer.run_for(share)
             elif steps[i]:

@@ -196,11 +196,14 @@ class TrainingService:
                 self.stats["busy"] += 1
                 return
             try:
+                if not run.playing:
+                    # paused by a press since it was picked: that press's rerun redraws the
+                    # page, and a frame now would only rerun it once more ("stopped")
+                    return
                 start = time.perf_counter()
                 steps = run.steps
-                if run.playing:
-                    budget = min(MAX_SLICE_S, max(MIN_SLICE_S, ROUND_S / ready))
-                    live.train_slice(run, budget)
+                budget = min(MAX_SLICE_S, max(MIN_SLICE_S, ROUND_S / ready))
+                live.train_slice(run, budget)
                 trained = time.perf_counter()
                 self.publish(stream)
                 self._count(trained - start, time.perf_counter() - trained, run.steps - steps)
@@ -214,7 +217,8 @@ class TrainingService:
         self.stats["frame_s"] += frame_s
         now = time.monotonic()
         if STATS_LOG and now - self._stats_at >= 5.0:
-            LOG.warning("training service stats: %s over %.1f s", self.stats, now - self._stats_at)
+            line = json.dumps({**self.stats, "seconds": round(now - self._stats_at, 3)})
+            LOG.warning("training service stats: %s", line)
             self.stats = {"turns": 0, "busy": 0, "steps": 0, "train_s": 0.0, "frame_s": 0.0}
             self._stats_at = now
 

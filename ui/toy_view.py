@@ -207,11 +207,11 @@ def network_data(
     d = t.data
     plane = plane_of(run)
     bounds = ACTIVATIONS.get(t.cfg.model.activation).extra.get("bounds")
-    static = run.cache.get("toy_static")
-    if static is None or static[0] != plane.extent:
-        static = (plane.extent, feature_column(d, plane.extent))
-        run.cache["toy_static"] = static
-    columns = [static[1]]
+    inputs = run.cache.get("toy_inputs")  # the input column: the same until the data changes
+    if inputs is None or inputs[0] != plane.extent:
+        inputs = (plane.extent, feature_column(d, plane.extent))
+        run.cache["toy_inputs"] = inputs
+    columns = [inputs[1]]
     for i, units in enumerate(plane.units):
         shown = units[..., :MAX_UNITS_SHOWN]
         if bounds is not None:

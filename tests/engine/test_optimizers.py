@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from engine.config import TrainConfig
-from engine.optimizers import OPTIMIZERS, build_optimizer
+from engine.optimizers import OPTIMIZERS, build_optimizer, lean_step
 from engine.registry import ConfigError, Entry
 
 FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
@@ -203,3 +203,42 @@ def test_adamw_decay_is_decoupled() -> None:
     g = _step(build_optimizer([p], train_cfg(optimizer="adamw", lr=lr, weight_decay=wd)), p)
     # Loshchilov & Hutter 2019: shrink by lr * wd, then the Adam step of the raw gradient.
     torch.testing.assert_close(p.detach(), p0 * (1 - lr * wd) - lr * g.sign(), rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("name", "extra"),
+    [("sgd", {}), ("sgd", {"weight_decay": 0.01}), ("momentum", {}), ("nesterov", {})],
+)
+def test_lean_step_updates_exactly_as_step_does(name: str, extra: dict[str, Any]) -> None:
+    """The Trainer's fast update (the functional SGD torch's step calls) leaves the weights
+    and momentum buffers bit for bit where `step()` does, step after step."""
+    torch.manual_seed(3)
+    ref = torch.nn.Linear(4, 3)
+    lean = torch.nn.Linear(4, 3)
+    lean.load_state_dict(ref.state_dict())
+    cfg = train_cfg(optimizer=name, lr=0.05, momentum=0.9, **extra)
+    ref_opt, lean_opt = (
+        build_optimizer(ref.parameters(), cfg),
+        build_optimizer(lean.parameters(), cfg),
+    )
+    for _ in range(4):
+        x = torch.randn(8, 4)
+        for model in (ref, lean):
+            model.zero_grad(set_to_none=True)
+            model(x).pow(2).sum().backward()
+        ref_opt.step()
+        assert lean_step(lean_opt)
+        for a, b in zip(ref.parameters(), lean.parameters(), strict=True):
+            assert torch.equal(a, b)
+            if name != "sgd":
+                assert torch.equal(
+                    ref_opt.state[a]["momentum_buffer"], lean_opt.state[b]["momentum_buffer"]
+                )
+
+
+def test_lean_step_leaves_other_optimizers_to_step() -> None:
+    p = _param()
+    p0 = p.detach().clone()
+    p.grad = torch.ones_like(p)
+    assert not lean_step(build_optimizer([p], train_cfg(optimizer="adam")))
+    assert torch.equal(p.detach(), p0)  # nothing was done
