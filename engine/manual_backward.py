@@ -47,6 +47,10 @@ class ManualMLPStep:
         value_and_grad: Callable[[Tensor, Tensor], tuple[Tensor, Tensor]],
     ) -> None:
         self.layers = list(layers)
+        # The parameters, read once: nn.Module's attribute lookup costs more than the matrix
+        # products of a toy network. (The optimizer and load_state_dict update these tensors
+        # in place; a plain Linear never swaps them.)
+        self.params = [(layer.weight, layer.bias) for layer in self.layers]
         self.acts = list(acts)
         self.backward = backward
         self.value_and_grad = value_and_grad
@@ -87,9 +91,7 @@ class ManualMLPStep:
         """Forward pass on the batch (x, y), then set every parameter's `.grad` to the mean
         loss's gradient (replacing what was there, like `zero_grad(set_to_none=True)`
         followed by `backward()`). Returns the mean loss."""
-        # Parameters are read once per step: nn.Module's attribute lookup costs more than
-        # the matrix products of a toy network.
-        params = [(layer.weight, layer.bias) for layer in self.layers]
+        params = self.params
         h = x.reshape(len(x), -1)  # (batch, features): the MLP's Flatten
         inputs: list[Tensor] = []  # each layer's input
         pre: list[Tensor] = []  # each hidden layer's pre-activation

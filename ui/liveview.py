@@ -12,6 +12,7 @@ view it draws.
 from __future__ import annotations
 
 import base64
+import json
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -52,6 +53,16 @@ def finite(obj: Any) -> Any:
     if isinstance(obj, (list, tuple)):
         return [finite(v) for v in obj]
     return obj
+
+
+def to_json(data: dict[str, Any]) -> bytes:
+    """`data` as compact JSON, NaN and infinities as null (see `finite`; walking the data
+    for them is skipped unless the strict encoding finds one: most frames have none)."""
+    try:
+        text = json.dumps(data, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        text = json.dumps(finite(data), separators=(",", ":"), allow_nan=False)
+    return text.encode()
 
 
 def show(data: dict[str, Any], key: str, **callbacks: Callable[[], None]) -> Any:

@@ -40,7 +40,6 @@ from starlette.responses import Response
 
 from ui import live, liveview
 from ui.live import LiveRun
-from ui.liveview import finite
 from ui.routes import LIVE_FRAMES
 
 LOG = logging.getLogger(__name__)
@@ -237,7 +236,7 @@ class TrainingService:
             frame = {}
         frame["frame_no"] = stream.frame_no + 1
         frame["playing"] = run.playing
-        stream.frame = json.dumps(finite(frame), separators=(",", ":")).encode()
+        stream.frame = liveview.to_json(frame)
         stream.frame_no += 1
         stream.wake()
 
