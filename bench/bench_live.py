@@ -182,7 +182,17 @@ def measure(browser: Browser, url: str, pid: int, sessions: int, seconds: float)
         / max(1e-9, sum(s["seconds"] for s in stats)),
         "frame_ms": 1000 * sum(s["frame_s"] for s in stats) / turns,
         "steps_per_s": sum(s["steps"] for s in stats) / max(1e-9, sum(s["seconds"] for s in stats)),
+        "by_run": _by_run(stats),
     }
+
+
+def _by_run(stats: list[dict]) -> list[int]:
+    """Steps the service trained each run over the statistics' windows, fewest first."""
+    total: dict[str, int] = {}
+    for s in stats:
+        for token, steps in s.get("by_run", {}).items():
+            total[token] = total.get(token, 0) + steps
+    return sorted(total.values())
 
 
 def bare_steps_per_s() -> float:
@@ -209,6 +219,9 @@ def report(result: dict, n: int, bare: float | None = None) -> None:
             f"of it ({result['steps_per_s']:,.0f} steps/s in all), {result['frame_ms']:.1f} ms "
             f"per frame built; missing {missing}, jumps {jumps}, faded {stale:.1%} of "
             f"{samples} samples; errors {len(result['errors'])}")  # fmt: skip
+    runs = result["by_run"]
+    if len(runs) > 1:  # the service's own count: the pages' counters also carry their lag
+        line += f"; steps trained per run, fewest/most {runs[0] / max(1, runs[-1]):.2f}"
     if bare:
         line += f"; {result['steps_per_s'] / bare:.2f} of a bare loop's steps/s"
     print(line)

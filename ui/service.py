@@ -101,7 +101,8 @@ class TrainingService:
         self._streams: dict[str, Stream] = {}
         self._thread: threading.Thread | None = None
         # What the turns cost, for bench/bench_live.py (PLAYGROUND_SERVICE_STATS=1 logs it).
-        self.stats = {"turns": 0, "busy": 0, "steps": 0, "train_s": 0.0, "frame_s": 0.0}
+        self.stats: dict[str, Any] = {}
+        self._reset_stats()
         self._stats_at = time.monotonic()
 
     # Streams -------------------------------------------------------------------------------
@@ -205,20 +206,27 @@ class TrainingService:
                 live.train_slice(run, budget)
                 trained = time.perf_counter()
                 self.publish(stream)
-                self._count(trained - start, time.perf_counter() - trained, run.steps - steps)
+                frame_s = time.perf_counter() - trained
+                self._count(stream, trained - start, frame_s, run.steps - steps)
             finally:
                 run.lock.release()
 
-    def _count(self, train_s: float, frame_s: float, steps: int) -> None:
+    def _reset_stats(self) -> None:
+        self.stats = {"turns": 0, "busy": 0, "steps": 0, "train_s": 0.0, "frame_s": 0.0,
+                      "by_run": {}}  # fmt: skip
+
+    def _count(self, stream: Stream, train_s: float, frame_s: float, steps: int) -> None:
         self.stats["turns"] += 1
         self.stats["steps"] += steps
         self.stats["train_s"] += train_s
         self.stats["frame_s"] += frame_s
+        by_run = self.stats["by_run"]  # steps per run (token prefix): is it fair?
+        by_run[stream.token[:6]] = by_run.get(stream.token[:6], 0) + steps
         now = time.monotonic()
         if STATS_LOG and now - self._stats_at >= 5.0:
             line = json.dumps({**self.stats, "seconds": round(now - self._stats_at, 3)})
             LOG.warning("training service stats: %s", line)
-            self.stats = {"turns": 0, "busy": 0, "steps": 0, "train_s": 0.0, "frame_s": 0.0}
+            self._reset_stats()
             self._stats_at = now
 
     def publish(self, stream: Stream) -> None:
