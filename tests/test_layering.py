@@ -1,4 +1,4 @@
-"""The engine is a library: it never imports Streamlit (DESIGN.md section 1)."""
+"""The engine is a library: it never imports Streamlit (docs/architecture.md, "Layers")."""
 
 import ast
 import subprocess
@@ -29,7 +29,7 @@ def _streamlit_imports(path: Path) -> list[str]:
 
 
 def test_engine_source_never_imports_streamlit():
-    assert ENGINE.is_dir(), f"{ENGINE} is missing: the engine package must exist (DESIGN.md §1)"
+    assert ENGINE.is_dir(), f"{ENGINE} is missing: the engine package must exist"
     files = sorted(ENGINE.rglob("*.py"))
     assert files, f"{ENGINE} holds no .py files"
     offenders = [hit for path in files for hit in _streamlit_imports(path)]
@@ -37,7 +37,7 @@ def test_engine_source_never_imports_streamlit():
 
 
 def test_importing_engine_does_not_load_streamlit():
-    assert ENGINE.is_dir(), f"{ENGINE} is missing: the engine package must exist (DESIGN.md §1)"
+    assert ENGINE.is_dir(), f"{ENGINE} is missing: the engine package must exist"
     if not (ENGINE / "__init__.py").exists():
         pytest.skip("engine/__init__.py not written yet")
     code = "import engine, sys; assert 'streamlit' not in sys.modules, 'engine loaded streamlit'"

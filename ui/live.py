@@ -298,7 +298,7 @@ def train_slice(run: LiveRun, budget_s: float) -> None:
     (within the same budget); stop playing at the end or at a cap, and turn an unexpected
     failure into a message."""
     # torch's intra-op thread count is per OS thread (OpenMP), and the service thread or a
-    # script thread may be one that app.py's set_num_threads(1) never reached: set it here.
+    # script thread may be one that shell.py's set_num_threads(1) never reached: set it here.
     torch.set_num_threads(1)
     steps = steps_due(run)
     active = [(i, t) for i, t in enumerate(run.trainers) if not t.done]

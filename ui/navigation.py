@@ -1,4 +1,4 @@
-"""The app's pages in one table: app.py builds the navigation from it and the home page links
+"""The app's pages in one table: shell.py builds the navigation from it and the home page links
 every entry with its blurb, so a new page is added in one place."""
 
 from __future__ import annotations

@@ -63,20 +63,28 @@ def screenshot(page: Page, name: str) -> Path:
     return path
 
 
-def metric_value(page: Page, label: str) -> str:
+def metric_value(page: Page, label: str, timeout_s: float = 20.0) -> str:
     """The text of the number labelled `label`: one the live view shows above its pictures
-    (epoch, steps, losses), or an st.metric's."""
-    live = page.locator(f".nv-metric[data-label='{label}'] .nv-metric-value")
-    texts = live.all_inner_texts()
-    if not texts:
-        box = page.get_by_test_id("stMetric").filter(
-            has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True)
-        )
-        # while a fragment redraws, the outgoing element can linger next to the new one
-        texts = box.get_by_test_id("stMetricValue").all_inner_texts()
-    if not texts:
-        raise AssertionError(f"no metric labelled {label!r} on the page")
-    return texts[-1].strip()
+    (epoch, steps, losses), or an st.metric's. Waits up to `timeout_s` for it to appear: the
+    live view draws once its component's code has loaded, which on a fresh server's first
+    page comes after the script has finished."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        live = page.locator(f".nv-metric[data-label='{label}'] .nv-metric-value")
+        texts = live.all_inner_texts()
+        if not texts:
+            box = page.get_by_test_id("stMetric").filter(
+                has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True)
+            )
+            # while a fragment redraws, the outgoing element can linger next to the new one
+            texts = box.get_by_test_id("stMetricValue").all_inner_texts()
+        if texts:
+            return texts[-1].strip()
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no metric labelled {label!r} on the page")
+        time.sleep(0.1)
 
 
 def number(text: str) -> float:
