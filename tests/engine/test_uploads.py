@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -13,6 +17,8 @@ from engine.data.uploads import (
     parse_points_csv,
     points_to_csv,
 )
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def rows(labels: list[str], sep: str = ",") -> str:
@@ -204,3 +210,26 @@ def test_points_to_csv_refuses_what_it_cannot_write() -> None:
         points_to_csv(np.full((4, 2), np.nan), np.zeros(4, dtype=np.int64))
     with pytest.raises(ValueError, match="class_names"):
         points_to_csv(xy, np.array([0, 1, 2, 2]), class_names=("a", "b"))
+
+
+@pytest.mark.parametrize("digits", [200_000, 1_900_000])
+def test_a_long_run_of_digits_is_refused_in_linear_time(digits: int) -> None:
+    """A field of digits ending in a letter (issue 10): the number pattern once backtracked
+    quadratically on it, holding the GIL for seconds (20,000 digits) to hours (a 1.9 MB field
+    under the upload limit), which froze every session. Parsed in a child process so that a
+    regression fails at the (generous) timeout instead of hanging the suite."""
+    code = (
+        "from engine.data import DataError\n"
+        "from engine.data.uploads import parse_points_csv\n"
+        "rows = b''.join(b'%d,%d,%d\\n' % (i, i, i % 2) for i in range(12))\n"
+        f"bad = b'1' * {digits} + b'x,1,0\\n' + rows\n"
+        "try:\n"
+        "    parse_points_csv(bad)\n"
+        "except DataError as e:\n"
+        "    print(e)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "line 1" in done.stdout and "is not a number" in done.stdout
