@@ -163,9 +163,8 @@ def lean_step(optimizer: Optimizer) -> bool:
     without `step()`'s wrapper (profiler scope, hooks, grad mode, grouping by device), which
     on a toy network cost more than the update itself (~45 against ~20 us a step). Returns
     False, having done nothing, for any other optimizer or one with hooks: call `step()`."""
-    if type(optimizer) is not torch.optim.SGD or optimizer._optimizer_step_pre_hooks:
-        return False
-    if optimizer._optimizer_step_post_hooks:
+    hooked = optimizer._optimizer_step_pre_hooks or optimizer._optimizer_step_post_hooks
+    if type(optimizer) is not torch.optim.SGD or hooked:
         return False
     with torch.no_grad():
         for group in optimizer.param_groups:

@@ -28,6 +28,7 @@ from typing import Any
 
 import streamlit as st
 import torch
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from engine.config import Config
 from engine.data import Dataset, build_dataset
@@ -129,7 +130,8 @@ class LiveRun:
     notice: str = ""  # why the run stopped by itself (cap, divergence, end), for the page
     error: str = ""  # an unexpected failure during training, shown instead of a traceback
     cache: dict[Any, Any] = field(default_factory=dict)
-    lock: Any = field(default_factory=threading.RLock, repr=False, compare=False)
+    # the session's lock, so that every run of a session shares it (see `session_lock`)
+    lock: Any = field(default_factory=lambda: session_lock(), repr=False, compare=False)
 
     @property
     def trainer(self) -> Trainer:
@@ -165,7 +167,10 @@ def run_key(page: str) -> str:
 
 
 def session_lock() -> Any:
-    """The lock of this session's runs (made on first use)."""
+    """The lock of this session's runs (made on first use). Outside a script run (a unit
+    test, a benchmark driving runs directly) there is no session: a lock of its own."""
+    if get_script_run_ctx(suppress_warning=True) is None:
+        return threading.RLock()
     return st.session_state.setdefault(LOCK_KEY, threading.RLock())
 
 
@@ -188,7 +193,7 @@ def ensure_run(
             return run, False
         _retire(run)  # the old network trained: keep it in the store before replacing it
     dataset = make_dataset(cfg) if make_dataset else None
-    run = LiveRun([_live_trainer(cfg, dataset)], store_page=page, lock=session_lock())
+    run = LiveRun([_live_trainer(cfg, dataset)], store_page=page)
     st.session_state[run_key(page)] = run
     return run, True
 
@@ -224,7 +229,7 @@ def ensure_comparison(
         trainers.append(_live_trainer(cfg, shared[data_key]))
     if run is not None:
         _retire(run)  # a trained sweep being replaced goes to the store first
-    run = LiveRun(trainers, wanted[0], store_page=store_page, lock=session_lock())
+    run = LiveRun(trainers, wanted[0], store_page=store_page)
     st.session_state[key] = run
     return run, True
 

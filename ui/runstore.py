@@ -14,7 +14,7 @@ from engine.data import DATASETS
 from engine.store import RunRecord, RunStore, StoreError
 from engine.trainer import Trainer
 from ui.controls import points_key, values_key
-from ui.live import LiveRun, make_live, run_key, session_lock
+from ui.live import LiveRun, make_live, run_key
 from ui.state import skey
 
 PAGE_PATHS = {"pg": "app_pages/playground.py", "mnist": "app_pages/mnist.py"}
@@ -98,7 +98,6 @@ def open_in_page(store: RunStore, run_id: int) -> None:
         store_page=page,
         saved={0: run_id},
         saved_steps={0: trainer.step_count},
-        lock=session_lock(),
     )
     st.switch_page(PAGE_PATHS[page])
 

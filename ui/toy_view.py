@@ -37,15 +37,22 @@ SIZES = {"height": 290, "thumb": 46, "size": 290}
 PRESENT_SIZES = {"height": 360, "thumb": 60, "size": 360}
 
 
-def plane_of(run: LiveRun) -> PlaneOutputs:
-    """The run's network over the plane; the grid's inputs are made once per run."""
-    d = run.trainer.data
-    grid = run.cache.get("plane_inputs")
-    if grid is None:
+def _plane(run: LiveRun) -> tuple[float, Any, dict[str, Any]]:
+    """What never changes while a run trains (its data is fixed): the plane's extent, the
+    network's inputs over its grid and the picture's input column. Made once per run."""
+    cached = run.cache.get("plane")
+    if cached is None:
+        d = run.trainer.data
         extent = plane_extent(d)
-        grid = run.cache["plane_inputs"] = (extent, plane_inputs(d, RESOLUTION, extent))
-    extent, inputs = grid
-    return evaluate_plane(run.trainer.model, d, RESOLUTION, extent, inputs)
+        cached = (extent, plane_inputs(d, RESOLUTION, extent), feature_column(d, extent))
+        run.cache["plane"] = cached
+    return cached
+
+
+def plane_of(run: LiveRun) -> PlaneOutputs:
+    """The run's network over the plane."""
+    extent, inputs, _ = _plane(run)
+    return evaluate_plane(run.trainer.model, run.trainer.data, RESOLUTION, extent, inputs)
 
 
 def _pooled(maps: np.ndarray) -> np.ndarray:
@@ -207,11 +214,7 @@ def network_data(
     d = t.data
     plane = plane_of(run)
     bounds = ACTIVATIONS.get(t.cfg.model.activation).extra.get("bounds")
-    inputs = run.cache.get("toy_inputs")  # the input column: the same until the data changes
-    if inputs is None or inputs[0] != plane.extent:
-        inputs = (plane.extent, feature_column(d, plane.extent))
-        run.cache["toy_inputs"] = inputs
-    columns = [inputs[1]]
+    columns = [_plane(run)[2]]  # the input column
     for i, units in enumerate(plane.units):
         shown = units[..., :MAX_UNITS_SHOWN]
         if bounds is not None:

@@ -1,6 +1,7 @@
 """The Playground page through AppTest: controls, the live loop, URL state, uploads, limits.
 
-One `.run()` is one live tick (the fragment trains for its time slice, then redraws).
+Under AppTest no browser pulls the live view's frames, so one `.run()` of a playing page
+plays one turn of the training service: a training slice, then its frame.
 """
 
 from __future__ import annotations
