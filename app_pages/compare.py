@@ -8,6 +8,7 @@ from ui import charts, compare
 from ui.labs import Lab, comparison
 from ui.runstore import open_store
 from ui.state import skey
+from ui.text import plain
 from ui.widgets import field_label
 
 PAGE = "compare"
@@ -91,7 +92,7 @@ for part in [p.strip() for p in text.split(";") if p.strip()]:
             (f"{field_label(path)} = {part}", base.replace(**{path: parse_value(path, part)}))
         )
     except ConfigError as e:
-        st.warning(f"{part}: {e}", icon=":material/edit:")
+        st.warning(plain(f"{part}: {e}"), icon=":material/edit:")
 if len(runs) > 8:
     st.warning("At most 8 values at once: the first 8 are used.")
     runs = runs[:8]

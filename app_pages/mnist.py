@@ -11,6 +11,7 @@ from ui.presenter import intro, presenting
 from ui.presets import preset_picker
 from ui.service import charts_every, live_view
 from ui.state import skey
+from ui.text import plain
 from ui.transport import IMAGE_SPEEDS, status_banner, transport
 from ui.urlstate import init_page_state, view_toggle, view_values, write_url
 
@@ -52,11 +53,11 @@ intro(
 )
 cfg, error = render_controls(CONTROLS)
 for notice in pop_notices(PAGE):
-    st.warning(notice, icon=":material/info:")
+    st.warning(plain(notice), icon=":material/info:")
 
 run = None
 if error:
-    st.error(f"This combination cannot train: {error}", icon=":material/block:")
+    st.error(f"This combination cannot train: {plain(error)}", icon=":material/block:")
 elif cfg.data.dataset == "mnist_full" and not mnist_view.full_set_ready():
     mnist_view.download_panel(PAGE)
 else:

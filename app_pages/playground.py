@@ -10,6 +10,7 @@ from ui.live import LiveRun, ensure_run, panels_area
 from ui.presenter import intro, presenting
 from ui.presets import preset_picker
 from ui.service import charts_every, live_view
+from ui.text import plain
 from ui.transport import status_banner, transport
 from ui.uploads import get_points, upload_box
 from ui.urlstate import init_page_state, view_toggle, view_values, write_url
@@ -50,11 +51,11 @@ intro(
 )
 cfg, error = render_controls(CONTROLS)
 for notice in pop_notices(PAGE):
-    st.warning(notice, icon=":material/info:")
+    st.warning(plain(notice), icon=":material/info:")
 
 run = None
 if error:
-    st.error(f"This combination cannot train: {error}", icon=":material/block:")
+    st.error(f"This combination cannot train: {plain(error)}", icon=":material/block:")
 else:
     try:
         run, _ = ensure_run(PAGE, cfg, lambda c: build_dataset(c.data, c.seed, get_points(PAGE)))

@@ -16,6 +16,7 @@ from ui.runstore import (
     trainer_page,
 )
 from ui.state import skey
+from ui.text import plain
 
 PAGE = "runs"
 
@@ -168,7 +169,7 @@ if file is not None:
     try:
         cfg = export.import_config(file.getvalue())
     except ConfigError as e:
-        st.error(f"{file.name} is not a usable config: {e}", icon=":material/error:")
+        st.error(f"{plain(file.name)} is not a usable config: {plain(e)}", icon=":material/error:")
     else:
         page = trainer_page(cfg.data.dataset)
         st.success(

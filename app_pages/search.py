@@ -12,6 +12,7 @@ from engine.search import SAMPLERS, default_storage, hide_password, make_study
 from ui import search_view
 from ui.runstore import open_config_in_page, open_store, trainer_page
 from ui.state import skey
+from ui.text import plain
 
 PAGE = "search"
 st.title("Hyperparameter search")
@@ -86,7 +87,7 @@ try:
     space = search_view.space_from_table(pd.DataFrame(table), objective, epochs)
 except ConfigError as e:
     space = None
-    st.error(f"The search space is not valid: {e}", icon=":material/edit:")
+    st.error(f"The search space is not valid: {plain(e)}", icon=":material/edit:")
 
 key = skey(PAGE, "run")
 search = st.session_state.get(key)

@@ -22,6 +22,7 @@ from engine.config import Config, ConfigError, field_info, registries
 from engine.data import DATASETS
 from engine.device import available_devices
 from ui.state import skey
+from ui.text import plain
 from ui.widgets import FEATURE_LABELS, SPECS, WidgetSpec, format_number, ladder_options
 
 
@@ -318,7 +319,7 @@ def _widths_input(
     try:
         widths = parse_widths(text)
     except ValueError as e:
-        st.error(f"Neurons per hidden layer: {e}. Keeping {', '.join(map(str, value))}.")
+        st.error(plain(f"Neurons per hidden layer: {e}. Keeping {', '.join(map(str, value))}."))
         return value
     noun = "conv block" if spec.label.startswith("Channels") else "hidden layer"
     st.caption(f"{len(widths)} {noun}{'s' if len(widths) > 1 else ''}")

@@ -24,6 +24,7 @@ from ui.controls import PageControls, pop_notices, render_controls, set_values
 from ui.live import LiveRun, ensure_comparison, panels_area
 from ui.service import charts_every, live_view
 from ui.state import skey
+from ui.text import plain
 from ui.transport import status_banner, transport
 from ui.urlstate import view_values
 
@@ -172,8 +173,8 @@ def lab_setup(lab: Lab, controls: PageControls) -> tuple[Preset, Config | None, 
     preset = experiment_picker(lab)
     cfg, error = render_controls(controls)
     for notice in pop_notices(lab.page):
-        st.warning(notice, icon=":material/info:")
+        st.warning(plain(notice), icon=":material/info:")
     if error:
-        st.error(f"These settings cannot train: {error}", icon=":material/block:")
+        st.error(f"These settings cannot train: {plain(error)}", icon=":material/block:")
     runs = variant_configs(lab, preset, cfg) if cfg else []
     return preset, cfg, runs

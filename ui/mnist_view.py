@@ -20,6 +20,7 @@ from engine.trainer import Trainer
 from ui import charts, images, liveview
 from ui.live import LiveRun
 from ui.state import skey
+from ui.text import plain
 
 DIGITS = [str(d) for d in range(10)]
 GRID_N = 50  # validation digits shown live
@@ -244,7 +245,7 @@ def _upload(page: str, run: LiveRun) -> None:
     try:
         steps = preprocess_digit(file.getvalue())
     except DataError as e:
-        st.error(f"Could not read {file.name}: {e}", icon=":material/error:")
+        st.error(f"Could not read {plain(file.name)}: {plain(e)}", icon=":material/error:")
         return
     t = run.trainer
     shown = [

@@ -14,6 +14,7 @@ from engine.data.uploads import UploadedPoints, parse_points_csv, points_to_csv
 from ui.controls import points_key, set_values
 from ui.live import reset_run
 from ui.state import skey
+from ui.text import plain
 
 MAX_UPLOAD_BYTES = 2_000_000
 
@@ -50,7 +51,7 @@ def upload_box(page: str, dataset: Dataset | None) -> None:
     )
     error = st.session_state.get(skey(page, "csv_error"))
     if error:
-        st.error(f"Could not use this file. {error}", icon=":material/error:")
+        st.error(f"Could not use this file. {plain(error)}", icon=":material/error:")
     points = get_points(page)
     if points is not None:
         st.caption(
