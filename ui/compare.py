@@ -17,6 +17,7 @@ from engine.config import Config, field_paths, format_value
 from engine.trainer import History
 from ui import charts
 from ui.live import LiveRun
+from ui.text import plain
 from ui.widgets import field_label
 
 SPLIT_DASH = {"training": [1, 0], "validation": [5, 3], "test": [5, 3]}
@@ -181,7 +182,7 @@ def final_table(records: list[Any]) -> pd.DataFrame:
         [
             {
                 "run": f"#{r.id}",
-                "name": r.name,
+                "name": plain(r.name),  # st.table renders Markdown; a name is text
                 "status": r.status,
                 "steps": r.steps,
                 "seconds": f"{r.seconds:.1f}",

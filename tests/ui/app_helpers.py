@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from streamlit.testing.v1 import AppTest
+
+from ui.text import JOINER
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "shell.py")  # what app.py serves to every session
@@ -161,3 +164,15 @@ def assert_every_chart_has_data(at: AppTest, where: str = "") -> int:
         elif kind == "digits" and "labels" in data:
             assert data["labels"] and data["pred"], where
     return len(at.get("vega_lite_chart"))
+
+
+def shown(element: Any) -> str:
+    """What a message element (error, warning, info, caption, toast) shows, as a reader sees
+    it: visitor-chosen text goes through `ui.text.plain`, whose Markdown escapes and invisible
+    word joiners are not part of what is read."""
+    return unplain(str(element.value))
+
+
+def unplain(text: str) -> str:
+    """`ui.text.plain`'s output as rendered: escapes dropped, word joiners removed."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", text).replace(JOINER, "")

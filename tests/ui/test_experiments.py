@@ -5,12 +5,21 @@ from __future__ import annotations
 import json
 
 import pytest
-from app_helpers import assert_clean, assert_every_chart_has_data, open_page, run_of, values
+from app_helpers import (
+    assert_clean,
+    assert_every_chart_has_data,
+    open_page,
+    run_of,
+    shown,
+    unplain,
+    values,
+)
 from streamlit.testing.v1 import AppTest
 
 from engine.config import Config
 from engine.store import RunStore
 from engine.trainer import Trainer
+from ui.text import plain
 
 TINY = {"device": "cpu", "model.hidden": [6, 4], "train.epochs": 3}
 
@@ -33,7 +42,7 @@ def test_a_finished_playground_run_is_saved_and_listed() -> None:
         at.run()
     run = run_of(at, "pg")
     assert run.trainer.status == "finished" and run.saved == {0: 1}
-    assert any("Saved in the run store as run #1" in c.value for c in at.caption)
+    assert any("Saved in the run store as run #1" in shown(c) for c in at.caption)
     runs = open_page("runs")
     assert_clean(runs)
     table = runs.dataframe[0].value
@@ -47,7 +56,7 @@ def test_reset_saves_a_run_that_trained_and_skips_one_that_did_not() -> None:
     at.button(key="pg.run.btn.step").click().run()
     at.button(key="pg.run.btn.reset").click().run()
     assert RunStore().count() == 1 and RunStore().list()[0].status == "stopped"
-    assert [t.value for t in at.toast] == ["Saved in the run store as run #1 (see Runs)."]
+    assert [shown(t) for t in at.toast] == ["Saved in the run store as run #1 (see Runs)."]
 
 
 def test_open_a_stored_run_back_in_its_page() -> None:
@@ -95,18 +104,18 @@ def test_runs_filter_by_where_they_came_from_and_delete_the_listed_ones() -> Non
     assert store.count() == 2 and store.pages() == ["pg"]
     assert "runs.from" not in [w.key for w in at.button_group]  # one origin left: no filter
     at.text_input(key="runs.q").input("nothing like this").run()
-    assert any("No stored run matches" in i.value for i in at.info)
+    assert any("No stored run matches" in shown(i) for i in at.info)
 
 
 def test_import_a_config_and_refuse_a_bad_one() -> None:
     at = open_page("runs")
     upload = next(u for u in at.file_uploader if u.key == "runs.import")
     upload.set_value(("bad.json", b'{"train": {"lr": "fast"}}', "application/json")).run()
-    assert any("bad.json" in e.value and "train.lr" in e.value for e in at.error)
+    assert any("bad.json" in shown(e) and "train.lr" in shown(e) for e in at.error)
     cfg = Config().replace(**{"data.dataset": "mnist", "train.lr": 0.003})
     upload = next(u for u in at.file_uploader if u.key == "runs.import")
     upload.set_value(("good.json", cfg.to_json().encode(), "application/json")).run()
-    assert any("valid config" in s.value for s in at.success)
+    assert any("valid config" in shown(s) for s in at.success)
     at.button(key="runs.import.open").click().run()
     assert_clean(at)
     assert values(at, "mnist")["train.lr"] == 0.003
@@ -128,7 +137,7 @@ def test_sweep_one_knob_trains_variants_and_stores_them() -> None:
     at = open_page("compare")
     at.selectbox(key="compare.field").set_value("train.lr").run()
     at.text_input(key="compare.values.train.lr").input("0.01; 0.3; fast").run()
-    assert any("fast" in w.value for w in at.warning)
+    assert any("fast" in shown(w) for w in at.warning)
     run = at.session_state["compare.cmp.sweep"]
     assert run.labels == ["Learning rate = 0.01", "Learning rate = 0.3"]
     assert run.trainers[0].train_split.x is run.trainers[1].train_split.x
@@ -148,12 +157,12 @@ def test_a_corrupt_store_is_reported_and_left_alone(tmp_path, monkeypatch: pytes
     monkeypatch.setenv("PLAYGROUND_RUNS_DB", str(bad))
     at = open_page("runs")
     assert not at.exception
-    assert any("cannot be used" in e.value for e in at.error)
+    assert any("cannot be used" in shown(e) for e in at.error)
     assert bad.read_bytes() == b"this is not a database" * 100
     pg = open_page("playground", {"train.epochs": "1", "model.hidden": "4"})
     pg.button(key="pg.run.btn.step").click().run()
     assert pg.session_state["pg.run"].trainer.done  # training is not affected
-    assert any("could not be saved" in w.value for w in pg.warning)
+    assert any("could not be saved" in shown(w) for w in pg.warning)
     assert json.loads(json.dumps(pg.session_state["pg.run"].trainer.summary()))
 
 
@@ -179,7 +188,7 @@ def test_search_runs_trials_live_and_opens_the_best_config() -> None:
     assert_clean(at)
     search = at.session_state["search.run"]
     assert search.done_here == 3 and not search.searching
-    assert any("3 trials in all" in c.value for c in at.caption)
+    assert any("3 trials in all" in shown(c) for c in at.caption)
     best_table = at.table[-1].value
     assert {"number", "value", "Learning rate"} <= set(best_table.columns)
     assert len(at.get("vega_lite_chart")) == 2  # metric by knob, best so far
@@ -247,3 +256,16 @@ def test_search_trials_are_stored_and_the_best_compared() -> None:
     search = at.session_state["search.run"]
     best_run = search.study.best_trial.user_attrs["run_id"]
     assert chosen[0] == best_run and len(chosen) == 3
+
+
+def test_a_run_name_is_shown_as_text_in_compare() -> None:
+    """Compare's table renders Markdown (st.table): a stored run's name must not become a
+    link or an image there (issue 10.7)."""
+    store = stored(2)
+    hostile = "[log in again](http://example.invalid) ![x](http://example.invalid/x.png)"
+    store.rename(1, hostile)
+    at = open_page("compare")
+    assert_clean(at)
+    names = list(at.table[0].value["name"])
+    assert plain(hostile) in names
+    assert unplain(plain(hostile)) == hostile  # what a reader sees is the name as typed

@@ -4,7 +4,14 @@ its runs train side by side on the same data, and every view draws."""
 from __future__ import annotations
 
 import pytest
-from app_helpers import assert_clean, assert_every_chart_has_data, live_view, open_page, values
+from app_helpers import (
+    assert_clean,
+    assert_every_chart_has_data,
+    live_view,
+    open_page,
+    shown,
+    values,
+)
 from streamlit.testing.v1 import AppTest
 
 from engine.presets import list_presets
@@ -35,7 +42,7 @@ def test_every_experiment_loads_trains_side_by_side_and_draws_every_view(page: s
         choose_experiment(at, key, preset.name)
         assert_clean(at)
         # the walkthrough is on the page and the base config is in the sidebar
-        texts = " ".join(m.value for m in at.markdown) + " ".join(i.value for i in at.info)
+        texts = " ".join(m.value for m in at.markdown) + " ".join(shown(i) for i in at.info)
         assert preset.summary in texts and preset.look_for in texts, preset.name
         assert values(at, key) == preset.config.to_flat(), preset.name
         assert at.query_params.get("view.experiment", list_presets(folder)[0].name) == preset.name
@@ -90,14 +97,14 @@ def test_lab_runs_that_trained_are_stored_under_their_variant_labels() -> None:
     records = RunStore().list()
     assert sorted(r.name.split(" · ")[0] for r in records) == sorted(labels)
     ids = ", ".join(f"#{i}" for i in range(1, len(labels) + 1))
-    assert any(f"as run {ids}" in t.value for t in at.toast)
+    assert any(f"as run {ids}" in shown(t) for t in at.toast)
     assert {r.page for r in records} == {"lab_init"} and {r.status for r in records} == {"stopped"}
     runs = open_page("runs")
     assert_clean(runs)
     assert set(runs.dataframe[0].value["from"]) == {"Initialization lab"}
     # standard-normal inputs: no trainer page trains them, so the page says so instead
     assert "runs.open" not in [b.key for b in runs.button]
-    assert any("no trainer page trains those" in c.value for c in runs.caption)
+    assert any("no trainer page trains those" in shown(c) for c in runs.caption)
 
 
 def test_a_variant_that_cannot_apply_says_why() -> None:
@@ -105,7 +112,7 @@ def test_a_variant_that_cannot_apply_says_why() -> None:
     choose_experiment(at, "lab_norm", "3_tiny_batches")
     at.select_slider(key="lab_norm.w.train.batch_size").set_value(1).run()
     assert not at.exception
-    assert any("cannot" in e.value for e in [*at.error, *at.warning])
+    assert any("cannot" in shown(e) for e in [*at.error, *at.warning])
 
 
 def test_surface_races_draw_for_every_surface_experiment() -> None:

@@ -22,6 +22,7 @@ from app_helpers import (
     metric,
     open_page,
     run_of,
+    shown,
     values,
 )
 from PIL import Image
@@ -88,7 +89,7 @@ def test_a_finished_run_scores_the_test_set(at: AppTest) -> None:
     accuracy = float(metric(at, "Test accuracy").rstrip("%")) / 100
     assert accuracy > 0.8
     assert accuracy == pytest.approx(run.trainer.summary()["test_acc"], abs=1e-4)
-    assert any("finished" in i.value for i in at.info)
+    assert any("finished" in shown(i) for i in at.info)
     assert_every_chart_has_data(at, "test results")  # curves and the confusion matrix
     for tab in ("Inside the network", "Gradients"):
         at.session_state["mnist.tab"] = tab
@@ -120,7 +121,7 @@ def test_your_own_digit_shows_the_steps_and_the_prediction(at: AppTest) -> None:
     upload = next(u for u in at.file_uploader if u.key == "mnist.digit")
     upload.set_value(("notes.png", b"this is not an image", "image/png")).run()
     assert not at.exception
-    assert any("notes.png" in e.value and "PNG or JPEG" in e.value for e in at.error)
+    assert any("notes.png" in shown(e) and "PNG or JPEG" in shown(e) for e in at.error)
 
 
 @pytest.fixture
@@ -165,7 +166,7 @@ def test_full_set_downloads_with_progress_then_trains(
 ) -> None:
     monkeypatch.setenv(mnist.URL_ENV, mirror)
     at = open_page("mnist", {"data.dataset": "mnist_full"})
-    assert any("not on this machine" in i.value for i in at.info)
+    assert any("not on this machine" in shown(i) for i in at.info)
     assert at.button(key="mnist.run.btn.play").disabled
     at.button(key="mnist.btn.download").click().run()
     assert_clean(at)
@@ -183,7 +184,7 @@ def test_failed_download_says_so_and_the_built_in_set_still_works(
     at = open_page("mnist", {"data.dataset": "mnist_full"})
     at.button(key="mnist.btn.download").click().run()
     assert not at.exception
-    assert any("Download failed" in e.value and "HTTP 404" in e.value for e in at.error)
+    assert any("Download failed" in shown(e) and "HTTP 404" in shown(e) for e in at.error)
     at.selectbox(key=key("data.dataset")).select("mnist").run()
     assert_clean(at)
     at.button(key="mnist.run.btn.step").click().run()
@@ -199,6 +200,6 @@ def test_link_round_trip_and_garbage() -> None:
     assert dict(at.query_params) == link
     bad = open_page("mnist", {"model.arch": "rnn", "data.dataset": "circle", "seed": "x"})
     assert not bad.exception
-    notices = " ".join(w.value for w in bad.warning)
+    notices = " ".join(shown(w) for w in bad.warning)
     assert "model.arch" in notices and "circle" in notices and "seed" in notices
     assert values(bad, PAGE)["model.arch"] == "mlp"

@@ -16,6 +16,7 @@ from app_helpers import (
     metric,
     open_page,
     run_of,
+    shown,
     values,
 )
 from streamlit.testing.v1 import AppTest
@@ -136,7 +137,7 @@ def test_every_choice_of_every_select_box_runs(at: AppTest) -> None:
         for option in box.options:
             at.selectbox(key=key(path)).select(option).run()
             assert not at.exception, (path, option, [e.value for e in at.exception])
-            errors = [e.value for e in at.error]
+            errors = [shown(e) for e in at.error]
             if (path, values(at, PAGE)[path]) == (
                 "model.dropout",
                 "droppath",
@@ -178,12 +179,12 @@ def test_every_other_control_changes_the_config(at: AppTest) -> None:
 
 def test_bad_widths_and_refused_combinations_say_why(at: AppTest) -> None:
     at.text_input(key=key("model.hidden")).input("8, lots").run()
-    assert any("whole numbers" in e.value for e in at.error)
+    assert any("whole numbers" in shown(e) for e in at.error)
     assert values(at, PAGE)["model.hidden"] == (4, 2)  # the last good value stays
     at.text_input(key=key("model.hidden")).input("4, 2").run()
     at.selectbox(key=key("model.norm")).select("batch").run()
     at.select_slider(key=key("train.batch_size")).set_value(1).run()
-    assert any("batch_size >= 2" in e.value for e in at.error)
+    assert any("batch_size >= 2" in shown(e) for e in at.error)
     assert at.button(key="pg.run.btn.play").disabled
 
 
@@ -218,7 +219,7 @@ def test_garbage_link_parameters_fall_back_with_a_notice() -> None:
         },
     )
     assert not at.exception
-    notices = " ".join(w.value for w in at.warning)
+    notices = " ".join(shown(w) for w in at.warning)
     for word in ("train.lr", "model.hidden", "nonsense", "view.discretize", "mnist", "noise"):
         assert word in notices, word
     assert Config.from_flat(values(at, PAGE)).train.lr == 0.03
@@ -228,7 +229,7 @@ def test_garbage_link_parameters_fall_back_with_a_notice() -> None:
 def test_csv_upload_trains_on_the_points_and_a_bad_file_changes_nothing(at: AppTest) -> None:
     upload = next(u for u in at.file_uploader if u.key == "pg.csv")
     upload.set_value(("bad.csv", b"x1,x2,label\n1,2\n", "text/csv")).run()
-    assert any("bad.csv" in e.value for e in at.error)
+    assert any("bad.csv" in shown(e) for e in at.error)
     assert values(at, PAGE)["data.dataset"] == "circle"
 
     import numpy as np
@@ -257,7 +258,7 @@ def test_divergence_shows_a_message_and_keeps_the_charts(at: AppTest) -> None:
         at.run()
     assert run_of(at, PAGE).trainer.status == "diverged"
     assert not at.exception
-    assert any("diverged" in e.value and "learning rate" in e.value for e in at.error)
+    assert any("diverged" in shown(e) and "learning rate" in shown(e) for e in at.error)
     assert live_view(at, "pg.run.view")["columns"] and not run_of(at, PAGE).playing
 
 
@@ -270,7 +271,7 @@ def test_a_full_server_shows_queued_and_trains_when_a_slot_frees(at: AppTest) ->
         play(at)
         assert run_of(at, PAGE).queued and run_of(at, PAGE).trainer.step_count == 0
         at.run()  # the next tick says so (a tick draws before its turn)
-        assert any("Queued" in w.value for w in at.warning)
+        assert any("Queued" in shown(w) for w in at.warning)
     finally:
         for _ in range(held):
             slots.release()
@@ -284,7 +285,7 @@ def test_the_step_cap_pauses_with_a_reason(at: AppTest, monkeypatch: pytest.Monk
     at.run()
     run = run_of(at, PAGE)
     assert not run.playing and run.trainer.step_count >= 50
-    assert any("cap of 50 steps" in i.value for i in at.info)
+    assert any("cap of 50 steps" in shown(i) for i in at.info)
 
 
 def test_every_preset_loads_and_trains(at: AppTest) -> None:
@@ -294,7 +295,7 @@ def test_every_preset_loads_and_trains(at: AppTest) -> None:
         at.selectbox(key="pg.preset").select(name).run()
         at.button(key="pg.btn.preset").click().run()
         assert_clean(at)
-        assert any("Loaded" in t.value for t in at.toast)
+        assert any("Loaded" in shown(t) for t in at.toast)
         at.button(key="pg.run.btn.step").click().run()
         assert run_of(at, PAGE).trainer.step_count > 0, name
 
