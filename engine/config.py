@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from engine import budget
+from engine.budget import MAX_HIDDEN_LAYERS
 from engine.registry import ConfigError, Registry
 
 # --------------------------------------------------------------------------------------------
@@ -200,6 +202,11 @@ class ModelConfig(_Section):
     def _check(self) -> None:
         if not self.hidden:
             raise ConfigError("model.hidden", "give at least one hidden layer width")
+        if len(self.hidden) > MAX_HIDDEN_LAYERS:
+            raise ConfigError(
+                "model.hidden",
+                f"at most {MAX_HIDDEN_LAYERS} hidden layers, got {len(self.hidden)}",
+            )
         if self.kernel_size % 2 == 0:
             raise ConfigError("model.kernel_size", f"must be odd, got {self.kernel_size}")
 
@@ -385,7 +392,7 @@ class Config:
             try:
                 parsed[key] = parse_value(key, text)
             except ConfigError as e:
-                notices.append(f"ignored {key}={text!r}: {e}")
+                notices.append(f"ignored {_quoted(key, text)}: {_one_line(e)}")
         try:
             return base.replace(**parsed), notices
         except ConfigError:
@@ -395,8 +402,26 @@ class Config:
             try:
                 cfg = cfg.replace(**{key: value})
             except ConfigError as e:
-                notices.append(f"ignored {key}={params[key]!r}: {e}")
+                notices.append(f"ignored {_quoted(key, params[key])}: {_one_line(e)}")
         return cfg, notices
+
+
+def _quoted(key: str, text: str, limit: int = 60) -> str:
+    """key='value' as a notice shows it: a visitor's key and value, quoted (so a newline or
+    control character shows as an escape) and shortened to `limit` characters each."""
+
+    def short(s: str) -> str:
+        r = repr(s)
+        return r if len(r) <= limit else r[: limit - 1] + "…"
+
+    shown_key = key if key.replace(".", "").replace("_", "").isalnum() else short(key)
+    return f"{shown_key}={short(text)}"
+
+
+def _one_line(e: ConfigError) -> str:
+    """The error on one line, shortened: its message may quote the visitor's value."""
+    text = " ".join(str(e).split())
+    return text if len(text) <= 400 else text[:399] + "…"
 
 
 SECTIONS: dict[str, type[_Section]] = {
@@ -627,6 +652,7 @@ def _check_combinations(cfg: Config) -> None:
             "train.loss",
             f"{t.loss} does not fit the {task} dataset {cfg.data.dataset}; use mse for regression",
         )
+    budget.check(cfg)  # last: the arithmetic assumes a coherent config
 
 
 def default_config() -> Config:

@@ -21,7 +21,7 @@ from engine.data import Dataset, Split
 from engine.models import Network, unchanged
 
 Array = np.ndarray[Any, Any]
-EVAL_CHUNK = 4096  # examples per forward pass, bounds memory
+EVAL_CHUNK = 4096  # examples per forward pass for a network without its own (engine.budget)
 
 
 @dataclass(frozen=True)
@@ -29,14 +29,16 @@ class PlaneOutputs:
     """A network evaluated on a `resolution` x `resolution` grid over [-extent, extent]^2.
 
     `output`: (res, res, C) class probabilities (classification) or (res, res, 1) predicted
-    values (regression). `units`: one (res, res, width) array of post-activation values per
-    hidden layer. Row 0 is the top of the plane (largest x2), as images are drawn.
+    values (regression). `units`: one (res, res, kept) array of post-activation values per
+    hidden layer, the first `kept` of its `widths[i]` units (all of them unless the caller
+    asked for fewer). Row 0 is the top of the plane (largest x2), as images are drawn.
     """
 
     extent: float
     output: Array
     units: list[Array]
     task: str
+    widths: tuple[int, ...] = ()
 
 
 def plane_extent(dataset: Dataset, margin: float = 1.05) -> float:
@@ -68,18 +70,23 @@ def evaluate_plane(
     resolution: int = 80,
     extent: float | None = None,
     inputs: Tensor | None = None,
+    keep_units: int | None = None,
 ) -> PlaneOutputs:
     """The network's output and every hidden unit's activation over the input plane.
-    `inputs` are `plane_inputs(dataset, resolution, extent)`, if the caller kept them."""
+    `inputs` are `plane_inputs(dataset, resolution, extent)`, if the caller kept them.
+    `keep_units`: keep only each layer's first units (a view draws a dozen; keeping all of a
+    32-layer network's would be res^2 x every unit, hundreds of MB per frame)."""
     extent = plane_extent(dataset) if extent is None else extent
     device = next(model.parameters()).device
     x = plane_inputs(dataset, resolution, extent) if inputs is None else inputs
     x = x.to(device)  # (res*res, F)
     captured: dict[int, Tensor] = {}
+    widths: dict[int, int] = {}
 
     def hook(index: int):
         def save(module: torch.nn.Module, inputs: tuple[Tensor, ...], output: Tensor) -> None:
-            captured[index] = output.detach()  # (res*res, width)
+            widths[index] = output.shape[1]
+            captured[index] = output.detach()[:, :keep_units].clone()  # (res*res, kept)
 
         return save
 
@@ -96,7 +103,8 @@ def evaluate_plane(
         out = torch.softmax(out, dim=1)
     shape = (resolution, resolution, -1)
     units = [captured[i].reshape(shape).cpu().numpy() for i in sorted(captured)]
-    return PlaneOutputs(extent, out.reshape(shape).cpu().numpy(), units, dataset.task)
+    kept = tuple(widths[i] for i in sorted(widths))
+    return PlaneOutputs(extent, out.reshape(shape).cpu().numpy(), units, dataset.task, kept)
 
 
 @dataclass(frozen=True)
@@ -126,10 +134,11 @@ def predict(model: Network, split: Split) -> Predictions:
     """Class probabilities of every example of a classification split, in eval mode."""
     was_training = model.training
     model.eval()
+    chunk = getattr(model, "eval_chunk", EVAL_CHUNK)  # a Trainer's network carries its own
     try:
         chunks = [
-            torch.softmax(model(split.x[i : i + EVAL_CHUNK]), dim=1).cpu()
-            for i in range(0, len(split.y), EVAL_CHUNK)
+            torch.softmax(model(split.x[i : i + chunk]), dim=1).cpu()
+            for i in range(0, len(split.y), chunk)
         ]
     finally:
         model.train(was_training)

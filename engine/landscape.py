@@ -37,6 +37,8 @@ from torch import Tensor, nn
 from torch.func import functional_call, vmap
 from torch.nn.utils import parametrize
 
+from engine.registry import ConfigError
+
 Params = dict[str, Tensor]
 LossFn = Callable[[Tensor, Tensor], Tensor]
 Progress = Callable[[int, int], None]
@@ -53,6 +55,10 @@ CPU_CHUNK_BYTES = 4 * 2**20
 # CPU: one point's activations above this size are computed over pieces of the examples.
 CPU_PIECE_BYTES = 64 * 2**20
 LINEAR_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+# Most points per side of a 2-D slice, and along a line: the grid's coefficients and losses are
+# allocated up front (`--grid 100000` asked for 40 GB), and 201 x 201 is finer than any chart.
+MAX_GRID = 201
+MAX_LINE_POINTS = 10_001
 
 
 # Parameter sets ---------------------------------------------------------------------------------
@@ -589,9 +595,16 @@ class SliceResult:
     seconds: float
 
 
+def _check_points(name: str, value: int, low: int, high: int) -> None:
+    """ConfigError before anything is allocated when a point count is out of range."""
+    if not low <= value <= high:
+        raise ConfigError(name, f"must be between {low} and {high:,}, got {value:,}")
+
+
 def _grid_coeffs(grid: int, span: float) -> tuple[np.ndarray, Tensor]:
     """Grid axis (grid,) and the (grid*grid, 2) (alpha, beta) pairs in row-major order of
     SliceResult.losses (beta slow, alpha fast)."""
+    _check_points("grid", grid, 2, MAX_GRID)
     axis = np.linspace(-span, span, grid).round(12)  # the centre exactly 0 when on the grid
     a = torch.tensor(axis, dtype=torch.float32)
     beta, alpha = torch.meshgrid(a, a, indexing="ij")  # (grid, grid) each
@@ -619,6 +632,7 @@ def line(
     evenly spaced values over `span`, plus 0 and 1 where they lie inside it but between grid
     values (as with the defaults: steps of 0.0375), so both ends are always drawn exactly.
     """
+    _check_points("points", points, 2, MAX_LINE_POINTS)
     start = time.perf_counter()
     even = np.linspace(span[0], span[1], points).round(12)  # (points,) 0 exactly, if on it
     ends = [a for a in (0.0, 1.0) if span[0] <= a <= span[1] and a not in even]

@@ -78,6 +78,7 @@ class Network(nn.Module):
         self.blocks = nn.ModuleList(blocks)
         self.head = head
         self.dropout_generator: torch.Generator | None = None
+        self.eval_chunk = 4096  # examples per no-grad forward pass; the Trainer sizes it
 
     def train(self, mode: bool = True) -> Network:
         """Set training mode on every module, as nn.Module.train does, without its walk:

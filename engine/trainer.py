@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from engine import budget
 from engine.config import Config
 from engine.data import Dataset, Split, build_dataset
 from engine.device import resolve_device
@@ -32,7 +33,6 @@ from engine.schedules import build_schedule, resume_schedule
 from engine.seeding import generator
 
 STATUSES = ("ready", "running", "finished", "early_stopped", "diverged")
-EVAL_CHUNK = 4096  # examples per forward pass when evaluating, bounds memory
 TRAIN_EVAL_MAX = 10_000  # train metrics use at most the first 10k training examples
 CHECKPOINT_FORMAT = 1
 MAX_SNAPSHOTS = 200  # weight snapshots kept for the loss-landscape trajectory
@@ -111,6 +111,9 @@ class Trainer:
         self.task = data.task
         n_out = data.n_classes if data.task == "classification" else 1
         self.model: Network = build_model(cfg.model, data.input_shape, n_out, cfg.seed, self.device)
+        # Evaluation chunks sized to the network's widest layer (engine.budget): 4096 examples
+        # for a small MLP, a few hundred for a CNN, so evaluating never spikes the memory.
+        self.model.eval_chunk = budget.footprint(cfg).eval_chunk()
         # The weights before any step (cheap: one copy), for the initial -> final loss line.
         self.initial_params: dict[str, Tensor] = param_snapshot(self.model)
         self.snapshots: list[tuple[int, dict[str, Tensor]]] = []  # (step, params)
@@ -368,8 +371,9 @@ class Trainer:
         total_loss, correct, n = 0.0, 0, len(split.y)
         if n == 0:  # e.g. data.val_fraction = 0: there is nothing to measure
             return {"loss": None, "acc": None}
-        for i in range(0, n, EVAL_CHUNK):
-            x, y = split.x[i : i + EVAL_CHUNK], split.y[i : i + EVAL_CHUNK]
+        chunk = self.model.eval_chunk
+        for i in range(0, n, chunk):
+            x, y = split.x[i : i + chunk], split.y[i : i + chunk]
             out = self.model(x)
             total_loss += self.loss_fn(out, y).item() * len(y)
             if self.task == "classification":

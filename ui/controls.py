@@ -18,6 +18,7 @@ from typing import Any
 
 import streamlit as st
 
+from engine.budget import MAX_HIDDEN_LAYERS
 from engine.config import Config, ConfigError, field_info, registries
 from engine.data import DATASETS
 from engine.device import available_devices
@@ -305,8 +306,8 @@ def parse_widths(text: str) -> tuple[int, ...]:
         ) from None
     if any(w < 1 or w > 4096 for w in widths):
         raise ValueError("each width must be between 1 and 4096")
-    if len(widths) > 32:
-        raise ValueError("at most 32 hidden layers")
+    if len(widths) > MAX_HIDDEN_LAYERS:
+        raise ValueError(f"at most {MAX_HIDDEN_LAYERS} hidden layers")
     return widths
 
 

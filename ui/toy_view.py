@@ -52,7 +52,8 @@ def _plane(run: LiveRun) -> tuple[float, Any, dict[str, Any]]:
 def plane_of(run: LiveRun) -> PlaneOutputs:
     """The run's network over the plane."""
     extent, inputs, _ = _plane(run)
-    return evaluate_plane(run.trainer.model, run.trainer.data, RESOLUTION, extent, inputs)
+    model, data = run.trainer.model, run.trainer.data
+    return evaluate_plane(model, data, RESOLUTION, extent, inputs, keep_units=MAX_UNITS_SHOWN)
 
 
 def _pooled(maps: np.ndarray) -> np.ndarray:
@@ -89,7 +90,7 @@ def _column(
 
 def plane_width(plane: PlaneOutputs, layer: int) -> int:
     """Units of hidden layer `layer` (as the activation outputs them)."""
-    return plane.units[layer].shape[-1] if layer < len(plane.units) else 1
+    return plane.widths[layer] if layer < len(plane.widths) else 1
 
 
 def _weights(run: LiveRun, plane: PlaneOutputs, shown: list[int]) -> list[np.ndarray | None]:
@@ -223,7 +224,7 @@ def network_data(
         else:
             centre, limit = 0.0, float(np.abs(np.nan_to_num(shown)).max()) if shown.size else 1.0
         maps = _pooled(shown - centre)
-        more = units.shape[-1] - shown.shape[-1]
+        more = plane.widths[i] - shown.shape[-1]
         columns.append(_column(f"Layer {i + 1}", maps, limit or 1.0, more))
     value_limit = 1.0
     if d.task == "regression":

@@ -35,7 +35,7 @@ import torch
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 from engine.data.errors import DataError
-from engine.data.uploads import human_size
+from engine.data.uploads import size_over_limit
 
 Array = np.ndarray[Any, Any]
 
@@ -75,7 +75,7 @@ def _open(data: bytes, max_bytes: int, max_pixels: int) -> Image.Image:
         raise DataError(f"the file is empty; {UPLOAD_ADVICE} of one digit")
     if len(data) > max_bytes:
         raise DataError(
-            f"the image file is {human_size(len(data))}; the limit is {human_size(max_bytes)}: "
+            f"the image file {size_over_limit(len(data), max_bytes)}: "
             "upload a smaller image (crop it to the digit, or save it at a lower resolution)"
         )
     try:

@@ -52,6 +52,7 @@ HINT = "every row needs x1, x2, label"
 # Written so that each digit can be matched one way only: "\d+\.?\d*" could split a run of
 # digits between its two parts in every way, and a long run followed by a non-digit then took
 # quadratic time (20,000 digits: 6.6 s, holding the GIL; a 1.9 MB field: hours).
+MAX_COORDINATE = 1e15  # squared (feature x1^2) still far inside float32's 3.4e38
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 _NON_FINITE = re.compile(r"[+-]?(nan|inf|infinity)", re.IGNORECASE)
 
@@ -78,13 +79,19 @@ def human_size(n: float) -> str:
     return f"{n / 1_000_000:.3g} MB"
 
 
+def size_over_limit(size: int, limit: int) -> str:
+    """'is 2.4 MB; the limit is 2 MB', in exact bytes where rounding would show the same
+    number twice ('the file is 2 MB; the limit is 2 MB' reads as a contradiction)."""
+    shown, allowed = human_size(size), human_size(limit)
+    if shown == allowed:
+        shown, allowed = f"{size:,} bytes", f"{limit:,} bytes"
+    return f"is {shown}; the limit is {allowed}"
+
+
 def _decode(data: bytes, max_bytes: int) -> str:
     """The file as text, refusing empty, oversized, binary and non-UTF-8 files."""
     if len(data) > max_bytes:  # first: never scan a huge upload
-        raise DataError(
-            f"the file is {human_size(len(data))}; the limit is {human_size(max_bytes)}: "
-            "upload fewer points"
-        )
+        raise DataError(f"the file {size_over_limit(len(data), max_bytes)}: upload fewer points")
     if not data.strip():
         raise DataError(f"the file is empty; upload a CSV file with one point per line ({HINT})")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -151,10 +158,12 @@ def _coordinate(s: str, line: int, column: str, decimal_comma: bool) -> float:
     if not _NUMBER.fullmatch(text):
         raise DataError(f"line {line}: {s!r} in column {column} is not a number; {HINT}")
     value = float(text)
-    if not math.isfinite(value):  # '1e999' overflows to inf
+    # '1e999' overflows to inf; beyond MAX_COORDINATE the network's float32 inputs (and
+    # features such as x1^2) overflow to inf, and training would diverge on NaN.
+    if not (math.isfinite(value) and abs(value) <= MAX_COORDINATE):
         raise DataError(
-            f"line {line}: {s!r} in column {column} is too large; coordinates must be finite "
-            "numbers: rescale the data"
+            f"line {line}: {s!r} in column {column} is too large; coordinates must lie within "
+            f"±{MAX_COORDINATE:g} (the network computes in 32-bit floats): rescale the data"
         )
     return value
 

@@ -90,6 +90,19 @@ def test_classification_plane_holds_probabilities_and_unit_maps() -> None:
     assert all(np.all(np.abs(u) <= 1) for u in out.units)  # tanh outputs
 
 
+def test_a_plane_can_keep_only_the_units_a_view_draws() -> None:
+    """A view draws a dozen units per layer: the plane keeps just those (and the widths), so
+    a 32-layer network's frame is not res^2 x every unit (issue 10.2)."""
+    t = trainer(**{"model.hidden": [40, 3, 20]})
+    full = evaluate_plane(t.model, t.data, resolution=5)
+    kept = evaluate_plane(t.model, t.data, resolution=5, keep_units=12)
+    assert kept.widths == full.widths == (40, 3, 20)
+    assert [u.shape[-1] for u in kept.units] == [12, 3, 12]
+    for a, b in zip(kept.units, full.units, strict=True):
+        np.testing.assert_array_equal(a, b[..., : a.shape[-1]])
+    np.testing.assert_array_equal(kept.output, full.output)
+
+
 def test_regression_plane_has_one_output_channel() -> None:
     t = trainer(**{"data.dataset": "reg_gauss", "train.loss": "mse"})
     out = evaluate_plane(t.model, t.data, resolution=6, extent=3.0)
@@ -159,10 +172,10 @@ def test_predict_matches_the_trainers_metrics() -> None:
     assert 0.0 < p.accuracy < 1.0  # some right, some wrong: the comparison means something
 
 
-def test_predict_evaluates_in_chunks_like_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_predict_evaluates_in_chunks_like_one_pass() -> None:
     t = trainer()
     whole = predict(t.model, t.train_split)
-    monkeypatch.setattr("engine.inspection.EVAL_CHUNK", 7)
+    t.model.eval_chunk = 7  # as engine.budget sizes it for a wide network
     chunked = predict(t.model, t.train_split)
     np.testing.assert_allclose(chunked.probs, whole.probs, rtol=1e-5, atol=1e-6)
 

@@ -226,6 +226,19 @@ def test_garbage_link_parameters_fall_back_with_a_notice() -> None:
     assert run_of(at, PAGE).trainer.step_count == 0  # the page works with the defaults
 
 
+@pytest.mark.parametrize("hidden", [",".join(["8"] * 200), ",".join(["4096"] * 32)])
+def test_a_link_cannot_ask_for_a_network_beyond_the_budget(hidden: str) -> None:
+    """Issue 10.2: 200 layers (past the sidebar's 32) or 32 x 4096 (7.7 GB) in a link are
+    refused with a notice naming the field; the page opens with the network it had."""
+    at = open_page("playground", {"model.hidden": hidden})
+    assert not at.exception
+    notices = " ".join(shown(w) for w in at.warning)
+    assert "model.hidden" in notices and ("32 hidden layers" in notices or "allows" in notices)
+    kept = values(at, PAGE)["model.hidden"]
+    assert len(kept) <= 32 and sum(kept) < 1000
+    assert sum(p.numel() for p in run_of(at, PAGE).trainer.model.parameters()) < 10_000
+
+
 def test_csv_upload_trains_on_the_points_and_a_bad_file_changes_nothing(at: AppTest) -> None:
     upload = next(u for u in at.file_uploader if u.key == "pg.csv")
     upload.set_value(("bad.csv", b"x1,x2,label\n1,2\n", "text/csv")).run()
