@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from sqlalchemy import Connection
 
 from engine.config import Config
 from engine.data import build_dataset, toy
@@ -348,10 +349,10 @@ def save_and_stall(path: Path, trainer: Trainer, inside: EventType) -> None:
     """A child process: save a run, but stop for good inside the open transaction."""
     original = RunStore._insert_blobs
 
-    def stall(self: RunStore, con: sqlite3.Connection, run_id: int, row: object) -> None:
+    def stall(self: RunStore, con: Connection, run_id: int, row: object) -> None:
         # A tiny page cache makes SQLite spill the open transaction's pages into the WAL file,
         # so the kill lands with part of the run on disk but no commit record.
-        con.execute("PRAGMA cache_size = 8")
+        con.exec_driver_sql("PRAGMA cache_size = 8")
         original(self, con, run_id, row)  # type: ignore[arg-type]
         inside.set()
         time.sleep(120)
@@ -594,3 +595,103 @@ def test_a_run_saved_on_a_missing_device_opens_on_this_one(
         assert store.load_trainer(run_id).cfg.device == "auto"
     again = store.load_trainer(run_id, device="cpu")
     assert again.cfg.device == "cpu" and torch.equal(predictions(again), predictions(trained))
+
+
+# ---------------------------------------------------------------------------------------------
+# A damaged file, and paths that are not regular files, are refused before anything is written
+
+
+def garble_a_weight_page(path: Path, store: RunStore, run_id: int) -> None:
+    """Overwrite one whole page in the middle of run `run_id`'s weight blob with random bytes:
+    the file's header, schema and `runs` table stay readable, but the blob's overflow chain
+    (each overflow page starts with the number of the next) now points at garbage."""
+    blob = store.weights_blob(run_id)
+    data = bytearray(path.read_bytes())
+    page_size = int.from_bytes(data[16:18], "big")
+    middle = data.index(blob[len(blob) // 2 : len(blob) // 2 + 64])
+    start = middle - middle % page_size
+    data[start : start + page_size] = random.Random(2).randbytes(page_size)
+    path.write_bytes(bytes(data))
+
+
+def test_a_database_damaged_in_the_middle_is_refused_and_not_written(tmp_path: Path) -> None:
+    big = Trainer(tiny(**{"model.hidden": [256, 256], "train.steps": 1}))  # ~270 kB of weights
+    path = tmp_path / "runs.db"
+    store = RunStore(path)
+    ids = [store.save(big, name=f"run {i}") for i in range(6)]
+    garble_a_weight_page(path, store, ids[3])
+    with sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True) as con:
+        assert con.execute("PRAGMA integrity_check").fetchone() != ("ok",)  # SQLite agrees
+    con.close()
+    before = snapshot(tmp_path)
+    for _ in range(2):  # refused every time, not only the first
+        with pytest.raises(StoreError) as info:
+            RunStore(path).save(big, name="must not go in")
+        text = str(info.value)
+        assert f"{path} is damaged" in text and "not changed" in text
+        assert "move it aside" in text and ".recover" in text and ENV_VAR in text
+    assert snapshot(tmp_path) == before  # no run went in, no -wal or -shm was left
+
+
+def run_in_child(target: object, *args: object, timeout: float = 30.0) -> str:
+    """Run `target(*args)` in a forked child and return what it returned (a string), or fail
+    if the child does not finish within `timeout` seconds (a hang, not a slow run)."""
+    parent, child = FORK.Pipe(duplex=False)
+
+    def main() -> None:
+        try:
+            child.send(str(target(*args)))  # type: ignore[operator]
+        except BaseException as e:
+            child.send(f"{type(e).__name__}: {e}")
+
+    proc = FORK.Process(target=main, daemon=True)
+    proc.start()
+    try:
+        if not parent.poll(timeout):
+            pytest.fail(f"{target} did not return within {timeout:g} s: it hangs")
+        return str(parent.recv())
+    finally:
+        proc.kill()
+        proc.join(10)
+
+
+def open_store(path: str) -> str:
+    RunStore(path)
+    return "opened"
+
+
+def test_a_fifo_at_the_database_path_is_refused_without_blocking(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    os.mkfifo(path)
+    said = run_in_child(open_store, str(path))
+    assert said.startswith("StoreError: ") and f"{path} is a FIFO, not a regular file" in said
+    assert ENV_VAR in said
+
+
+@pytest.mark.parametrize("device", ["/dev/null", "/dev/zero"])
+def test_a_device_at_the_database_path_is_refused(device: str) -> None:
+    with pytest.raises(StoreError, match=f"{device} is a character device, not a regular file"):
+        RunStore(device)
+
+
+def test_a_socket_at_the_database_path_is_refused(tmp_path: Path) -> None:
+    import socket
+
+    path = tmp_path / "runs.db"
+    with socket.socket(socket.AF_UNIX) as s:
+        s.bind(str(path))
+        with pytest.raises(StoreError, match="is a socket, not a regular file"):
+            RunStore(path)
+
+
+@pytest.mark.parametrize("name", ["bad\x00name", "two\nlines", "tab\there", "bell\x07", "\x1b[31m"])
+def test_a_run_name_with_control_characters_is_refused(
+    name: str, trained: Trainer, tmp_path: Path
+) -> None:
+    store = RunStore(tmp_path / "runs.db")
+    with pytest.raises(StoreError, match="control characters"):
+        store.save(trained, name=name)
+    run_id = store.save(trained, name="fine")
+    with pytest.raises(StoreError, match="control characters"):
+        store.rename(run_id, name)
+    assert [r.name for r in store.list()] == ["fine"]
