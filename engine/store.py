@@ -61,6 +61,7 @@ import re
 import sqlite3
 import stat
 import threading
+import time
 import unicodedata
 import zlib
 from collections.abc import Callable, Iterator, Sequence
@@ -98,7 +99,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 from torch import Tensor
 
@@ -561,6 +562,20 @@ def _begin_sqlite(conn: Connection) -> None:
         conn.exec_driver_sql(begin)
 
 
+def _switch_to_wal(conn: Connection) -> None:
+    """Put a new SQLite file in WAL mode. SQLite answers "database is locked" at once, without
+    its busy wait, when another process is setting up the same new file (one race in twenty
+    with three processes): wait and retry here instead, up to BUSY_TIMEOUT_S."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while conn.exec_driver_sql("PRAGMA journal_mode").scalar() != "wal":
+        try:
+            conn.exec_driver_sql("PRAGMA journal_mode = WAL")
+        except OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def _server_engine(url: URL) -> Engine:
     """A pooled engine on a database server; dead connections are replaced (pre-ping), and an
     unreachable server is reported after CONNECT_TIMEOUT_S."""
@@ -830,15 +845,20 @@ class RunStore:
                     f"{ENV_VAR} to a path in a folder the playground may write"
                 ) from None
             engine = _cached_engine(f"sqlite:rwc:{path}", lambda: _sqlite_engine(path, "rwc"))
-            with self._connect("create the run database", begin=False, engine=engine) as conn:
+        # One connection for the PRAGMAs and the schema, as few opens and closes as possible
+        # while other processes may be setting up the same new file.
+        with self._connect(
+            "create the run database", write=True, begin=engine is None, engine=engine
+        ) as conn:
+            if engine is not None:
                 # Both take effect only on a new, empty file: incremental auto-vacuum lets
                 # `delete` give space back; WAL lets readers and one writer work at once, and a
                 # killed writer's uncommitted frames are simply ignored (sqlite.org/wal.html).
+                # Then the write lock, by hand: PRAGMAs cannot run inside a transaction.
                 conn.exec_driver_sql("PRAGMA auto_vacuum = INCREMENTAL")
-                if conn.exec_driver_sql("PRAGMA journal_mode").scalar() != "wal":
-                    conn.exec_driver_sql("PRAGMA journal_mode = WAL")
-        with self._connect("create the run database", write=True, engine=engine) as conn:
-            if conn.dialect.name == "postgresql":  # replicas starting together create it once
+                _switch_to_wal(conn)
+                conn.exec_driver_sql("BEGIN IMMEDIATE")  # committed when the block ends
+            elif conn.dialect.name == "postgresql":  # replicas starting together create it once
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CREATE_LOCK_KEY})
             if not self._check_schema(conn):
                 _META.create_all(conn)

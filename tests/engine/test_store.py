@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from sqlalchemy import Connection
+from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.pool import NullPool
 
 from engine.config import Config
 from engine.data import build_dataset, toy
@@ -75,15 +76,34 @@ def predictions(t: Trainer) -> torch.Tensor:
         return t.model(t.val_split.x)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def where(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a test's store lives: a new SQLite file (a path), or a new, empty database on the
+    session's throwaway PostgreSQL server (a URL; see tests/pg_server.py)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "runs.db")
+    return str(request.getfixturevalue("postgres_url"))
+
+
+def query(where: str, sql: str, **params: object) -> list[tuple[object, ...]]:
+    """Rows of `sql` read straight from the database at `where`, past the store."""
+    engine = create_engine(where if "://" in where else f"sqlite:///{where}", poolclass=NullPool)
+    try:
+        with engine.begin() as con:
+            result = con.execute(text(sql), params)
+            return [tuple(r) for r in result] if result.returns_rows else []
+    finally:
+        engine.dispose()
+
+
 # ---------------------------------------------------------------------------------------------
 # Round trip
 
 
-def test_round_trip_survives_reopening(trained: Trainer, tmp_path: Path) -> None:
-    path = tmp_path / "runs.db"
-    run_id = RunStore(path).save(trained, page="pg")
+def test_round_trip_survives_reopening(trained: Trainer, where: str) -> None:
+    run_id = RunStore(where).save(trained, page="pg")
 
-    store = RunStore(path)  # a new store on the same file, as after an app restart
+    store = RunStore(where)  # a new store on the same file, as after an app restart
     rec = store.get(run_id)
     assert rec.id == run_id and rec.page == "pg" and rec.status == "finished"
     assert rec.name == f"mlp 8-8 tanh batch-norm adam 0.01 · circle #{run_id}"
@@ -116,10 +136,8 @@ def test_round_trip_survives_reopening(trained: Trainer, tmp_path: Path) -> None
     assert store.list(with_history=True)[0].history == rec.history
 
 
-def test_a_variant_label_leads_the_default_name_and_searches(
-    trained: Trainer, tmp_path: Path
-) -> None:
-    store = RunStore(tmp_path / "runs.db")
+def test_a_variant_label_leads_the_default_name_and_searches(trained: Trainer, where: str) -> None:
+    store = RunStore(where)
     run_id = store.save(trained, page="lab_init", label=" He (he_normal) ")
     rec = store.get(run_id)
     assert rec.page == "lab_init"
@@ -129,8 +147,8 @@ def test_a_variant_label_leads_the_default_name_and_searches(
     assert store.get(run_id + 1).name == "mine"  # a given name wins over the label
 
 
-def test_runs_filter_by_page_and_delete_many(trained: Trainer, tmp_path: Path) -> None:
-    store = RunStore(tmp_path / "runs.db")
+def test_runs_filter_by_page_and_delete_many(trained: Trainer, where: str) -> None:
+    store = RunStore(where)
     ids = {page: [store.save(trained, page=page) for _ in range(2)] for page in ("pg", "lab_reg")}
     ids["cli"] = [store.save(trained)]
     assert store.pages() == ["cli", "lab_reg", "pg"]
@@ -145,11 +163,11 @@ def test_runs_filter_by_page_and_delete_many(trained: Trainer, tmp_path: Path) -
     assert store.delete_many([]) == 0 and store.count() == 3
 
 
-def test_a_paused_run_reopens_and_trains_on(tmp_path: Path) -> None:
+def test_a_paused_run_reopens_and_trains_on(where: str) -> None:
     cfg = tiny(**{"train.schedule": "exponential", "train.decay_steps": 5})
     t = Trainer(cfg)
     t.step(7)
-    store = RunStore(tmp_path / "runs.db")
+    store = RunStore(where)
     rec = store.get(store.save(t, name="paused"))
     assert rec.status == "stopped" and rec.summary["status"] == "running"
 
@@ -162,8 +180,8 @@ def test_a_paused_run_reopens_and_trains_on(tmp_path: Path) -> None:
     assert len(again.history.loss) == 20
 
 
-def test_rename_delete_search_count(trained: Trainer, tmp_path: Path) -> None:
-    store = RunStore(tmp_path / "runs.db")
+def test_rename_delete_search_count(trained: Trainer, where: str) -> None:
+    store = RunStore(where)
     sgd = Trainer(tiny(**{"train.optimizer": "sgd", "train.lr": 0.1, "train.epochs": 1}))
     sgd.run()
     a = store.save(trained, name="first try")
@@ -193,37 +211,36 @@ def test_rename_delete_search_count(trained: Trainer, tmp_path: Path) -> None:
         store.rename(b, "x")
     with pytest.raises(StoreError, match=f"no run {b}"):
         store.delete(b)
-    with sqlite3.connect(store.path) as con:  # the weights went with the run
-        assert con.execute("SELECT count(*) FROM weights WHERE run_id = ?", (b,)).fetchone() == (0,)
+    assert query(where, "SELECT count(*) FROM weights WHERE run_id = :b", b=b) == [(0,)]
     d = store.save(trained)
     assert d > c  # ids are never reused: a stale link cannot open another run
 
 
-def test_uploaded_points_run_rebuilds(tmp_path: Path) -> None:
+def test_uploaded_points_run_rebuilds(where: str) -> None:
     xy, y = toy.xor(80, 0.0, np.random.default_rng(3))
     pts = parse_points_csv(points_to_csv(xy, y))
     cfg = tiny(**{"data.dataset": "uploaded", "data.features": ["x1", "x2", "x1x2"]})
     t = Trainer(cfg, dataset=build_dataset(cfg.data, cfg.seed, pts))
     t.run()
-    store = RunStore(tmp_path / "runs.db")
+    store = RunStore(where)
     run_id = store.save(t, page="pg")
 
     stored = store.points(run_id)
     assert stored is not None and stored.n_classes == 2
     assert np.array_equal(stored.xy, pts.xy) and np.array_equal(stored.y, pts.y)  # file order
-    again = RunStore(store.path).load_trainer(run_id)
+    again = RunStore(where).load_trainer(run_id)
     assert torch.equal(again.val_split.x, t.val_split.x)
     assert torch.equal(again.val_split.y, t.val_split.y)
     assert torch.equal(predictions(again), predictions(t))
     assert store.points(store.save(Trainer(tiny()))) is None  # a generated dataset has none
 
 
-def test_a_diverged_run_is_kept_with_its_message(tmp_path: Path) -> None:
+def test_a_diverged_run_is_kept_with_its_message(where: str) -> None:
     cfg = {"data.dataset": "reg_plane", "train.loss": "mse", "model.activation": "linear"}
     t = Trainer(tiny(**cfg, **{"train.optimizer": "sgd", "train.lr": 5.0, "train.epochs": 50}))
     t.run()
     assert t.status == "diverged"
-    store = RunStore(tmp_path / "runs.db")
+    store = RunStore(where)
     rec = store.get(store.save(t))
     assert rec.status == "diverged" and "diverged" in rec.summary["message"]
     assert not np.isfinite(rec.history["loss"][-1])
@@ -273,8 +290,8 @@ def test_a_missing_database_is_created_on_the_first_save(
 # Two writers at once
 
 
-def assert_all_saved(path: Path, tags: list[str], per_writer: int) -> None:
-    store = RunStore(path)
+def assert_all_saved(where: str, tags: list[str], per_writer: int) -> None:
+    store = RunStore(where)
     runs = store.list(limit=None)
     assert len(runs) == len(tags) * per_writer
     assert len({r.id for r in runs}) == len(runs)
@@ -283,14 +300,14 @@ def assert_all_saved(path: Path, tags: list[str], per_writer: int) -> None:
     )
     assert all(r.has_weights for r in runs)
     assert store.integrity_check() == "ok"
-    with sqlite3.connect(path) as con:
-        assert con.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    if store.path is not None:
+        assert query(where, "PRAGMA integrity_check") == [("ok",)]
 
 
-def test_two_threads_saving_at_once_lose_nothing(tmp_path: Path) -> None:
+def test_two_threads_saving_at_once_lose_nothing(where: str) -> None:
     t = Trainer(tiny(**{"train.epochs": 1}))
     t.run()
-    path = tmp_path / "runs.db"  # does not exist yet: both threads race to create it
+    path = where  # no database yet: both threads race to create it
     start = threading.Barrier(2)
     errors: list[BaseException] = []
 
@@ -313,11 +330,12 @@ def test_two_threads_saving_at_once_lose_nothing(tmp_path: Path) -> None:
 
 
 # Forked children inherit the imported torch and the trainer, so they start in milliseconds (as
-# DataLoader workers do on Linux); they are separate processes with their own SQLite locks.
+# DataLoader workers do on Linux); they are separate processes with their own SQLite locks or
+# PostgreSQL connections.
 FORK = multiprocessing.get_context("fork")
 
 
-def save_twenty(path: Path, tag: str, trainer: Trainer, go: Synchronized) -> None:
+def save_twenty(path: str, tag: str, trainer: Trainer, go: Synchronized) -> None:
     """A child process: wait for the start signal, then save 20 runs."""
     store = RunStore(path)
     while not go.value:
@@ -326,10 +344,10 @@ def save_twenty(path: Path, tag: str, trainer: Trainer, go: Synchronized) -> Non
         store.save(trainer, name=f"{tag} {i}", page="cli")
 
 
-def test_two_processes_saving_at_once_lose_nothing(tmp_path: Path) -> None:
+def test_two_processes_saving_at_once_lose_nothing(where: str) -> None:
     t = Trainer(tiny(**{"train.epochs": 1}))
     t.run()
-    path = tmp_path / "runs.db"  # created by whichever process saves first
+    path = where  # created by whichever process saves first
     go = FORK.Value("b", 0)
     procs = [FORK.Process(target=save_twenty, args=(path, tag, t, go)) for tag in ("p", "q")]
     for p in procs:
@@ -345,14 +363,15 @@ def test_two_processes_saving_at_once_lose_nothing(tmp_path: Path) -> None:
 # A writer killed in the middle of a transaction
 
 
-def save_and_stall(path: Path, trainer: Trainer, inside: EventType) -> None:
+def save_and_stall(path: str, trainer: Trainer, inside: EventType) -> None:
     """A child process: save a run, but stop for good inside the open transaction."""
     original = RunStore._insert_blobs
 
     def stall(self: RunStore, con: Connection, run_id: int, row: object) -> None:
         # A tiny page cache makes SQLite spill the open transaction's pages into the WAL file,
         # so the kill lands with part of the run on disk but no commit record.
-        con.exec_driver_sql("PRAGMA cache_size = 8")
+        if con.dialect.name == "sqlite":
+            con.exec_driver_sql("PRAGMA cache_size = 8")
         original(self, con, run_id, row)  # type: ignore[arg-type]
         inside.set()
         time.sleep(120)
@@ -362,9 +381,9 @@ def save_and_stall(path: Path, trainer: Trainer, inside: EventType) -> None:
 
 
 def test_a_writer_killed_mid_transaction_leaves_earlier_runs_intact(
-    trained: Trainer, tmp_path: Path
+    trained: Trainer, where: str
 ) -> None:
-    path = tmp_path / "runs.db"
+    path = where
     store = RunStore(path)
     earlier = [store.save(trained, name=f"earlier {i}") for i in range(3)]
     before = {i: store.weights(i) for i in earlier}
@@ -374,7 +393,11 @@ def test_a_writer_killed_mid_transaction_leaves_earlier_runs_intact(
     proc.start()
     try:
         assert inside.wait(60), "the child never reached the middle of its transaction"
-        assert Path(f"{path}-wal").stat().st_size > 500_000  # the partial run reached the disk
+        if store.path is not None:  # the partial run reached the disk
+            assert Path(f"{path}-wal").stat().st_size > 500_000
+        else:  # the server holds the open transaction, with the partial run
+            sql = "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'"
+            assert query(where, sql) == [(1,)]
     finally:
         proc.kill()  # SIGKILL: no cleanup, no rollback
         proc.join(30)
@@ -387,9 +410,7 @@ def test_a_writer_killed_mid_transaction_leaves_earlier_runs_intact(
         assert store.get(i).history["evals"] == trained.history.evals
         w = store.weights(i)
         assert all(torch.equal(w[k], before[i][k]) for k in before[i])
-    with sqlite3.connect(path) as con:
-        assert con.execute("SELECT count(*) FROM weights").fetchone() == (3,)
-    con.close()
+    assert query(where, "SELECT count(*) FROM weights") == [(3,)]
     assert store.save(trained, name="after") > max(earlier)  # and it takes new runs
 
 
@@ -544,8 +565,8 @@ def test_a_damaged_weight_blob_is_a_store_error(trained: Trainer, tmp_path: Path
     assert store.integrity_check() == "ok"  # the file structure itself is fine
 
 
-def test_record_config_is_plain_json(trained: Trainer, tmp_path: Path) -> None:
-    store = RunStore(tmp_path / "runs.db")
+def test_record_config_is_plain_json(trained: Trainer, where: str) -> None:
+    store = RunStore(where)
     rec = store.get(store.save(trained))
     assert Config.from_dict(json.loads(json.dumps(rec.config))) == trained.cfg
     assert rec.cfg() == trained.cfg and rec.dataset == "circle" and rec.optimizer == "adam"
@@ -686,9 +707,9 @@ def test_a_socket_at_the_database_path_is_refused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", ["bad\x00name", "two\nlines", "tab\there", "bell\x07", "\x1b[31m"])
 def test_a_run_name_with_control_characters_is_refused(
-    name: str, trained: Trainer, tmp_path: Path
+    name: str, trained: Trainer, where: str
 ) -> None:
-    store = RunStore(tmp_path / "runs.db")
+    store = RunStore(where)
     with pytest.raises(StoreError, match="control characters"):
         store.save(trained, name=name)
     run_id = store.save(trained, name="fine")
