@@ -1133,7 +1133,7 @@ class RunStore:
 def _parse_url(location: str) -> URL:
     try:
         return make_url(location)
-    except SQLAlchemyError as e:
+    except (SQLAlchemyError, ValueError) as e:  # ValueError: a port that is not a number
         raise StoreError(
             f"{hide_password(location)} is not a database URL ({_error_text(e)}); give a file "
             f"path or a URL such as postgresql+psycopg2://user:password@host/database"

@@ -35,9 +35,11 @@ from engine.store import (
     RunStore,
     StoreError,
     default_db_path,
+    default_location,
     thin_history,
 )
 from engine.trainer import Trainer
+from tests.pg_server import PostgresServer
 
 TINY = {
     "data.dataset": "circle",
@@ -716,3 +718,95 @@ def test_a_run_name_with_control_characters_is_refused(
     with pytest.raises(StoreError, match="control characters"):
         store.rename(run_id, name)
     assert [r.name for r in store.list()] == ["fine"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Where the store lives: a path, an sqlite URL or a database server's URL
+
+
+def with_password(url: str, password: str) -> str:
+    """`url` (user postgres, no password) with a password: the test server trusts any."""
+    return url.replace("postgres@", f"postgres:{password}@", 1)
+
+
+def test_the_env_var_takes_a_server_url_and_never_shows_its_password(
+    trained: Trainer, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = with_password(postgres_url, "s3cret-pw")
+    monkeypatch.setenv(ENV_VAR, url)
+    assert default_location() == url
+    store = RunStore()
+    assert store.path is None and "s3cret-pw" not in store.location + repr(store)
+    assert store.location == url.replace("s3cret-pw", "***")
+    run_id = store.save(trained, name="on the server", page="pg")
+    assert [r.name for r in RunStore(postgres_url).list()] == ["on the server"]
+    assert torch.equal(predictions(store.load_trainer(run_id)), predictions(trained))
+    with pytest.raises(StoreError, match=f"{ENV_VAR} is a database server's URL"):
+        default_db_path()
+
+
+def test_an_sqlite_url_is_the_same_as_its_path(
+    trained: Trainer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "runs.db"
+    store = RunStore(f"sqlite:///{path}")
+    assert store.path == path and store.location == str(path)
+    store.save(trained, name="via url")
+    assert [r.name for r in RunStore(path).list()] == ["via url"]
+    monkeypatch.setenv(ENV_VAR, f"sqlite:///{path}")
+    assert default_db_path() == path and RunStore().count() == 1
+    for memory in ("sqlite://", "sqlite:///:memory:"):
+        with pytest.raises(StoreError, match="in-memory database, which keeps no runs"):
+            RunStore(memory)
+
+
+def closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])  # closed again when the block ends: nobody listens
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        (
+            f"postgresql+psycopg2://u:s3cret-pw@127.0.0.1:{closed_port()}/runs",
+            "the database server cannot be reached",
+        ),
+        ("nosuch://u:s3cret-pw@host/runs", "set PLAYGROUND_RUNS_DB to a file path or to a URL"),
+        ("postgresql+psycopg2://u:s3cret-pw@host:port/x", "is not a database URL"),
+    ],
+)
+def test_a_server_that_cannot_be_used_is_one_line_without_the_password(url: str, says: str) -> None:
+    with pytest.raises(StoreError) as info:
+        RunStore(url)
+    text = str(info.value)
+    assert says in text and "s3cret-pw" not in text and "\n" not in text
+
+
+def test_a_server_database_keeps_other_tables_and_refuses_look_alikes(
+    trained: Trainer, postgres_server: PostgresServer
+) -> None:
+    shared = postgres_server.new_database("shared")  # e.g. the search's Optuna studies
+    query(shared, "CREATE TABLE studies (study_id INTEGER PRIMARY KEY, study_name TEXT)")
+    query(shared, "INSERT INTO studies VALUES (1, 'mine')")
+    RunStore(shared).save(trained, name="beside")
+    assert query(shared, "SELECT study_name FROM studies") == [("mine",)]
+    assert [r.name for r in RunStore(shared).list()] == ["beside"]
+
+    other = postgres_server.new_database("other")  # another program's `runs`
+    query(other, "CREATE TABLE runs (id INTEGER, title TEXT)")
+    for _ in range(2):
+        with pytest.raises(StoreError, match=r"tables named like ours \(runs\).*not changed"):
+            RunStore(other).save(trained)
+    assert query(other, "SELECT count(*) FROM runs") == [(0,)]
+
+    newer = postgres_server.new_database("newer")
+    RunStore(newer).save(trained)
+    query(newer, "UPDATE schema_version SET version = 99")
+    with pytest.raises(StoreError, match="newer version of the playground"):
+        RunStore(newer)
+    for url in (shared, other, newer):
+        postgres_server.drop_database(url)
