@@ -810,3 +810,36 @@ def test_a_server_database_keeps_other_tables_and_refuses_look_alikes(
         RunStore(newer)
     for url in (shared, other, newer):
         postgres_server.drop_database(url)
+
+
+# The schema as the SQLite-only store (before SQLAlchemy) wrote it: users' files have it.
+OLD_SCHEMA = (
+    "CREATE TABLE schema_version (version INTEGER NOT NULL)",
+    "CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, created TEXT "
+    "NOT NULL, page TEXT NOT NULL, status TEXT NOT NULL, dataset TEXT NOT NULL, arch TEXT NOT "
+    "NULL, optimizer TEXT NOT NULL, steps INTEGER NOT NULL, seconds REAL NOT NULL, val_acc REAL, "
+    "val_loss REAL, test_acc REAL, config TEXT NOT NULL, summary TEXT NOT NULL, io TEXT NOT "
+    "NULL, history BLOB NOT NULL)",
+    "CREATE TABLE weights (run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE, "
+    "state_dict BLOB NOT NULL)",
+    "CREATE TABLE points (run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE, "
+    "data BLOB NOT NULL)",
+    "INSERT INTO schema_version VALUES (1)",
+)
+
+
+def test_a_database_written_by_the_sqlite_only_store_still_works(
+    trained: Trainer, tmp_path: Path
+) -> None:
+    path = tmp_path / "runs.db"
+    with sqlite3.connect(path) as con:
+        con.execute("PRAGMA journal_mode = WAL")
+        for statement in OLD_SCHEMA:
+            con.execute(statement)
+    con.close()
+    store = RunStore(path)
+    a, b = store.save(trained, name="a"), store.save(trained)
+    assert [r.id for r in RunStore(path).list()] == [b, a] and store.get(b).name.endswith(f"#{b}")
+    store.delete(a)
+    assert query(str(path), "SELECT run_id FROM weights") == [(b,)]  # cascaded
+    assert store.integrity_check() == "ok"
