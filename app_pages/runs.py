@@ -30,7 +30,7 @@ store = open_store()
 if store is None:
     st.stop()
 total = store.count()
-st.caption(f"Stored in `{store.path}` ({total} runs).")
+st.caption(f"Stored in `{store.location}` ({total} runs).")
 
 query = st.text_input(
     "Search", key=skey(PAGE, "q"), placeholder="name, dataset or optimizer, e.g. mnist adam"

@@ -1,9 +1,17 @@
-"""The run store: finished, stopped and diverged runs kept in an embedded SQLite database.
+"""The run store: finished, stopped and diverged runs kept in a database, by default an embedded
+SQLite file.
 
     store = RunStore()                       # $PLAYGROUND_RUNS_DB, else the user data dir
     run_id = store.save(trainer, page="pg")  # config, summary, history, weights (and points)
     store.list(search="adam mnist")          # newest first, without history or weights
     trainer = store.load_trainer(run_id)     # the run back in a Trainer, as it was
+
+Where: `RunStore(location)` takes a file path (embedded SQLite, the default) or a SQLAlchemy
+database URL: `postgresql+psycopg2://user:password@host/database` for app replicas on several
+machines sharing their runs, `sqlite:///path/to/runs.db` (the same as the path). Without one,
+the environment variable PLAYGROUND_RUNS_DB (a path or a URL), else `runs.db` in the user data
+folder (~/.local/share/nn-playground on Linux). Every query goes through SQLAlchemy Core, so one
+code path serves both; passwords never appear in messages (`hide_password`).
 
 What is stored per run (one row of `runs`, one of `weights`, one of `points` for uploaded data):
 
@@ -26,11 +34,21 @@ What is stored per run (one row of `runs`, one of `weights`, one of `points` for
 The optimizer's state (momentum, Adam's moments) is not stored: a reopened run shows what it
 was, and training it further restarts the optimizer's running averages.
 
-Robustness: the database runs in WAL mode; every write is one `BEGIN IMMEDIATE` transaction on
-a connection of its own, with a busy timeout, so two sessions (threads or processes) saving at
-once both succeed, and a process killed mid-write leaves the last committed state. A file that
-is not an SQLite database, is damaged, unreadable, a directory, another program's database or a
-newer schema raises StoreError on opening, and is never written to.
+Robustness, SQLite: the database runs in WAL mode; every write is one `BEGIN IMMEDIATE`
+transaction on a connection of its own, with a busy timeout, so two sessions (threads or
+processes) saving at once both succeed, and a process killed mid-write leaves the last committed
+state. The path is checked before anything opens it: a directory, FIFO, device or socket is
+refused (reading a FIFO would block forever). A file that is not an SQLite database, is
+damaged (`PRAGMA quick_check`, the first time a process opens the file and again whenever
+another program changed it), unreadable, another program's database or a newer schema raises
+StoreError on opening, and is never written to.
+
+Robustness, PostgreSQL: every operation is one transaction (READ COMMITTED), so concurrent saves
+all succeed, each with its own identity id, and a client killed mid-write is rolled back by the
+server. The tables are created on the first save, under an advisory lock so that replicas
+starting together create them once. Other tables in the same database (the search's Optuna
+studies, say) are left alone, but tables named like ours that are not ours, or a newer schema,
+are refused. Weights and points are BYTEA.
 """
 
 from __future__ import annotations
@@ -39,9 +57,14 @@ import io
 import json
 import math
 import os
+import re
 import sqlite3
+import stat
+import threading
+import time
+import unicodedata
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -49,6 +72,35 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Engine,
+    Float,
+    ForeignKey,
+    Identity,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    event,
+    exists,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
 from torch import Tensor
 
 if TYPE_CHECKING:
@@ -62,13 +114,16 @@ __all__ = [
     "RunStore",
     "StoreError",
     "default_db_path",
+    "default_location",
     "default_name",
+    "hide_password",
     "thin_history",
 ]
 
 ENV_VAR = "PLAYGROUND_RUNS_DB"
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 10.0  # a writer waits this long for another one instead of failing
+CONNECT_TIMEOUT_S = 10  # a database server that does not answer is reported, not waited for
 MAX_STEP_POINTS = 5000  # per-step loss / lr points kept per run
 MAX_EVALS = 2000  # evaluations kept per run
 MAX_PROBE_FRAMES = 50  # probe frames kept per run
@@ -76,45 +131,81 @@ MAX_NAME_CHARS = 200
 MAX_LABEL_CHARS = 60  # of a variant label put before a default name
 SQLITE_MAGIC = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite 3 database file
 OUR_TABLES = frozenset({"schema_version", "runs", "weights", "points"})
+# pg_advisory_xact_lock key ("runs" in ASCII) held while creating the tables on a server.
+CREATE_LOCK_KEY = 0x72756E73
+_URL_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 
-# Statements run once, when the database is created. `weights` and `points` live apart from
-# `runs` so that listing runs never reads a weight blob; history is the last column of `runs`
-# because SQLite walks a row's overflow pages to reach columns stored after a large value.
-SCHEMA = (
-    "CREATE TABLE schema_version (version INTEGER NOT NULL)",
-    """CREATE TABLE runs (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: a stale link opens no other run
-        name TEXT NOT NULL,
-        created TEXT NOT NULL,                 -- ISO 8601, UTC
-        page TEXT NOT NULL,                    -- pg | mnist | lab | cli | ...
-        status TEXT NOT NULL,                  -- finished | early_stopped | diverged | stopped
-        dataset TEXT NOT NULL,                 -- from config, for search
-        arch TEXT NOT NULL,
-        optimizer TEXT NOT NULL,
-        steps INTEGER NOT NULL,
-        seconds REAL NOT NULL,
-        val_acc REAL,
-        val_loss REAL,
-        test_acc REAL,
-        config TEXT NOT NULL,                  -- Config.to_dict() as JSON
-        summary TEXT NOT NULL,                 -- Trainer.summary() as JSON
-        io TEXT NOT NULL,                      -- input shape, outputs, features, scaling (JSON)
-        history BLOB NOT NULL                  -- zlib-compressed JSON of the thinned History
-    )""",
-    """CREATE TABLE weights (
-        run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
-        state_dict BLOB NOT NULL               -- torch.save'd state_dict of CPU tensors
-    )""",
-    """CREATE TABLE points (
-        run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
-        data BLOB NOT NULL                     -- torch.save'd {"xy", "y", "k"}, file order
-    )""",
+# The schema. `weights` and `points` live apart from `runs` so that listing runs never reads a
+# weight blob; history is the last column of `runs` because SQLite walks a row's overflow pages
+# to reach columns stored after a large value. Ids are SQLite's rowid (INTEGER PRIMARY KEY
+# AUTOINCREMENT: never reused, so a stale link opens no other run) or a PostgreSQL identity
+# (a sequence: never reused either).
+_ID = BigInteger().with_variant(Integer(), "sqlite")
+_META = MetaData()
+SCHEMA_VERSIONS = Table("schema_version", _META, Column("version", Integer, nullable=False))
+RUNS = Table(
+    "runs",
+    _META,
+    Column("id", _ID, Identity(), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("created", Text, nullable=False),  # ISO 8601, UTC
+    Column("page", Text, nullable=False),  # pg | mnist | lab | cli | ...
+    Column("status", Text, nullable=False),  # finished | early_stopped | diverged | stopped
+    Column("dataset", Text, nullable=False),  # from config, for search
+    Column("arch", Text, nullable=False),
+    Column("optimizer", Text, nullable=False),
+    Column("steps", BigInteger, nullable=False),
+    Column("seconds", Float, nullable=False),  # FLOAT: double precision on PostgreSQL too
+    Column("val_acc", Float),
+    Column("val_loss", Float),
+    Column("test_acc", Float),
+    Column("config", Text, nullable=False),  # Config.to_dict() as JSON
+    Column("summary", Text, nullable=False),  # Trainer.summary() as JSON
+    Column("io", Text, nullable=False),  # input shape, outputs, features, scaling (JSON)
+    Column("history", LargeBinary, nullable=False),  # zlib-compressed JSON of the History
+    sqlite_autoincrement=True,
+)
+WEIGHTS = Table(
+    "weights",
+    _META,
+    Column(
+        "run_id",
+        _ID,
+        ForeignKey("runs.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("state_dict", LargeBinary, nullable=False),  # torch.save'd state_dict, CPU tensors
+)
+POINTS = Table(
+    "points",
+    _META,
+    Column(
+        "run_id",
+        _ID,
+        ForeignKey("runs.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("data", LargeBinary, nullable=False),  # torch.save'd {"xy", "y", "k"}, file order
 )
 
+# What `list` and `get` read, in the order `_record` expects (history last, when asked).
 _LIST_COLUMNS = (
-    "r.id, r.name, r.created, r.page, r.status, r.config, r.summary, r.steps, r.seconds, "
-    "r.val_acc, r.val_loss, r.test_acc, r.io, "
-    "EXISTS (SELECT 1 FROM weights w WHERE w.run_id = r.id)"
+    RUNS.c.id,
+    RUNS.c.name,
+    RUNS.c.created,
+    RUNS.c.page,
+    RUNS.c.status,
+    RUNS.c.config,
+    RUNS.c.summary,
+    RUNS.c.steps,
+    RUNS.c.seconds,
+    RUNS.c.val_acc,
+    RUNS.c.val_loss,
+    RUNS.c.test_acc,
+    RUNS.c.io,
+    exists().where(WEIGHTS.c.run_id == RUNS.c.id).label("has_weights"),
 )
 
 
@@ -122,17 +213,44 @@ class StoreError(Exception):
     """The run database cannot be used as asked; the message says what is wrong and what to do."""
 
 
-def default_db_path() -> Path:
-    """$PLAYGROUND_RUNS_DB if set, else runs.db in the user data directory (created on the
-    first save, not here)."""
+def is_url(location: str) -> bool:
+    """Whether `location` is a database URL (scheme://...) rather than a file path."""
+    return bool(_URL_PATTERN.match(location))
+
+
+def hide_password(url: str | URL) -> str:
+    """The URL with any password replaced by ***, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy can parse: show only its scheme
+        return str(url).split("://", 1)[0] + "://..."
+
+
+def default_location() -> Path | str:
+    """$PLAYGROUND_RUNS_DB if set (a path, or a database URL as a string), else runs.db in the
+    user data directory (created on the first save, not here)."""
     env = os.environ.get(ENV_VAR)
     if env:
-        return Path(env).expanduser()
+        return env if is_url(env) else Path(env).expanduser()
     # platformdirs comes with pooch (a requirement). Stored runs are user data, not a cache
     # that cleaners may empty, so the data dir (~/.local/share/nn-playground on Linux).
     import platformdirs
 
     return Path(platformdirs.user_data_dir("nn-playground", appauthor=False)) / "runs.db"
+
+
+def default_db_path() -> Path:
+    """The default database file: `default_location()` when that is a path or an sqlite URL;
+    StoreError when $PLAYGROUND_RUNS_DB names a database server."""
+    where = default_location()
+    if isinstance(where, Path):
+        return where
+    path = _sqlite_file(make_url(where)) if where.startswith("sqlite") else None
+    if path is None:
+        raise StoreError(
+            f"{ENV_VAR} is a database server's URL ({hide_password(where)}), not a file"
+        )
+    return path
 
 
 @dataclass
@@ -304,10 +422,36 @@ def _stamp(path: Path) -> tuple[int, int, int]:
     return st.st_ino, st.st_size, st.st_mtime_ns
 
 
+def _state(path: Path) -> tuple[Any, ...]:
+    """What changes when an SQLite database is written: its file's and its WAL's stamps."""
+    wal = Path(f"{path}-wal")
+    return path.stat().st_dev, _stamp(path), _stamp(wal) if wal.exists() else None
+
+
+# Database files this process has checked (quick_check) or written, with their state then: a
+# file is checked again only when someone else changed it since. Key: the absolute path.
+_CHECKED: dict[str, tuple[Any, ...]] = {}
+
+
+def _control_char(text: str) -> int | None:
+    """The index of the first control character (NUL, tab, line break, escape, ...), line or
+    paragraph separator or unpaired surrogate in `text`, else None."""
+    for i, ch in enumerate(text):
+        if unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp"):
+            return i
+    return None
+
+
 def _check_name(name: str) -> str:
     if not isinstance(name, str) or not name.strip():
         raise StoreError("a run name cannot be empty; type a few words that describe the run")
     name = name.strip()
+    bad = _control_char(name)
+    if bad is not None:
+        raise StoreError(
+            f"a run name cannot contain control characters such as NUL, tabs or line breaks "
+            f"(found {name[bad]!r} at character {bad + 1}); type it on one line without them"
+        )
     if len(name) > MAX_NAME_CHARS:
         raise StoreError(
             f"a run name can have at most {MAX_NAME_CHARS} characters, not {len(name)}"
@@ -315,52 +459,279 @@ def _check_name(name: str) -> str:
     return name
 
 
-def _hint(e: sqlite3.Error) -> str:
-    """What to do about an SQLite error met while using the database."""
-    text = str(e).lower()
+def _as_id(run_id: Any) -> int | None:
+    """A run id as the database holds it, or None for one no run can have (0, negative, or
+    past 64 bits, which SQLite and PostgreSQL would reject with an error of their own)."""
+    try:
+        value = int(run_id)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return value if 0 < value < 2**63 else None
+
+
+def _hint(text: str) -> str:
+    """What to do about a database error (its message in `text`) met while using it."""
+    text = text.lower()
     if "locked" in text or "busy" in text:
         return f"another program kept the database busy for over {BUSY_TIMEOUT_S:g} s; try again"
     if "readonly" in text or "read-only" in text:
         return f"the file or its folder is read-only; fix the permissions or set {ENV_VAR}"
-    if "full" in text:
+    if "full" in text or "no space" in text:
         return "the disk is full; free some space and try again"
     if "malformed" in text or "not a database" in text or "corrupt" in text:
         return f"the database is damaged; move it aside or set {ENV_VAR} to another path"
-    return f"check the file, or set {ENV_VAR} to another path"
+    if "authentication" in text or "password" in text:
+        return f"check the user name and password in {ENV_VAR}"
+    if "database" in text and "does not exist" in text:
+        return f"create that database on the server, or fix its name in {ENV_VAR}"
+    if any(
+        s in text
+        for s in ("could not connect", "connection refused", "translate host", "timeout", "closed")
+    ):
+        return f"the database server cannot be reached; check that it runs, and {ENV_VAR}"
+    if "permission denied" in text:
+        return f"the database user may not use these tables; grant it the rights or set {ENV_VAR}"
+    return f"check the database, or set {ENV_VAR} to another location"
+
+
+def _error_text(e: BaseException, secret: str | None = None) -> str:
+    """A database error in one line: the driver's own message (SQLAlchemy's adds the SQL and
+    its parameters, blobs included), without any password."""
+    inner = getattr(e, "orig", None) or e
+    lines = [line.strip() for line in str(inner).strip().splitlines() if line.strip()]
+    text = " ".join(lines)[:300] or type(inner).__name__
+    return text.replace(secret, "***") if secret else text
+
+
+# Engines, one per database (and SQLite open mode) and process: a server's pooled connections
+# are reused across RunStore instances (a page makes one per script run).
+_ENGINES: dict[tuple[int, str], Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+MAX_ENGINES = 64  # tests open many databases; the oldest engine is disposed past this
+
+
+def _cached_engine(key: str, make: Callable[[], Engine]) -> Engine:
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get((os.getpid(), key))
+        if engine is None:
+            if len(_ENGINES) >= MAX_ENGINES:
+                _ENGINES.pop(next(iter(_ENGINES))).dispose()
+            engine = _ENGINES[(os.getpid(), key)] = make()
+    return engine
+
+
+def _forget_engines_in_child() -> None:
+    """A forked child must neither use nor close its parent's pooled connections (their
+    sockets are shared): drop the engines without closing anything."""
+    global _ENGINES_LOCK
+    _ENGINES_LOCK = threading.Lock()  # another thread may have held it at the fork
+    for engine in _ENGINES.values():
+        engine.dispose(close=False)
+    _ENGINES.clear()
+
+
+os.register_at_fork(after_in_child=_forget_engines_in_child)
+
+
+def _sqlite_engine(path: Path, mode: str) -> Engine:
+    """An engine on an SQLite file opened with `mode` (rw, rwc, ro, ro&immutable=1): a fresh
+    connection per use (NullPool), so the last one to close checkpoints the WAL and a
+    database deleted meanwhile is noticed, never kept open."""
+    uri = f"{path.as_uri()}?mode={mode}"
+
+    def connect() -> sqlite3.Connection:
+        # isolation_level=None: the sqlite3 module starts no transaction of its own;
+        # `_begin_sqlite` does, as each use asks.
+        con = sqlite3.connect(
+            uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+        )
+        con.execute("PRAGMA foreign_keys = ON")
+        return con
+
+    engine = create_engine("sqlite://", creator=connect, poolclass=NullPool)
+    event.listen(engine, "begin", _begin_sqlite)
+    return engine
+
+
+def _begin_sqlite(conn: Connection) -> None:
+    """Start SQLite's transaction: BEGIN IMMEDIATE for a write, so it takes the write lock up
+    front (waiting up to BUSY_TIMEOUT_S for another writer) and never fails half-way on a lock
+    upgrade; BEGIN for a read (one snapshot); nothing where PRAGMAs must run outside one."""
+    begin = conn.get_execution_options().get("sqlite_begin", "BEGIN")
+    if begin:
+        conn.exec_driver_sql(begin)
+
+
+def _switch_to_wal(conn: Connection) -> None:
+    """Put a new SQLite file in WAL mode. SQLite answers "database is locked" at once, without
+    its busy wait, when another process is setting up the same new file (one race in twenty
+    with three processes): wait and retry here instead, up to BUSY_TIMEOUT_S."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while conn.exec_driver_sql("PRAGMA journal_mode").scalar() != "wal":
+        try:
+            conn.exec_driver_sql("PRAGMA journal_mode = WAL")
+        except OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+def _server_engine(url: URL) -> Engine:
+    """A pooled engine on a database server; dead connections are replaced (pre-ping), and an
+    unreachable server is reported after CONNECT_TIMEOUT_S."""
+    args: dict[str, Any] = {}
+    if url.get_backend_name() == "postgresql" and url.get_driver_name() in ("psycopg2", "psycopg"):
+        args["connect_timeout"] = CONNECT_TIMEOUT_S
+    return create_engine(url, pool_pre_ping=True, connect_args=args)
+
+
+def _sqlite_file(url: URL) -> Path | None:
+    """The file of an sqlite:/// URL, None for an in-memory database."""
+    database = url.database or ""
+    return None if database in ("", ":memory:") else Path(database)
+
+
+_FILE_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _file_kind(mode: int) -> str:
+    return next((name for test, name in _FILE_KINDS if test(mode)), "a special file")
 
 
 class RunStore:
-    """Stored runs in an SQLite database at `path` (default: `default_db_path()`).
+    """Stored runs in an SQLite file or a database server (see the module docstring).
 
-    Opening checks the file and raises StoreError if it is not ours (see the module docstring);
-    a missing file is created, with its folder, on the first save. Every method opens its own
-    connection, so one store may be shared by threads and several processes may use one file.
+    Opening checks the database and raises StoreError if it is not ours or cannot be trusted; a
+    missing file (or a server database without our tables) gets the schema on the first save.
+    Every method uses a connection of its own, so one store may be shared by threads, and
+    several processes (or machines, on a server) may use one database.
+
+    `path` is the SQLite file (None on a server); `location` says where, for people (the path,
+    or the URL with its password hidden).
     """
 
-    def __init__(self, path: Path | str | None = None) -> None:
-        chosen = Path(path).expanduser() if path is not None else default_db_path()
-        self.path = chosen.absolute()  # fixed now: a later chdir must not move the database
-        self._ready = self._inspect()  # True once the file holds our schema
+    def __init__(self, location: Path | str | None = None) -> None:
+        where = default_location() if location is None else location
+        self.path: Path | None = None
+        self._url: URL | None = None
+        self._secret: str | None = None
+        if isinstance(where, str) and is_url(where):
+            url = _parse_url(where)
+            if url.get_backend_name() == "sqlite":
+                file = _sqlite_file(url)
+                if file is None:
+                    raise StoreError(
+                        f"{where} is an in-memory database, which keeps no runs; give a file, "
+                        f"such as sqlite:////absolute/path/runs.db, or a path"
+                    )
+                where = file
+            else:
+                self._url, self._secret = url, url.password or None
+        if self._url is None:
+            # Fixed now: a later chdir must not move the database.
+            self.path = Path(where).expanduser().absolute()
+        self.location = str(self.path) if self.path is not None else hide_password(self._url)
+        if self._url is not None:
+            self._engine()  # a dialect or driver that is not installed fails here, clearly
+        self._ready = self._inspect()  # True once the database holds our schema
 
     def __repr__(self) -> str:
-        return f"RunStore({str(self.path)!r})"
+        return f"RunStore({self.location!r})"
+
+    # Connections -----------------------------------------------------------------------------
+
+    def _engine(self) -> Engine:
+        if self.path is not None:
+            path = self.path
+            return _cached_engine(f"sqlite:rw:{path}", lambda: _sqlite_engine(path, "rw"))
+        url = self._url
+        assert url is not None
+        try:
+            return _cached_engine(
+                f"url:{url.render_as_string(hide_password=False)}", lambda: _server_engine(url)
+            )
+        except (SQLAlchemyError, ImportError) as e:  # no such dialect, driver not installed
+            raise StoreError(
+                f"cannot use {self.location} as the run database ({_error_text(e, self._secret)}); "
+                f"set {ENV_VAR} to a file path or to a URL such as "
+                f"postgresql+psycopg2://user:password@host/database"
+            ) from None
+
+    @contextmanager
+    def _connect(
+        self,
+        action: str,
+        *,
+        write: bool = False,
+        begin: bool = True,
+        engine: Engine | None = None,
+    ) -> Iterator[Connection]:
+        """A connection in one transaction, committed at the end (rolled back on an error);
+        database errors become StoreError saying what failed and what to do. On SQLite a
+        `write` begins IMMEDIATE; without `begin` statements run outside a transaction (for
+        PRAGMAs that cannot run inside one). Only the rwc engine of `_create` may make a new
+        file, so a database deleted while the app runs is never silently replaced."""
+        try:
+            with (engine or self._engine()).connect() as conn:
+                if self.path is not None:
+                    mode = ("BEGIN IMMEDIATE" if write else "BEGIN") if begin else None
+                    conn.execution_options(sqlite_begin=mode)
+                with conn.begin():
+                    yield conn
+        except SQLAlchemyError as e:
+            raise self._failed(action, e) from None
+
+    def _failed(self, action: str, e: BaseException) -> StoreError:
+        reason = _error_text(e, self._secret)
+        return StoreError(f"could not {action} in {self.location}: {reason}; {_hint(reason)}")
 
     # Opening and checking --------------------------------------------------------------------
 
     def _refuse(self, reason: str) -> StoreError:
         return StoreError(
-            f"{self.path} is not a playground run database ({reason}); move it aside or set "
+            f"{self.location} is not a playground run database ({reason}); move it aside or set "
             f"{ENV_VAR} to another path — it was not changed"
         )
 
+    def _damaged_file(self, reason: str) -> StoreError:
+        return StoreError(
+            f"{self.path} is damaged ({reason}); move it aside (sqlite3's .recover command may "
+            f"rescue its runs) or set {ENV_VAR} to another path — it was not changed"
+        )
+
     def _inspect(self) -> bool:
-        """True if the file holds our schema, False if it is missing or empty (created on the
-        first save); StoreError for anything else. Reads only: the file is never changed."""
+        """True if the database holds our schema, False if it is missing or empty (created on
+        the first save); StoreError for anything else. Reads only: nothing is changed."""
+        if self.path is None:
+            with self._connect("open the run database") as conn:
+                return self._check_schema(conn)
+        return self._inspect_file()
+
+    def _inspect_file(self) -> bool:
         path = self.path
-        if path.is_dir():
+        assert path is not None
+        # stat before opening: opening a FIFO to read blocks until someone writes to it, and a
+        # device such as /dev/zero never ends.
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError:
+            return False
+        except OSError as e:  # a parent folder that is a file or may not be entered, ...
+            raise self._unreadable(e) from None
+        if stat.S_ISDIR(mode):
             raise StoreError(
                 f"{path} is a directory, not a run database file; set {ENV_VAR} to a file path "
                 f"such as {path / 'runs.db'} — it was not changed"
+            )
+        if not stat.S_ISREG(mode):
+            raise StoreError(
+                f"{path} is {_file_kind(mode)}, not a regular file; set {ENV_VAR} to the path of "
+                f"a database file (or of one to create) — it was not changed"
             )
         try:
             with path.open("rb") as f:
@@ -368,26 +739,27 @@ class RunStore:
         except FileNotFoundError:
             return False
         except OSError as e:
-            raise StoreError(
-                f"cannot read {path} ({e.strerror}); fix its permissions (the playground reads "
-                f"and writes it) or set {ENV_VAR} to another path — it was not changed"
-            ) from None
+            raise self._unreadable(e) from None
         if not header:
             return False  # an empty file is an empty database: SQLite initializes it
         if header != SQLITE_MAGIC:
             raise self._refuse("file is not a database")
         try:
             return self._check_readonly()
-        except sqlite3.DatabaseError as e:
-            if "locked" in str(e) or "busy" in str(e):
-                raise StoreError(f"{path} is busy: {_hint(e)}") from None
-            raise StoreError(
-                f"{path} is damaged ({e}); move it aside (sqlite3's .recover command may rescue "
-                f"its runs) or set {ENV_VAR} to another path — it was not changed"
-            ) from None
+        except SQLAlchemyError as e:
+            reason = _error_text(e)
+            if "locked" in reason or "busy" in reason:
+                raise StoreError(f"{path} is busy: {_hint(reason)}") from None
+            raise self._damaged_file(reason) from None
+
+    def _unreadable(self, e: OSError) -> StoreError:
+        return StoreError(
+            f"cannot read {self.path} ({e.strerror}); fix its permissions (the playground reads "
+            f"and writes it) or set {ENV_VAR} to another path — it was not changed"
+        )
 
     def _check_readonly(self) -> bool:
-        """`_check_schema` on a read-only connection that leaves no trace.
+        """`_check_file` on a read-only connection that leaves no trace.
 
         A plain read-only connection to a WAL-mode file creates -wal and -shm files beside it,
         litter next to a file we then refuse. So while no -wal file exists (no connection is
@@ -396,94 +768,117 @@ class RunStore:
         frames must be read or recovered) use a normal read-only connection.
         """
         path, wal = self.path, Path(f"{self.path}-wal")
-        uri = f"{path.as_uri()}?mode=ro"
+        assert path is not None
         if not wal.exists():
-            before = _stamp(path)
-            error: sqlite3.DatabaseError | None = None
-            con = sqlite3.connect(f"{uri}&immutable=1", uri=True)
+            before = _state(path)
+            error: SQLAlchemyError | None = None
+            engine = _cached_engine(
+                f"sqlite:immutable:{path}", lambda: _sqlite_engine(path, "ro&immutable=1")
+            )
             try:
-                result = self._check_schema(con)
-            except sqlite3.DatabaseError as e:
+                with engine.connect() as conn:
+                    result = self._check_file(conn, before)
+            except SQLAlchemyError as e:
                 result, error = False, e  # damage, or a torn read during someone's checkpoint
-            finally:
-                con.close()
-            if _stamp(path) == before and not wal.exists():  # nobody touched it: trust the read
+            if _state(path) == before:  # nobody touched it: trust the read
                 if error is not None:
                     raise error
+                if result:
+                    _CHECKED[str(path)] = before
                 return result
-        con = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
-        try:
-            return self._check_schema(con)
-        finally:
-            con.close()
+        engine = _cached_engine(f"sqlite:ro:{path}", lambda: _sqlite_engine(path, "ro"))
+        with engine.connect() as conn:
+            return self._check_file(conn, None)
 
-    def _check_schema(self, con: sqlite3.Connection) -> bool:
-        names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        tables = {n for n in names if not n.startswith("sqlite_")}
+    def _check_file(self, conn: Connection, state: tuple[Any, ...] | None) -> bool:
+        """`_check_schema`, then SQLite's quick_check of every page unless this process
+        checked or wrote the file as it is now (`state`). quick_check rather than
+        integrity_check: the same ~40 ms on a 55 MB store of 200 runs (there is no index for
+        integrity_check's extra cross-checks), and linear where the other is not."""
+        if not self._check_schema(conn):
+            return False
+        if state is None or _CHECKED.get(str(self.path)) != state:
+            problems = [str(r[0]) for r in conn.exec_driver_sql("PRAGMA quick_check")]
+            if problems != ["ok"]:
+                raise self._damaged_file("quick_check found: " + "; ".join(problems[:3]))
+        return True
+
+    def _check_schema(self, conn: Connection) -> bool:
+        """True if our tables are there, False if none is; StoreError if the database is
+        another program's (SQLite: any table not ours; a server: ours incomplete or foreign),
+        or of a newer schema."""
+        names = set(sa_inspect(conn).get_table_names())
+        tables = names & OUR_TABLES
+        if self.path is not None and names - OUR_TABLES:
+            listed = ", ".join(sorted(names)[:6])
+            raise self._refuse(f"it is another program's SQLite database, with tables {listed}")
         if not tables:
             return False
-        if "schema_version" not in tables or tables - OUR_TABLES:
-            listed = ", ".join(sorted(tables)[:6])
-            raise self._refuse(f"it is another program's SQLite database, with tables {listed}")
-        (version,) = con.execute("SELECT max(version) FROM schema_version").fetchone()
+        if "schema_version" not in tables:
+            listed = ", ".join(sorted(tables))
+            raise self._refuse(f"it has tables named like ours ({listed}) but no schema_version")
+        version = conn.execute(select(func.max(SCHEMA_VERSIONS.c.version))).scalar()
         if version is None:
             raise self._refuse("its schema_version table is empty")
         if version > SCHEMA_VERSION:
             raise StoreError(
-                f"{self.path} was written by a newer version of the playground (run database "
-                f"schema {version}; this version reads {SCHEMA_VERSION}); update the playground "
-                f"or set {ENV_VAR} to another path — it was not changed"
+                f"{self.location} was written by a newer version of the playground (run "
+                f"database schema {version}; this version reads {SCHEMA_VERSION}); update the "
+                f"playground or set {ENV_VAR} to another path — it was not changed"
             )
         if tables != OUR_TABLES:
             raise self._refuse(f"tables are missing: {', '.join(sorted(OUR_TABLES - tables))}")
         # Touch the runs table: a truncated or garbled file fails here rather than later.
-        con.execute("SELECT count(*), max(id) FROM runs").fetchone()
+        conn.execute(select(func.count(), func.max(RUNS.c.id)).select_from(RUNS)).one()
         return True
 
     def _create(self) -> None:
         """Create the schema (and the folder) unless another process just did."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect("create the run database", create=True) as con:
-            # Both take effect only on a new, empty file: incremental auto-vacuum lets `delete`
-            # give space back; WAL lets readers and one writer work at once, and a killed
-            # writer's uncommitted frames are simply ignored (https://sqlite.org/wal.html).
-            con.execute("PRAGMA auto_vacuum = INCREMENTAL")
-            if con.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                con.execute("PRAGMA journal_mode = WAL")
-            con.execute("BEGIN IMMEDIATE")
+        engine = None
+        if self.path is not None:
+            path = self.path
             try:
-                if not self._check_schema(con):
-                    for statement in SCHEMA:
-                        con.execute(statement)
-                    con.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise StoreError(
+                    f"cannot create the folder {path.parent} ({e.strerror}); create it, or set "
+                    f"{ENV_VAR} to a path in a folder the playground may write"
+                ) from None
+            engine = _cached_engine(f"sqlite:rwc:{path}", lambda: _sqlite_engine(path, "rwc"))
+        # One connection for the PRAGMAs and the schema, as few opens and closes as possible
+        # while other processes may be setting up the same new file.
+        with self._connect(
+            "create the run database", write=True, begin=engine is None, engine=engine
+        ) as conn:
+            if engine is not None:
+                # Both take effect only on a new, empty file: incremental auto-vacuum lets
+                # `delete` give space back; WAL lets readers and one writer work at once, and a
+                # killed writer's uncommitted frames are simply ignored (sqlite.org/wal.html).
+                # Then the write lock, by hand: PRAGMAs cannot run inside a transaction.
+                conn.exec_driver_sql("PRAGMA auto_vacuum = INCREMENTAL")
+                _switch_to_wal(conn)
+                conn.exec_driver_sql("BEGIN IMMEDIATE")  # committed when the block ends
+            elif conn.dialect.name == "postgresql":  # replicas starting together create it once
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CREATE_LOCK_KEY})
+            if not self._check_schema(conn):
+                _META.create_all(conn)
+                conn.execute(insert(SCHEMA_VERSIONS).values(version=SCHEMA_VERSION))
+        self._trust_own_write()
 
-    @contextmanager
-    def _connect(self, action: str, create: bool = False) -> Iterator[sqlite3.Connection]:
-        """A fresh connection (autocommit; transactions are explicit); SQLite errors become
-        StoreError saying what failed and what to do. Only `create` may make a new file, so a
-        database deleted while the app runs is never silently replaced by an empty one."""
-        uri = f"{self.path.as_uri()}?mode={'rwc' if create else 'rw'}"
-        try:
-            con = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        except sqlite3.Error as e:
-            raise StoreError(f"could not {action} in {self.path}: {e}; {_hint(e)}") from None
-        try:
-            con.execute("PRAGMA foreign_keys = ON")
-            yield con
-        except sqlite3.Error as e:
-            raise StoreError(f"could not {action} in {self.path}: {e}; {_hint(e)}") from None
-        finally:
-            con.close()
+    def _trust_own_write(self) -> None:
+        """Remember the file as this process left it, so the next store opened on it in this
+        process does not check all its pages again."""
+        if self.path is not None:
+            try:
+                _CHECKED[str(self.path)] = _state(self.path)
+            except OSError:
+                _CHECKED.pop(str(self.path), None)
 
     def _has_schema(self, create: bool) -> bool:
-        """Whether the file holds our schema now (checked again if it was missing, or has
-        gone since: another process may have created it, a person may have deleted it);
-        with `create`, a missing or empty file gets the schema."""
-        if not self._ready or not self.path.exists():
+        """Whether the database holds our schema now (checked again if it was missing, or the
+        file has gone since: another process may have created it, a person may have deleted
+        it); with `create`, a missing or empty database gets the schema."""
+        if not self._ready or (self.path is not None and not self.path.exists()):
             self._ready = self._inspect()
             if not self._ready and create:
                 self._create()
@@ -491,27 +886,21 @@ class RunStore:
         return self._ready
 
     @contextmanager
-    def _read(self, action: str) -> Iterator[sqlite3.Connection | None]:
+    def _read(self, action: str) -> Iterator[Connection | None]:
         """A connection for reading, or None while the database does not exist yet."""
         if not self._has_schema(create=False):
             yield None
             return
-        with self._connect(action) as con:
-            yield con
+        with self._connect(action) as conn:
+            yield conn
 
     @contextmanager
-    def _write(self, action: str) -> Iterator[sqlite3.Connection]:
-        """One BEGIN IMMEDIATE transaction: it takes the write lock up front (waiting up to
-        BUSY_TIMEOUT_S for another writer), so it never fails half-way on a lock upgrade."""
+    def _write(self, action: str) -> Iterator[Connection]:
+        """One write transaction (on SQLite BEGIN IMMEDIATE; see `_begin_sqlite`)."""
         self._has_schema(create=True)
-        with self._connect(action) as con:
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                yield con
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            con.execute("COMMIT")
+        with self._connect(action, write=True) as conn:
+            yield conn
+        self._trust_own_write()
 
     # Writing ---------------------------------------------------------------------------------
 
@@ -528,58 +917,71 @@ class RunStore:
         if name is not None:
             name = _check_name(name)
         row = _row(trainer, page, name)
-        with self._write("save the run") as con:
+        with self._write("save the run") as conn:
             values = {**row.values, "name": row.values["name"] or ""}
-            columns = ", ".join(values)
-            marks = ", ".join(f":{k}" for k in values)
-            cur = con.execute(f"INSERT INTO runs ({columns}) VALUES ({marks})", values)
-            assert cur.lastrowid is not None  # an INSERT into a rowid table always sets it
-            run_id = cur.lastrowid
+            run_id = int(conn.execute(insert(RUNS).values(values)).inserted_primary_key[0])
             if name is None:
                 named = default_name(json.loads(row.values["config"]), run_id)
                 if label:
-                    named = f"{label.strip()[:MAX_LABEL_CHARS]} · {named}"[:MAX_NAME_CHARS]
-                con.execute("UPDATE runs SET name = ? WHERE id = ?", (named, run_id))
-            self._insert_blobs(con, run_id, row)
+                    clean = "".join(c for c in label if _control_char(c) is None).strip()
+                    named = f"{clean[:MAX_LABEL_CHARS]} · {named}"[:MAX_NAME_CHARS]
+                conn.execute(update(RUNS).where(RUNS.c.id == run_id).values(name=named))
+            self._insert_blobs(conn, run_id, row)
         return run_id
 
-    def _insert_blobs(self, con: sqlite3.Connection, run_id: int, row: _Row) -> None:
+    def _insert_blobs(self, conn: Connection, run_id: int, row: _Row) -> None:
         """The weights (and points) of a run, inside `save`'s transaction."""
-        con.execute("INSERT INTO weights (run_id, state_dict) VALUES (?, ?)", (run_id, row.weights))
+        conn.execute(insert(WEIGHTS).values(run_id=run_id, state_dict=row.weights))
         if row.points is not None:
-            con.execute("INSERT INTO points (run_id, data) VALUES (?, ?)", (run_id, row.points))
+            conn.execute(insert(POINTS).values(run_id=run_id, data=row.points))
 
     def rename(self, run_id: int, name: str) -> None:
         """Give run `run_id` a new name (1 to MAX_NAME_CHARS characters)."""
         name = _check_name(name)
-        with self._write("rename the run") as con:
-            if con.execute("UPDATE runs SET name = ? WHERE id = ?", (name, run_id)).rowcount == 0:
+        key = _as_id(run_id)
+        if key is None:
+            raise self._missing(run_id)
+        with self._write("rename the run") as conn:
+            renamed = conn.execute(update(RUNS).where(RUNS.c.id == key).values(name=name))
+            if renamed.rowcount == 0:
                 raise self._missing(run_id)
 
     def delete(self, run_id: int) -> None:
         """Delete run `run_id` with its weights and points, and give the space back."""
-        with self._write("delete the run") as con:
-            if con.execute("DELETE FROM runs WHERE id = ?", (run_id,)).rowcount == 0:
+        key = _as_id(run_id)
+        if key is None:
+            raise self._missing(run_id)
+        with self._write("delete the run") as conn:
+            if conn.execute(delete(RUNS).where(RUNS.c.id == key)).rowcount == 0:
                 raise self._missing(run_id)
         self._give_back_space()
 
     def delete_many(self, run_ids: Sequence[int]) -> int:
         """Delete these runs (ids no longer there are skipped) in one transaction, and give
         the space back; returns how many were deleted."""
-        ids = [int(i) for i in run_ids]
-        with self._write("delete the runs") as con:
-            deleted = sum(con.execute("DELETE FROM runs WHERE id = ?", (i,)).rowcount for i in ids)
+        ids = sorted({i for i in map(_as_id, run_ids) if i is not None})
+        deleted = 0
+        with self._write("delete the runs") as conn:
+            for start in range(0, len(ids), 500):  # under every database's parameter limit
+                chunk = ids[start : start + 500]
+                deleted += conn.execute(delete(RUNS).where(RUNS.c.id.in_(chunk))).rowcount
         self._give_back_space()
         return deleted
 
     def _give_back_space(self) -> None:
-        # Give the freed pages back (auto_vacuum is incremental), so deleting big runs shrinks
-        # the file. executescript, because `execute` steps this pragma once: one page.
+        # SQLite: give the freed pages back (auto_vacuum is incremental), so deleting big runs
+        # shrinks the file. executescript, because `execute` steps this pragma once: one page.
+        # A server reclaims space itself (autovacuum).
+        if self.path is None:
+            return
         try:
-            with self._connect("give back free space") as con:
-                con.executescript("PRAGMA incremental_vacuum;")
-        except StoreError:
+            with self._connect("give back free space", begin=False) as conn:
+                conn.connection.driver_connection.executescript(  # type: ignore[union-attr]
+                    "PRAGMA incremental_vacuum;"
+                )
+        except (StoreError, sqlite3.Error):
             pass  # the run is gone either way; later saves reuse the free pages
+        self._trust_own_write()
 
     # Reading ---------------------------------------------------------------------------------
 
@@ -588,15 +990,18 @@ class RunStore:
 
     def count(self) -> int:
         """Number of stored runs."""
-        with self._read("count the runs") as con:
-            return 0 if con is None else int(con.execute("SELECT count(*) FROM runs").fetchone()[0])
+        with self._read("count the runs") as conn:
+            if conn is None:
+                return 0
+            return int(conn.execute(select(func.count()).select_from(RUNS)).scalar_one())
 
     def pages(self) -> list[str]:
         """The `page`s runs were saved from (where they were trained), sorted."""
-        with self._read("list where runs came from") as con:
-            if con is None:
+        with self._read("list where runs came from") as conn:
+            if conn is None:
                 return []
-            return [r[0] for r in con.execute("SELECT DISTINCT page FROM runs ORDER BY page")]
+            query = select(RUNS.c.page).distinct().order_by(RUNS.c.page)
+            return [str(p) for p in conn.execute(query).scalars()]
 
     def list(
         self,
@@ -610,51 +1015,50 @@ class RunStore:
         whose name, dataset, architecture or optimizer contains every word of it (any case);
         `pages` keeps runs saved from those pages. Records carry an empty history unless
         `with_history` (use `get` for one run)."""
-        where, args = "", []
+        columns = [*_LIST_COLUMNS, RUNS.c.history] if with_history else _LIST_COLUMNS
+        query = select(*columns).order_by(RUNS.c.id.desc())
         if pages is not None:
-            where += f" AND r.page IN ({', '.join('?' for _ in pages)})" if pages else " AND 0"
-            args += list(pages)
+            query = query.where(RUNS.c.page.in_(list(pages)) if pages else false())
         for word in (search or "").split():
             pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            where += (
-                " AND ("
-                + " OR ".join(
-                    f"r.{col} LIKE ? ESCAPE '\\'"
-                    for col in ("name", "dataset", "arch", "optimizer")
-                )
-                + ")"
-            )
-            args += [pattern] * 4
-        columns = _LIST_COLUMNS + (", r.history" if with_history else "")
-        sql = f"SELECT {columns} FROM runs r WHERE 1 {where} ORDER BY r.id DESC LIMIT ?"
-        with self._read("list the runs") as con:
-            if con is None:
+            searched = (RUNS.c.name, RUNS.c.dataset, RUNS.c.arch, RUNS.c.optimizer)
+            query = query.where(or_(*(c.ilike(pattern, escape="\\") for c in searched)))
+        if limit is not None:
+            query = query.limit(max(int(limit), 0))
+        with self._read("list the runs") as conn:
+            if conn is None:
                 return []
-            rows = con.execute(sql, [*args, -1 if limit is None else limit]).fetchall()
+            rows = conn.execute(query).all()
         return [_record(r) for r in rows]
 
     def get(self, run_id: int) -> RunRecord:
         """One run with its history (not its weights: see `weights`)."""
-        with self._read("read the run") as con:
+        key = _as_id(run_id)
+        with self._read("read the run") as conn:
             row = None
-            if con is not None:
-                sql = f"SELECT {_LIST_COLUMNS}, r.history FROM runs r WHERE r.id = ?"
-                row = con.execute(sql, (run_id,)).fetchone()
+            if conn is not None and key is not None:
+                query = select(*_LIST_COLUMNS, RUNS.c.history).where(RUNS.c.id == key)
+                row = conn.execute(query).first()
         if row is None:
             raise self._missing(run_id)
         return _record(row)
 
+    def _blob(self, column: Column[Any], run_id: int, action: str) -> bytes | None:
+        """The blob in `column` (of `weights` or `points`) for run `run_id`, None if none."""
+        key = _as_id(run_id)
+        with self._read(action) as conn:
+            if conn is None or key is None:
+                return None
+            blob = conn.execute(select(column).where(column.table.c.run_id == key)).scalar()
+        return None if blob is None else bytes(blob)
+
     def weights_blob(self, run_id: int) -> bytes:
         """The stored weights as they are: a `torch.save`d state_dict of CPU tensors."""
-        with self._read("read the weights") as con:
-            row = None
-            if con is not None:
-                sql = "SELECT state_dict FROM weights WHERE run_id = ?"
-                row = con.execute(sql, (run_id,)).fetchone()
-        if row is None:
+        blob = self._blob(WEIGHTS.c.state_dict, run_id, "read the weights")
+        if blob is None:
             self.get(run_id)  # raises "no run N" if the run itself is gone
             raise StoreError(f"run {run_id} has no stored weights")
-        return bytes(row[0])
+        return blob
 
     def weights(self, run_id: int) -> dict[str, Tensor]:
         """The run's final state_dict (CPU tensors), loaded with weights_only=True."""
@@ -664,14 +1068,11 @@ class RunStore:
         """The uploaded points of an `uploaded` run (file order), else None."""
         from engine.data.uploads import UploadedPoints
 
-        with self._read("read the points") as con:
-            row = None
-            if con is not None:
-                row = con.execute("SELECT data FROM points WHERE run_id = ?", (run_id,)).fetchone()
-        if row is None:
+        blob = self._blob(POINTS.c.data, run_id, "read the points")
+        if blob is None:
             self.get(run_id)  # raises "no run N" if the run itself is gone
             return None
-        p = _load_tensors(bytes(row[0]), f"the points of run {run_id}")
+        p = _load_tensors(blob, f"the points of run {run_id}")
         k = int(p["k"])
         return UploadedPoints(p["xy"].numpy(), p["y"].numpy(), k, tuple(str(i) for i in range(k)))
 
@@ -717,11 +1118,26 @@ class RunStore:
         return trainer
 
     def integrity_check(self) -> str:
-        """SQLite's `PRAGMA integrity_check`: "ok", or the problems found (one per line)."""
-        with self._read("check the database") as con:
-            if con is None:
+        """SQLite's `PRAGMA integrity_check`: "ok", or the problems found (one per line). A
+        server keeps its own pages' integrity: there, "ok" once every table has been read."""
+        with self._read("check the database") as conn:
+            if conn is None:
                 return "ok"
-            return "\n".join(r[0] for r in con.execute("PRAGMA integrity_check").fetchall())
+            if conn.dialect.name == "sqlite":
+                return "\n".join(str(r[0]) for r in conn.exec_driver_sql("PRAGMA integrity_check"))
+            for table in (RUNS, WEIGHTS, POINTS):
+                conn.execute(select(func.count()).select_from(table)).scalar_one()
+            return "ok"
+
+
+def _parse_url(location: str) -> URL:
+    try:
+        return make_url(location)
+    except (SQLAlchemyError, ValueError) as e:  # ValueError: a port that is not a number
+        raise StoreError(
+            f"{hide_password(location)} is not a database URL ({_error_text(e)}); give a file "
+            f"path or a URL such as postgresql+psycopg2://user:password@host/database"
+        ) from None
 
 
 def _record(row: Sequence[Any]) -> RunRecord:

@@ -4,6 +4,11 @@ from pathlib import Path
 
 import pytest
 
+# A throwaway PostgreSQL server (one per session) and a fresh database per test, for every test.
+from tests.pg_server import postgres_server, postgres_url
+
+__all__ = ["postgres_server", "postgres_url"]
+
 
 @pytest.fixture(autouse=True)
 def private_stores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

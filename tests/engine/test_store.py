@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.pool import NullPool
 
 from engine.config import Config
 from engine.data import build_dataset, toy
@@ -33,9 +35,11 @@ from engine.store import (
     RunStore,
     StoreError,
     default_db_path,
+    default_location,
     thin_history,
 )
 from engine.trainer import Trainer
+from tests.pg_server import PostgresServer
 
 TINY = {
     "data.dataset": "circle",
@@ -74,15 +78,34 @@ def predictions(t: Trainer) -> torch.Tensor:
         return t.model(t.val_split.x)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def where(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a test's store lives: a new SQLite file (a path), or a new, empty database on the
+    session's throwaway PostgreSQL server (a URL; see tests/pg_server.py)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "runs.db")
+    return str(request.getfixturevalue("postgres_url"))
+
+
+def query(where: str, sql: str, **params: object) -> list[tuple[object, ...]]:
+    """Rows of `sql` read straight from the database at `where`, past the store."""
+    engine = create_engine(where if "://" in where else f"sqlite:///{where}", poolclass=NullPool)
+    try:
+        with engine.begin() as con:
+            result = con.execute(text(sql), params)
+            return [tuple(r) for r in result] if result.returns_rows else []
+    finally:
+        engine.dispose()
+
+
 # ---------------------------------------------------------------------------------------------
 # Round trip
 
 
-def test_round_trip_survives_reopening(trained: Trainer, tmp_path: Path) -> None:
-    path = tmp_path / "runs.db"
-    run_id = RunStore(path).save(trained, page="pg")
+def test_round_trip_survives_reopening(trained: Trainer, where: str) -> None:
+    run_id = RunStore(where).save(trained, page="pg")
 
-    store = RunStore(path)  # a new store on the same file, as after an app restart
+    store = RunStore(where)  # a new store on the same file, as after an app restart
     rec = store.get(run_id)
     assert rec.id == run_id and rec.page == "pg" and rec.status == "finished"
     assert rec.name == f"mlp 8-8 tanh batch-norm adam 0.01 · circle #{run_id}"
@@ -115,10 +138,8 @@ def test_round_trip_survives_reopening(trained: Trainer, tmp_path: Path) -> None
     assert store.list(with_history=True)[0].history == rec.history
 
 
-def test_a_variant_label_leads_the_default_name_and_searches(
-    trained: Trainer, tmp_path: Path
-) -> None:
-    store = RunStore(tmp_path / "runs.db")
+def test_a_variant_label_leads_the_default_name_and_searches(trained: Trainer, where: str) -> None:
+    store = RunStore(where)
     run_id = store.save(trained, page="lab_init", label=" He (he_normal) ")
     rec = store.get(run_id)
     assert rec.page == "lab_init"
@@ -128,8 +149,8 @@ def test_a_variant_label_leads_the_default_name_and_searches(
     assert store.get(run_id + 1).name == "mine"  # a given name wins over the label
 
 
-def test_runs_filter_by_page_and_delete_many(trained: Trainer, tmp_path: Path) -> None:
-    store = RunStore(tmp_path / "runs.db")
+def test_runs_filter_by_page_and_delete_many(trained: Trainer, where: str) -> None:
+    store = RunStore(where)
     ids = {page: [store.save(trained, page=page) for _ in range(2)] for page in ("pg", "lab_reg")}
     ids["cli"] = [store.save(trained)]
     assert store.pages() == ["cli", "lab_reg", "pg"]
@@ -144,11 +165,11 @@ def test_runs_filter_by_page_and_delete_many(trained: Trainer, tmp_path: Path) -
     assert store.delete_many([]) == 0 and store.count() == 3
 
 
-def test_a_paused_run_reopens_and_trains_on(tmp_path: Path) -> None:
+def test_a_paused_run_reopens_and_trains_on(where: str) -> None:
     cfg = tiny(**{"train.schedule": "exponential", "train.decay_steps": 5})
     t = Trainer(cfg)
     t.step(7)
-    store = RunStore(tmp_path / "runs.db")
+    store = RunStore(where)
     rec = store.get(store.save(t, name="paused"))
     assert rec.status == "stopped" and rec.summary["status"] == "running"
 
@@ -161,8 +182,8 @@ def test_a_paused_run_reopens_and_trains_on(tmp_path: Path) -> None:
     assert len(again.history.loss) == 20
 
 
-def test_rename_delete_search_count(trained: Trainer, tmp_path: Path) -> None:
-    store = RunStore(tmp_path / "runs.db")
+def test_rename_delete_search_count(trained: Trainer, where: str) -> None:
+    store = RunStore(where)
     sgd = Trainer(tiny(**{"train.optimizer": "sgd", "train.lr": 0.1, "train.epochs": 1}))
     sgd.run()
     a = store.save(trained, name="first try")
@@ -192,37 +213,36 @@ def test_rename_delete_search_count(trained: Trainer, tmp_path: Path) -> None:
         store.rename(b, "x")
     with pytest.raises(StoreError, match=f"no run {b}"):
         store.delete(b)
-    with sqlite3.connect(store.path) as con:  # the weights went with the run
-        assert con.execute("SELECT count(*) FROM weights WHERE run_id = ?", (b,)).fetchone() == (0,)
+    assert query(where, "SELECT count(*) FROM weights WHERE run_id = :b", b=b) == [(0,)]
     d = store.save(trained)
     assert d > c  # ids are never reused: a stale link cannot open another run
 
 
-def test_uploaded_points_run_rebuilds(tmp_path: Path) -> None:
+def test_uploaded_points_run_rebuilds(where: str) -> None:
     xy, y = toy.xor(80, 0.0, np.random.default_rng(3))
     pts = parse_points_csv(points_to_csv(xy, y))
     cfg = tiny(**{"data.dataset": "uploaded", "data.features": ["x1", "x2", "x1x2"]})
     t = Trainer(cfg, dataset=build_dataset(cfg.data, cfg.seed, pts))
     t.run()
-    store = RunStore(tmp_path / "runs.db")
+    store = RunStore(where)
     run_id = store.save(t, page="pg")
 
     stored = store.points(run_id)
     assert stored is not None and stored.n_classes == 2
     assert np.array_equal(stored.xy, pts.xy) and np.array_equal(stored.y, pts.y)  # file order
-    again = RunStore(store.path).load_trainer(run_id)
+    again = RunStore(where).load_trainer(run_id)
     assert torch.equal(again.val_split.x, t.val_split.x)
     assert torch.equal(again.val_split.y, t.val_split.y)
     assert torch.equal(predictions(again), predictions(t))
     assert store.points(store.save(Trainer(tiny()))) is None  # a generated dataset has none
 
 
-def test_a_diverged_run_is_kept_with_its_message(tmp_path: Path) -> None:
+def test_a_diverged_run_is_kept_with_its_message(where: str) -> None:
     cfg = {"data.dataset": "reg_plane", "train.loss": "mse", "model.activation": "linear"}
     t = Trainer(tiny(**cfg, **{"train.optimizer": "sgd", "train.lr": 5.0, "train.epochs": 50}))
     t.run()
     assert t.status == "diverged"
-    store = RunStore(tmp_path / "runs.db")
+    store = RunStore(where)
     rec = store.get(store.save(t))
     assert rec.status == "diverged" and "diverged" in rec.summary["message"]
     assert not np.isfinite(rec.history["loss"][-1])
@@ -272,8 +292,8 @@ def test_a_missing_database_is_created_on_the_first_save(
 # Two writers at once
 
 
-def assert_all_saved(path: Path, tags: list[str], per_writer: int) -> None:
-    store = RunStore(path)
+def assert_all_saved(where: str, tags: list[str], per_writer: int) -> None:
+    store = RunStore(where)
     runs = store.list(limit=None)
     assert len(runs) == len(tags) * per_writer
     assert len({r.id for r in runs}) == len(runs)
@@ -282,14 +302,14 @@ def assert_all_saved(path: Path, tags: list[str], per_writer: int) -> None:
     )
     assert all(r.has_weights for r in runs)
     assert store.integrity_check() == "ok"
-    with sqlite3.connect(path) as con:
-        assert con.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    if store.path is not None:
+        assert query(where, "PRAGMA integrity_check") == [("ok",)]
 
 
-def test_two_threads_saving_at_once_lose_nothing(tmp_path: Path) -> None:
+def test_two_threads_saving_at_once_lose_nothing(where: str) -> None:
     t = Trainer(tiny(**{"train.epochs": 1}))
     t.run()
-    path = tmp_path / "runs.db"  # does not exist yet: both threads race to create it
+    path = where  # no database yet: both threads race to create it
     start = threading.Barrier(2)
     errors: list[BaseException] = []
 
@@ -312,11 +332,12 @@ def test_two_threads_saving_at_once_lose_nothing(tmp_path: Path) -> None:
 
 
 # Forked children inherit the imported torch and the trainer, so they start in milliseconds (as
-# DataLoader workers do on Linux); they are separate processes with their own SQLite locks.
+# DataLoader workers do on Linux); they are separate processes with their own SQLite locks or
+# PostgreSQL connections.
 FORK = multiprocessing.get_context("fork")
 
 
-def save_twenty(path: Path, tag: str, trainer: Trainer, go: Synchronized) -> None:
+def save_twenty(path: str, tag: str, trainer: Trainer, go: Synchronized) -> None:
     """A child process: wait for the start signal, then save 20 runs."""
     store = RunStore(path)
     while not go.value:
@@ -325,10 +346,10 @@ def save_twenty(path: Path, tag: str, trainer: Trainer, go: Synchronized) -> Non
         store.save(trainer, name=f"{tag} {i}", page="cli")
 
 
-def test_two_processes_saving_at_once_lose_nothing(tmp_path: Path) -> None:
+def test_two_processes_saving_at_once_lose_nothing(where: str) -> None:
     t = Trainer(tiny(**{"train.epochs": 1}))
     t.run()
-    path = tmp_path / "runs.db"  # created by whichever process saves first
+    path = where  # created by whichever process saves first
     go = FORK.Value("b", 0)
     procs = [FORK.Process(target=save_twenty, args=(path, tag, t, go)) for tag in ("p", "q")]
     for p in procs:
@@ -344,14 +365,15 @@ def test_two_processes_saving_at_once_lose_nothing(tmp_path: Path) -> None:
 # A writer killed in the middle of a transaction
 
 
-def save_and_stall(path: Path, trainer: Trainer, inside: EventType) -> None:
+def save_and_stall(path: str, trainer: Trainer, inside: EventType) -> None:
     """A child process: save a run, but stop for good inside the open transaction."""
     original = RunStore._insert_blobs
 
-    def stall(self: RunStore, con: sqlite3.Connection, run_id: int, row: object) -> None:
+    def stall(self: RunStore, con: Connection, run_id: int, row: object) -> None:
         # A tiny page cache makes SQLite spill the open transaction's pages into the WAL file,
         # so the kill lands with part of the run on disk but no commit record.
-        con.execute("PRAGMA cache_size = 8")
+        if con.dialect.name == "sqlite":
+            con.exec_driver_sql("PRAGMA cache_size = 8")
         original(self, con, run_id, row)  # type: ignore[arg-type]
         inside.set()
         time.sleep(120)
@@ -361,9 +383,9 @@ def save_and_stall(path: Path, trainer: Trainer, inside: EventType) -> None:
 
 
 def test_a_writer_killed_mid_transaction_leaves_earlier_runs_intact(
-    trained: Trainer, tmp_path: Path
+    trained: Trainer, where: str
 ) -> None:
-    path = tmp_path / "runs.db"
+    path = where
     store = RunStore(path)
     earlier = [store.save(trained, name=f"earlier {i}") for i in range(3)]
     before = {i: store.weights(i) for i in earlier}
@@ -373,7 +395,11 @@ def test_a_writer_killed_mid_transaction_leaves_earlier_runs_intact(
     proc.start()
     try:
         assert inside.wait(60), "the child never reached the middle of its transaction"
-        assert Path(f"{path}-wal").stat().st_size > 500_000  # the partial run reached the disk
+        if store.path is not None:  # the partial run reached the disk
+            assert Path(f"{path}-wal").stat().st_size > 500_000
+        else:  # the server holds the open transaction, with the partial run
+            sql = "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'"
+            assert query(where, sql) == [(1,)]
     finally:
         proc.kill()  # SIGKILL: no cleanup, no rollback
         proc.join(30)
@@ -386,9 +412,7 @@ def test_a_writer_killed_mid_transaction_leaves_earlier_runs_intact(
         assert store.get(i).history["evals"] == trained.history.evals
         w = store.weights(i)
         assert all(torch.equal(w[k], before[i][k]) for k in before[i])
-    with sqlite3.connect(path) as con:
-        assert con.execute("SELECT count(*) FROM weights").fetchone() == (3,)
-    con.close()
+    assert query(where, "SELECT count(*) FROM weights") == [(3,)]
     assert store.save(trained, name="after") > max(earlier)  # and it takes new runs
 
 
@@ -543,8 +567,8 @@ def test_a_damaged_weight_blob_is_a_store_error(trained: Trainer, tmp_path: Path
     assert store.integrity_check() == "ok"  # the file structure itself is fine
 
 
-def test_record_config_is_plain_json(trained: Trainer, tmp_path: Path) -> None:
-    store = RunStore(tmp_path / "runs.db")
+def test_record_config_is_plain_json(trained: Trainer, where: str) -> None:
+    store = RunStore(where)
     rec = store.get(store.save(trained))
     assert Config.from_dict(json.loads(json.dumps(rec.config))) == trained.cfg
     assert rec.cfg() == trained.cfg and rec.dataset == "circle" and rec.optimizer == "adam"
@@ -594,3 +618,228 @@ def test_a_run_saved_on_a_missing_device_opens_on_this_one(
         assert store.load_trainer(run_id).cfg.device == "auto"
     again = store.load_trainer(run_id, device="cpu")
     assert again.cfg.device == "cpu" and torch.equal(predictions(again), predictions(trained))
+
+
+# ---------------------------------------------------------------------------------------------
+# A damaged file, and paths that are not regular files, are refused before anything is written
+
+
+def garble_a_weight_page(path: Path, store: RunStore, run_id: int) -> None:
+    """Overwrite one whole page in the middle of run `run_id`'s weight blob with random bytes:
+    the file's header, schema and `runs` table stay readable, but the blob's overflow chain
+    (each overflow page starts with the number of the next) now points at garbage."""
+    blob = store.weights_blob(run_id)
+    data = bytearray(path.read_bytes())
+    page_size = int.from_bytes(data[16:18], "big")
+    middle = data.index(blob[len(blob) // 2 : len(blob) // 2 + 64])
+    start = middle - middle % page_size
+    data[start : start + page_size] = random.Random(2).randbytes(page_size)
+    path.write_bytes(bytes(data))
+
+
+def test_a_database_damaged_in_the_middle_is_refused_and_not_written(tmp_path: Path) -> None:
+    big = Trainer(tiny(**{"model.hidden": [256, 256], "train.steps": 1}))  # ~270 kB of weights
+    path = tmp_path / "runs.db"
+    store = RunStore(path)
+    ids = [store.save(big, name=f"run {i}") for i in range(6)]
+    garble_a_weight_page(path, store, ids[3])
+    with sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True) as con:
+        assert con.execute("PRAGMA integrity_check").fetchone() != ("ok",)  # SQLite agrees
+    con.close()
+    before = snapshot(tmp_path)
+    for _ in range(2):  # refused every time, not only the first
+        with pytest.raises(StoreError) as info:
+            RunStore(path).save(big, name="must not go in")
+        text = str(info.value)
+        assert f"{path} is damaged" in text and "not changed" in text
+        assert "move it aside" in text and ".recover" in text and ENV_VAR in text
+    assert snapshot(tmp_path) == before  # no run went in, no -wal or -shm was left
+
+
+def run_in_child(target: object, *args: object, timeout: float = 30.0) -> str:
+    """Run `target(*args)` in a forked child and return what it returned (a string), or fail
+    if the child does not finish within `timeout` seconds (a hang, not a slow run)."""
+    parent, child = FORK.Pipe(duplex=False)
+
+    def main() -> None:
+        try:
+            child.send(str(target(*args)))  # type: ignore[operator]
+        except BaseException as e:
+            child.send(f"{type(e).__name__}: {e}")
+
+    proc = FORK.Process(target=main, daemon=True)
+    proc.start()
+    try:
+        if not parent.poll(timeout):
+            pytest.fail(f"{target} did not return within {timeout:g} s: it hangs")
+        return str(parent.recv())
+    finally:
+        proc.kill()
+        proc.join(10)
+
+
+def open_store(path: str) -> str:
+    RunStore(path)
+    return "opened"
+
+
+def test_a_fifo_at_the_database_path_is_refused_without_blocking(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    os.mkfifo(path)
+    said = run_in_child(open_store, str(path))
+    assert said.startswith("StoreError: ") and f"{path} is a FIFO, not a regular file" in said
+    assert ENV_VAR in said
+
+
+@pytest.mark.parametrize("device", ["/dev/null", "/dev/zero"])
+def test_a_device_at_the_database_path_is_refused(device: str) -> None:
+    with pytest.raises(StoreError, match=f"{device} is a character device, not a regular file"):
+        RunStore(device)
+
+
+def test_a_socket_at_the_database_path_is_refused(tmp_path: Path) -> None:
+    import socket
+
+    path = tmp_path / "runs.db"
+    with socket.socket(socket.AF_UNIX) as s:
+        s.bind(str(path))
+        with pytest.raises(StoreError, match="is a socket, not a regular file"):
+            RunStore(path)
+
+
+@pytest.mark.parametrize("name", ["bad\x00name", "two\nlines", "tab\there", "bell\x07", "\x1b[31m"])
+def test_a_run_name_with_control_characters_is_refused(
+    name: str, trained: Trainer, where: str
+) -> None:
+    store = RunStore(where)
+    with pytest.raises(StoreError, match="control characters"):
+        store.save(trained, name=name)
+    run_id = store.save(trained, name="fine")
+    with pytest.raises(StoreError, match="control characters"):
+        store.rename(run_id, name)
+    assert [r.name for r in store.list()] == ["fine"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Where the store lives: a path, an sqlite URL or a database server's URL
+
+
+def with_password(url: str, password: str) -> str:
+    """`url` (user postgres, no password) with a password: the test server trusts any."""
+    return url.replace("postgres@", f"postgres:{password}@", 1)
+
+
+def test_the_env_var_takes_a_server_url_and_never_shows_its_password(
+    trained: Trainer, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = with_password(postgres_url, "s3cret-pw")
+    monkeypatch.setenv(ENV_VAR, url)
+    assert default_location() == url
+    store = RunStore()
+    assert store.path is None and "s3cret-pw" not in store.location + repr(store)
+    assert store.location == url.replace("s3cret-pw", "***")
+    run_id = store.save(trained, name="on the server", page="pg")
+    assert [r.name for r in RunStore(postgres_url).list()] == ["on the server"]
+    assert torch.equal(predictions(store.load_trainer(run_id)), predictions(trained))
+    with pytest.raises(StoreError, match=f"{ENV_VAR} is a database server's URL"):
+        default_db_path()
+
+
+def test_an_sqlite_url_is_the_same_as_its_path(
+    trained: Trainer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "runs.db"
+    store = RunStore(f"sqlite:///{path}")
+    assert store.path == path and store.location == str(path)
+    store.save(trained, name="via url")
+    assert [r.name for r in RunStore(path).list()] == ["via url"]
+    monkeypatch.setenv(ENV_VAR, f"sqlite:///{path}")
+    assert default_db_path() == path and RunStore().count() == 1
+    for memory in ("sqlite://", "sqlite:///:memory:"):
+        with pytest.raises(StoreError, match="in-memory database, which keeps no runs"):
+            RunStore(memory)
+
+
+def closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])  # closed again when the block ends: nobody listens
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        (
+            f"postgresql+psycopg2://u:s3cret-pw@127.0.0.1:{closed_port()}/runs",
+            "the database server cannot be reached",
+        ),
+        ("nosuch://u:s3cret-pw@host/runs", "set PLAYGROUND_RUNS_DB to a file path or to a URL"),
+        ("postgresql+psycopg2://u:s3cret-pw@host:port/x", "is not a database URL"),
+    ],
+)
+def test_a_server_that_cannot_be_used_is_one_line_without_the_password(url: str, says: str) -> None:
+    with pytest.raises(StoreError) as info:
+        RunStore(url)
+    text = str(info.value)
+    assert says in text and "s3cret-pw" not in text and "\n" not in text
+
+
+def test_a_server_database_keeps_other_tables_and_refuses_look_alikes(
+    trained: Trainer, postgres_server: PostgresServer
+) -> None:
+    shared = postgres_server.new_database("shared")  # e.g. the search's Optuna studies
+    query(shared, "CREATE TABLE studies (study_id INTEGER PRIMARY KEY, study_name TEXT)")
+    query(shared, "INSERT INTO studies VALUES (1, 'mine')")
+    RunStore(shared).save(trained, name="beside")
+    assert query(shared, "SELECT study_name FROM studies") == [("mine",)]
+    assert [r.name for r in RunStore(shared).list()] == ["beside"]
+
+    other = postgres_server.new_database("other")  # another program's `runs`
+    query(other, "CREATE TABLE runs (id INTEGER, title TEXT)")
+    for _ in range(2):
+        with pytest.raises(StoreError, match=r"tables named like ours \(runs\).*not changed"):
+            RunStore(other).save(trained)
+    assert query(other, "SELECT count(*) FROM runs") == [(0,)]
+
+    newer = postgres_server.new_database("newer")
+    RunStore(newer).save(trained)
+    query(newer, "UPDATE schema_version SET version = 99")
+    with pytest.raises(StoreError, match="newer version of the playground"):
+        RunStore(newer)
+    for url in (shared, other, newer):
+        postgres_server.drop_database(url)
+
+
+# The schema as the SQLite-only store (before SQLAlchemy) wrote it: users' files have it.
+OLD_SCHEMA = (
+    "CREATE TABLE schema_version (version INTEGER NOT NULL)",
+    "CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, created TEXT "
+    "NOT NULL, page TEXT NOT NULL, status TEXT NOT NULL, dataset TEXT NOT NULL, arch TEXT NOT "
+    "NULL, optimizer TEXT NOT NULL, steps INTEGER NOT NULL, seconds REAL NOT NULL, val_acc REAL, "
+    "val_loss REAL, test_acc REAL, config TEXT NOT NULL, summary TEXT NOT NULL, io TEXT NOT "
+    "NULL, history BLOB NOT NULL)",
+    "CREATE TABLE weights (run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE, "
+    "state_dict BLOB NOT NULL)",
+    "CREATE TABLE points (run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE, "
+    "data BLOB NOT NULL)",
+    "INSERT INTO schema_version VALUES (1)",
+)
+
+
+def test_a_database_written_by_the_sqlite_only_store_still_works(
+    trained: Trainer, tmp_path: Path
+) -> None:
+    path = tmp_path / "runs.db"
+    with sqlite3.connect(path) as con:
+        con.execute("PRAGMA journal_mode = WAL")
+        for statement in OLD_SCHEMA:
+            con.execute(statement)
+    con.close()
+    store = RunStore(path)
+    a, b = store.save(trained, name="a"), store.save(trained)
+    assert [r.id for r in RunStore(path).list()] == [b, a] and store.get(b).name.endswith(f"#{b}")
+    store.delete(a)
+    assert query(str(path), "SELECT run_id FROM weights") == [(b,)]  # cascaded
+    assert store.integrity_check() == "ok"
