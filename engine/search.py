@@ -34,6 +34,18 @@ A study lives in storage: in memory (`storage=None`), SQLite (`default_storage()
 database URL SQLAlchemy and Optuna accept (e.g. `postgresql+psycopg2://user@host/db`), so
 several processes or machines can work one study: each runs `python -m engine search ...`
 with the same `--storage` and `--study`.
+
+On a server the storage is the operator's setting, `$PLAYGROUND_SEARCH_DB` (a database URL or
+a SQLite file path; `default_storage()`): the Search page lets visitors name a study, never a
+storage, so a visitor cannot make the server create or write files. A storage is refused when
+it is the run store's own database (Optuna would add its tables there, and the run store then
+refuses the file), or a file that is not a regular file or holds another program's tables.
+
+Limits (checked before anything is built, ConfigError naming the limit): the grid sampler's
+grid has at most `MAX_GRID` combinations (`$PLAYGROUND_MAX_GRID`, default 10,000; its size is
+computed, not built: Optuna's GridSampler lists every combination, and three int ranges
+1..1000 took 6 GB), a search runs at most `MAX_TRIALS` trials at a time
+(`$PLAYGROUND_MAX_TRIALS`), and a study name has at most `MAX_STUDY_NAME` characters.
 """
 
 from __future__ import annotations
@@ -41,10 +53,12 @@ from __future__ import annotations
 import json
 import math
 import os
+import reprlib
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -81,6 +95,45 @@ PRUNE_STARTUP_TRIALS = 5
 PRUNE_WARMUP_EPOCHS = 2
 MAX_CACHED_DATASETS = 2  # datasets kept for trials that vary data fields (MNIST 60k: ~190 MB)
 STORAGE_ATTEMPTS = 3  # workers starting together may race to create the tables
+
+
+def _env_int(name: str, default: int) -> int:
+    """A positive integer limit from the environment; `default` when unset or not one."""
+    try:
+        value = int(os.environ.get(name, default))
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+# Limits, overridable per server (see the module docstring). 10,000 grid points at a few
+# seconds each is already more than a day of one core; the grid sampler holds every
+# combination in memory, so the grid is sized by arithmetic before Optuna sees it.
+MAX_GRID = _env_int("PLAYGROUND_MAX_GRID", 10_000)
+MAX_TRIALS = _env_int("PLAYGROUND_MAX_TRIALS", 1_000)  # trials one search call runs
+MAX_STUDY_NAME = 100  # characters (Optuna's column holds 512; names are shown in titles)
+# Every table Optuna creates (alembic_version: its schema migrations), for telling a study
+# database from another program's.
+OPTUNA_TABLES = frozenset(
+    {"alembic_version", "version_info", "studies", "study_directions", "trials", "trial_params"}
+)
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = 60
+_SHORT.maxlong = 24
+_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = 8
+
+
+def _shown(value: Any) -> str:
+    """`repr(value)` cut short: messages quote what was given, one bounded line."""
+    try:
+        return _SHORT.repr(value)
+    except ValueError:  # an int past Python's 4300-digit limit for str()
+        return "a number too long to show"
+
+
+def _key(key: Any) -> str:
+    """A user-given key as it may appear in a ConfigError's field path."""
+    return key if isinstance(key, str) and key.isidentifier() and len(key) <= 40 else _shown(key)
 
 
 # --------------------------------------------------------------------------------------------
@@ -154,17 +207,17 @@ class Param:
             value = float(value)
         return {self.field: value}
 
-    def grid_values(self, where: str = "param") -> dict[str, list[Any]]:
-        """{Optuna name: the values the grid sampler tries}; ConfigError (naming `where`) if
-        a float/int/widths parameter has neither a grid list nor a step."""
+    def grid_count(self, where: str = "param") -> int:
+        """How many values `grid_values` gives (widths: depths times widths), computed
+        without listing them; ConfigError as `grid_values` when there are none to list."""
         if self.type == "categorical":
-            return {self.field: list(self.choices or ())}
+            return len(self.choices or ())
         if self.grid:
-            integer = self.type != "float"  # 16.0 in a JSON grid is the width 16
-            values: list[Any] = sorted({int(v) if integer else float(v) for v in self.grid})
+            integer = self.type != "float"
+            count = len({int(v) if integer else float(v) for v in self.grid})
         elif self.step:
             low, high = self.width if self.type == "widths" else self.bounds  # type: ignore[misc]
-            values = _lattice(low, high, self.step, integer=self.type != "float")
+            count = round((high - low) / self.step) + 1
         else:
             what = "widths" if self.type == "widths" else "values"
             raise ConfigError(
@@ -172,6 +225,26 @@ class Param:
                 f'the grid sampler needs a finite list of {what} for {self.field}: give "grid": '
                 f'[v1, v2, ...] or a "step" (or use the tpe or random sampler)',
             )
+        if self.type == "widths":
+            dlo, dhi = self.depth or (1, 1)
+            count *= dhi - dlo + 1
+        return count
+
+    def grid_values(self, where: str = "param") -> dict[str, list[Any]]:
+        """{Optuna name: the values the grid sampler tries}; ConfigError (naming `where`) if
+        a float/int/widths parameter has neither a grid list nor a step, or its values would
+        be more than `MAX_GRID`."""
+        count = self.grid_count(where)  # sized before a step lattice is listed
+        if count > MAX_GRID:
+            raise ConfigError(f"{where}.grid", _too_big(count))
+        if self.type == "categorical":
+            return {self.field: list(self.choices or ())}
+        if self.grid:
+            integer = self.type != "float"  # 16.0 in a JSON grid is the width 16
+            values: list[Any] = sorted({int(v) if integer else float(v) for v in self.grid})
+        else:
+            low, high = self.width if self.type == "widths" else self.bounds  # type: ignore[misc]
+            values = _lattice(low, high, self.step or 1, integer=self.type != "float")
         if self.type == "widths":
             dlo, dhi = self.depth or (1, 1)
             depth, width = self.names
@@ -199,7 +272,7 @@ class Param:
         for key in d:
             if key not in PARAM_KEYS:
                 raise ConfigError(
-                    f"{where}.{key}", f"unknown key; valid keys: {', '.join(PARAM_KEYS)}"
+                    f"{where}.{_key(key)}", f"unknown key; valid keys: {', '.join(PARAM_KEYS)}"
                 )
         for key in ("field", "type"):
             if not isinstance(d.get(key), str):
@@ -238,21 +311,23 @@ class Space:
             object.__setattr__(self, "params", tuple(self.params))
         if not self.params:
             raise ConfigError("space.params", "give at least one parameter to search")
-        if self.objective not in OBJECTIVES:
+        if not isinstance(self.objective, str) or self.objective not in OBJECTIVES:
             raise ConfigError(
                 "space.objective",
-                f"{self.objective!r} is not an objective; choose one of: {', '.join(OBJECTIVES)}",
+                f"{_shown(self.objective)} is not an objective; choose one of: "
+                f"{', '.join(OBJECTIVES)}",
             )
         if self.max_epochs is not None:
             epochs = field_info("train.epochs")
             if isinstance(self.max_epochs, bool) or not isinstance(self.max_epochs, int):
                 raise ConfigError(
-                    "space.max_epochs", f"must be an integer, got {self.max_epochs!r}"
+                    "space.max_epochs", f"must be an integer, got {_shown(self.max_epochs)}"
                 )
             if not epochs["lo"] <= self.max_epochs <= epochs["hi"]:
                 raise ConfigError(
                     "space.max_epochs",
-                    f"must be between {epochs['lo']} and {epochs['hi']}, got {self.max_epochs}",
+                    f"must be between {epochs['lo']} and {epochs['hi']}, "
+                    f"got {_shown(self.max_epochs)}",
                 )
         seen: dict[str, int] = {}
         for i, p in enumerate(self.params):
@@ -286,15 +361,19 @@ class Space:
 
     def grid(self) -> dict[str, list[Any]]:
         """The grid sampler's search space; ConfigError naming the first parameter without
-        finite values."""
+        finite values, or the limit when the grid has more than `MAX_GRID` combinations."""
+        size = self.grid_size()  # refused before any list is built
+        if size > MAX_GRID:
+            raise ConfigError("space.params", _too_big(size))
         out: dict[str, list[Any]] = {}
         for i, p in enumerate(self.params):
             out.update(p.grid_values(f"space.params[{i}]"))
         return out
 
     def grid_size(self) -> int:
-        """Number of combinations the grid sampler runs (ConfigError as `grid`)."""
-        return math.prod(len(v) for v in self.grid().values())
+        """Number of combinations the grid sampler would run, computed without building the
+        grid (ConfigError for a parameter without finite values, as `grid`)."""
+        return math.prod(p.grid_count(f"space.params[{i}]") for i, p in enumerate(self.params))
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (what `from_dict` reads; max_epochs only when set)."""
@@ -318,7 +397,8 @@ class Space:
         for key in d:
             if key not in ("params", "objective", "max_epochs"):
                 raise ConfigError(
-                    f"space.{key}", "unknown key; valid keys here: params, objective, max_epochs"
+                    f"space.{_key(key)}",
+                    "unknown key; valid keys here: params, objective, max_epochs",
                 )
         params = _list("space.params", d.get("params"))
         parsed = tuple(Param.from_dict(p, f"space.params[{i}]") for i, p in enumerate(params))
@@ -763,11 +843,12 @@ def _check_param(p: Param, where: str) -> None:
     if p.field not in field_paths():
         raise ConfigError(
             f"{where}.field",
-            f"unknown config field {p.field!r}; valid fields: {', '.join(field_paths())}",
+            f"unknown config field {_shown(p.field)}; valid fields: {', '.join(field_paths())}",
         )
     if p.type not in PARAM_TYPES:
         raise ConfigError(
-            f"{where}.type", f"unknown type {p.type!r}; choose one of: {', '.join(PARAM_TYPES)}"
+            f"{where}.type",
+            f"unknown type {_shown(p.type)}; choose one of: {', '.join(PARAM_TYPES)}",
         )
     info = field_info(p.field)
     fits = _fitting_types(info["type"])
@@ -807,11 +888,11 @@ def _check_choices(p: Param, where: str) -> None:
     for j, v in enumerate(p.choices):
         if not isinstance(v, (str, int, float, bool)):
             raise ConfigError(
-                f"{where}.choices", f"choice {j} ({v!r}) must be a string, number or boolean"
+                f"{where}.choices", f"choice {j} ({_shown(v)}) must be a string, number or boolean"
             )
-        _check_value(p.field, v, f"{where}.choices", f"choice {v!r} is not allowed")
+        _check_value(p.field, v, f"{where}.choices", f"choice {_shown(v)} is not allowed")
     if len(set(map(repr, p.choices))) != len(p.choices):
-        raise ConfigError(f"{where}.choices", f"choices repeat: {list(p.choices)}")
+        raise ConfigError(f"{where}.choices", f"choices repeat: {_shown(list(p.choices))}")
 
 
 def _check_range(p: Param, where: str) -> None:
@@ -852,7 +933,8 @@ def _check_widths(p: Param, where: str, info: Mapping[str, Any]) -> None:
     (dlo, dhi), (wlo, whi) = p.depth, p.width
     if not 1 <= dlo <= dhi <= MAX_DEPTH:
         raise ConfigError(
-            f"{where}.depth", f"need 1 <= min <= max <= {MAX_DEPTH} hidden layers, got {[dlo, dhi]}"
+            f"{where}.depth",
+            f"need 1 <= min <= max <= {MAX_DEPTH} hidden layers, got {_shown([dlo, dhi])}",
         )
     if wlo > whi:
         raise ConfigError(f"{where}.width", f"min ({wlo}) is greater than max ({whi})")
@@ -875,7 +957,13 @@ def _check_step(p: Param, where: str, low: float, high: float) -> None:
             "step and log cannot be combined (Optuna samples log ranges continuously); "
             "give grid values instead",
         )
-    if not _on_lattice(high, low, p.step):
+    if not (high - low) / p.step <= MAX_STEPS_IN_RANGE:  # also NaN and inf
+        raise ConfigError(
+            f"{where}.step",
+            f"{p.step:g} is too small for {low:g}..{high:g} (more than 10^12 steps); give a "
+            "larger step",
+        )
+    if not _divides(p.step, low, high) or not _on_lattice(high, low, p.step):
         raise ConfigError(
             f"{where}.step", f"high - low ({high - low:g}) must be a multiple of step ({p.step:g})"
         )
@@ -890,11 +978,36 @@ def _check_value(path: str, value: Any, where: str, what: str) -> None:
         _check_meta(path, f.metadata, _coerce(path, tp, value))
     except ConfigError as e:
         raise ConfigError(where, f"{what}: {e}") from None
+    except (TypeError, ValueError, OverflowError):  # e.g. NaN or a huge number to an int
+        raise ConfigError(where, f"{what}: not a valid value for {path}") from None
+
+
+def _divides(step: float, low: float, high: float) -> bool:
+    """Whether high - low is a whole number of steps as Optuna checks it (in decimals of the
+    numbers' shortest forms): otherwise it warns and samples a range short of high, while the
+    grid would still try high."""
+    try:
+        return (Decimal(str(high)) - Decimal(str(low))) % Decimal(str(step)) == 0
+    except (ArithmeticError, ValueError):  # decimal's InvalidOperation, past its precision
+        return False
 
 
 def _on_lattice(v: float, low: float, step: float) -> bool:
+    """v = low + k * step for a whole k >= 0 (within rounding); a step larger than the
+    range leaves only low itself."""
     k = (v - low) / step
-    return abs(k - round(k)) < 1e-8
+    if not math.isfinite(k):
+        return False
+    return abs(k - round(k)) < 1e-8 and (round(k) != 0 or v == low)
+
+
+def _too_big(size: int) -> str:
+    """The message for a grid over the limit (a size past 10^15 shown by its digits)."""
+    shown = f"{size:,}" if size < 10**15 else f"about 10^{len(str(size)) - 1}"
+    return (
+        f"the grid has {shown} combinations; the limit is {MAX_GRID:,} (PLAYGROUND_MAX_GRID): "
+        "give fewer values or a larger step, or use the tpe or random sampler"
+    )
 
 
 def _lattice(low: float, high: float, step: float, integer: bool) -> list[Any]:
@@ -903,23 +1016,39 @@ def _lattice(low: float, high: float, step: float, integer: bool) -> list[Any]:
     return [round(v) for v in values] if integer else [round(v, 12) for v in values]
 
 
+# Optuna checks a step with 28-digit decimals, which fail past ~10^27 steps; 10^12 is already
+# far finer than any search needs.
+MAX_STEPS_IN_RANGE = 10**12
+MAX_NUMBER = 10**18  # no searched field comes near; bigger ints would not even fit int64
+
+
 def _number(where: str, v: Any) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise ConfigError(where, f"must be a finite number, got {v!r}")
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ConfigError(where, f"must be a finite number, got {_shown(v)}")
+    if isinstance(v, int) and abs(v) > MAX_NUMBER:  # math.isfinite would overflow on it
+        raise ConfigError(where, f"must be a number below 10^18 in size, got {_shown(v)}")
+    if not math.isfinite(v):
+        raise ConfigError(where, f"must be a finite number, got {_shown(v)}")
     return v
 
 
 def _list(where: str, v: Any) -> list[Any]:
     if not isinstance(v, (list, tuple)):
-        raise ConfigError(where, f"must be a JSON list, got {v!r}")
+        raise ConfigError(where, f"must be a JSON list, got {_shown(v)}")
     return list(v)
+
+
+def _whole(x: Any) -> bool:
+    """An integer, or a float with an integer value, of a size `_number` accepts."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return False
+    if isinstance(x, int):
+        return abs(x) <= MAX_NUMBER
+    return math.isfinite(x) and x.is_integer() and abs(x) <= MAX_NUMBER
 
 
 def _int_range(where: str, v: Any) -> tuple[int, int]:
     items = _list(where, v)
-    if len(items) != 2 or not all(
-        isinstance(x, (int, float)) and not isinstance(x, bool) and float(x).is_integer()
-        for x in items
-    ):
-        raise ConfigError(where, f"give [min, max] as two integers, got {v!r}")
+    if len(items) != 2 or not all(_whole(x) for x in items):
+        raise ConfigError(where, f"give [min, max] as two integers, got {_shown(v)}")
     return int(items[0]), int(items[1])
