@@ -54,7 +54,10 @@ import json
 import math
 import os
 import reprlib
+import sqlite3
+import stat
 import time
+import urllib.parse
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -117,6 +120,9 @@ MAX_STUDY_NAME = 100  # characters (Optuna's column holds 512; names are shown i
 OPTUNA_TABLES = frozenset(
     {"alembic_version", "version_info", "studies", "study_directions", "trials", "trial_params"}
 )
+DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306}
+# The run store's tables (engine/store.py): a database holding them is not a study's.
+RUN_STORE_TABLES = frozenset({"schema_version", "runs", "weights", "points"})
 _SHORT = reprlib.Repr()
 _SHORT.maxstring = _SHORT.maxother = 60
 _SHORT.maxlong = 24
@@ -495,8 +501,7 @@ def make_study(
         raise ConfigError(
             "direction", f"{space.objective} is to be {space.direction}d, not {direction}d"
         )
-    if not name:
-        raise ConfigError("study", "give the study a name")
+    check_study_name(name)
     samp = make_sampler(sampler, seed, space)
     store = open_storage(storage) if storage else None
     study = optuna.create_study(
@@ -521,11 +526,12 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
     """Optuna's database storage for `url`, with the tables created; ConfigError (naming
     `storage`, password hidden) when the URL is malformed, its driver is missing or the
     database cannot be reached."""
+    check_storage(url)
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite:"):
-        path = url.split(":///", 1)[1] if ":///" in url else ""
-        if path and path != ":memory:":
-            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        path = _sqlite_path(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
         # Workers on one SQLite file wait for each other's writes instead of failing with
         # "database is locked" after SQLite's default 5 s.
         kwargs = {"connect_args": {"timeout": 60}}
@@ -540,6 +546,145 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
             last = e
             time.sleep(0.5 * (attempt + 1))
     raise ConfigError("storage", _storage_problem(url, last)) from None
+
+
+def check_study_name(name: Any) -> None:
+    """ConfigError (naming `study`) unless `name` is 1..MAX_STUDY_NAME printable characters.
+    A name is a value in the storage's tables, never a path, so '../x' is just a name."""
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError("study", "give the study a name")
+    if len(name) > MAX_STUDY_NAME:
+        raise ConfigError(
+            "study", f"a study name has at most {MAX_STUDY_NAME} characters, got {len(name):,}"
+        )
+    if not name.isprintable():
+        raise ConfigError(
+            "study", f"a study name cannot hold control characters, got {_shown(name)}"
+        )
+
+
+def check_trials(n_trials: Any, where: str = "trials") -> None:
+    """ConfigError (naming `where`) unless `n_trials` is None or 1..MAX_TRIALS."""
+    if n_trials is None:
+        return
+    if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
+        raise ConfigError(where, f"must be a positive whole number, got {_shown(n_trials)}")
+    if n_trials > MAX_TRIALS:
+        raise ConfigError(
+            where,
+            f"at most {MAX_TRIALS:,} trials at a time (PLAYGROUND_MAX_TRIALS), got {n_trials:,}",
+        )
+
+
+def check_storage(url: str) -> None:
+    """ConfigError (naming `storage`) for a storage that must not receive Optuna's tables: the
+    run store's own database (the run store then refuses the file), or an existing SQLite
+    path that is not a regular file (a FIFO would block forever), not a SQLite database, or
+    a database of another program's tables. Nothing is created or written here."""
+    shown = hide_password(url)
+    path = _sqlite_path(url)
+    store_path, store_url = _run_store_location()
+    if path is None:
+        if store_url is not None and _same_database(url, store_url):
+            raise ConfigError("storage", _is_run_store(shown))
+        return
+    if store_path is not None and _same_file(path, store_path):
+        raise ConfigError("storage", _is_run_store(shown))
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return  # not there yet: Optuna creates it
+    if not stat.S_ISREG(mode):
+        raise ConfigError("storage", f"{shown} is not a regular file; give a SQLite file path")
+    try:
+        tables = _sqlite_tables(path)
+    except sqlite3.Error as e:
+        raise ConfigError(
+            "storage", f"{shown} is not a usable SQLite database ({e}); give another file"
+        ) from None
+    if tables & RUN_STORE_TABLES or (tables and not tables & OPTUNA_TABLES):
+        names = ", ".join(sorted(tables)[:5])
+        raise ConfigError(
+            "storage",
+            f"{shown} holds another program's tables ({names}); keep studies in a file of "
+            "their own, e.g. sqlite:///search.db",
+        )
+
+
+def _is_run_store(shown: str) -> str:
+    return (
+        f"{shown} is the run store's database (PLAYGROUND_RUNS_DB); keep studies in a file of "
+        "their own, e.g. sqlite:///search.db"
+    )
+
+
+def _sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None for another database or SQLite in memory)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        u = make_url(url)
+        if u.get_backend_name() != "sqlite":
+            return None
+    except Exception:  # malformed: open_storage reports it
+        return None
+    db = u.database or ""
+    if db.startswith("file:"):  # a SQLite URI filename (sqlite:///file:x.db?uri=true)
+        db = urllib.parse.unquote(urllib.parse.urlsplit(db).path)
+    if not db or db == ":memory:":
+        return None
+    return Path(db).expanduser()
+
+
+def _run_store_location() -> tuple[Path | None, str | None]:
+    """(the run store's SQLite file, its database URL), either None where not known. Its
+    variable holds a file path or a database URL."""
+    from engine import store
+
+    where = os.environ.get(store.ENV_VAR, "").strip()
+    if "://" not in where:
+        try:
+            where = str(store.default_db_path())
+        except Exception:  # a broken setting: nothing to compare with
+            return None, None
+    if "://" in where:
+        return _sqlite_path(where), where
+    return Path(where).expanduser(), None
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """One file under two names (links, relative paths), whether or not it exists yet."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return a.resolve() == b.resolve()
+
+
+def _same_database(a: str, b: str) -> bool:
+    """Two server URLs naming one database (drivers, users and passwords aside)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        ua, ub = make_url(a), make_url(b)
+    except Exception:
+        return a == b
+
+    def key(u: Any) -> tuple[Any, ...]:
+        backend = u.get_backend_name()
+        port = u.port or DEFAULT_PORTS.get(backend)
+        return (backend, (u.host or "localhost").lower(), port, u.database)
+
+    return key(ua) == key(ub)
+
+
+def _sqlite_tables(path: Path) -> set[str]:
+    """Table names of an existing SQLite file, opened read-only."""
+    con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+    try:
+        rows = con.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    finally:
+        con.close()
+    return {str(r[0]) for r in rows}
 
 
 def _storage_problem(url: str, e: Exception | None) -> str:
@@ -737,6 +882,7 @@ def run_search(
     done). `callback(study, trial)` runs after each finished trial (it may call
     `study.stop()`). The base config and space are recorded on the study (user attrs `space`,
     `base_config`) the first time, for whoever opens it later."""
+    check_trials(n_trials)
     _record_setup(study, base, space)
     study.optimize(
         objective(base, space, dataset, on_trained),
