@@ -329,3 +329,16 @@ def test_search_spaces_keep_working(tmp_path: Path) -> None:
         for t in study.trials
     }
     assert len(seen) == 8
+
+
+def test_cli_bounds_the_trials(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setattr(search, "MAX_TRIALS", 3)
+    config, space = tmp_path / "config.json", tmp_path / "space.json"
+    config.write_text(BASE.to_json())
+    space.write_text(json.dumps(SMALL))
+    status = cli.main(["search", str(config), "--space", str(space), "--trials", "4"])
+    out, err = capsys.readouterr()
+    assert status == 2 and out == ""
+    assert err == "error: trials: at most 3 trials at a time (PLAYGROUND_MAX_TRIALS), got 4\n"
+    study = optuna.load_study(study_name="default", storage=search.default_storage())
+    assert study.trials == []  # refused before any trial ran
