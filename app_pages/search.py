@@ -1,4 +1,12 @@
-"""Hyperparameter search: an Optuna study over a search space, trial by trial, live."""
+"""Hyperparameter search: an Optuna study over a search space, trial by trial, live.
+
+Visitors choose a study (a name), never a storage: studies live in the server's study
+database, which the server's operator sets with $PLAYGROUND_SEARCH_DB (a database URL such as
+postgresql+psycopg2://user:pw@host/db, or a SQLite file path; default: search.db in the user
+cache, see engine.search.default_storage). A URL or path typed on a public page would let any
+visitor create files wherever the server can write. The grid's size and the number of trials
+are capped by the server's limits (engine.search.MAX_GRID, MAX_TRIALS).
+"""
 
 import contextlib
 
@@ -8,7 +16,7 @@ import streamlit as st
 from engine.config import Config, field_paths
 from engine.presets import list_presets
 from engine.registry import ConfigError
-from engine.search import SAMPLERS, default_storage, hide_password, make_study
+from engine.search import MAX_STUDY_NAME, MAX_TRIALS, SAMPLERS, default_storage, make_study
 from ui import search_view
 from ui.runstore import open_config_in_page, open_store, trainer_page
 from ui.state import skey
@@ -72,16 +80,18 @@ objective = cols[0].selectbox(
     format_func={"val_acc": "validation accuracy (max)", "val_loss": "validation loss (min)"}.get,
 )  # fmt: skip
 sampler = cols[1].selectbox("Sampler", list(SAMPLERS), key=skey(PAGE, "sampler"))
-trials = int(cols[2].number_input("Trials", 1, 500, 12, key=skey(PAGE, "trials")))
+most = min(500, MAX_TRIALS)
+trials = int(cols[2].number_input("Trials", 1, most, min(12, most), key=skey(PAGE, "trials")))
 epochs = int(cols[3].number_input("Epochs per trial", 1, 200, min(base.train.epochs, 5),
                                   key=skey(PAGE, "epochs")))  # fmt: skip
-study_name = cols[4].text_input("Study name", "my-search", key=skey(PAGE, "study"))
-storage = st.text_input(
-    "Storage (a database URL; empty: the local SQLite file)",
-    key=skey(PAGE, "storage"),
-    placeholder=hide_password(default_storage()),
-    help="Any URL Optuna accepts, e.g. postgresql+psycopg2://user:pw@host/db, so that workers "
-    "on other machines (python -m engine search ...) add trials to the same study.",
+study_name = cols[4].text_input(
+    "Study name",
+    "my-search",
+    max_chars=MAX_STUDY_NAME,
+    key=skey(PAGE, "study"),
+    help="Trials go to the study of this name in the server's study database, which the "
+    "server's operator sets (PLAYGROUND_SEARCH_DB). Workers on other machines add trials to "
+    "the same study with python -m engine search --storage <that database> --study <name>.",
 )
 try:
     space = search_view.space_from_table(pd.DataFrame(table), objective, epochs)
@@ -97,7 +107,7 @@ if buttons[0].button(
     "Start or resume", key=skey(PAGE, "start"), type="primary", disabled=space is None or busy
 ):
     try:
-        study = make_study(storage or default_storage(), study_name, sampler, space=space)
+        study = make_study(default_storage(), study_name, sampler, space=space)
         st.session_state[key] = search = search_view.SearchRun(study, base, space, trials)
         search.searching = True
     except ConfigError as e:

@@ -34,6 +34,18 @@ A study lives in storage: in memory (`storage=None`), SQLite (`default_storage()
 database URL SQLAlchemy and Optuna accept (e.g. `postgresql+psycopg2://user@host/db`), so
 several processes or machines can work one study: each runs `python -m engine search ...`
 with the same `--storage` and `--study`.
+
+On a server the storage is the operator's setting, `$PLAYGROUND_SEARCH_DB` (a database URL or
+a SQLite file path; `default_storage()`): the Search page lets visitors name a study, never a
+storage, so a visitor cannot make the server create or write files. A storage is refused when
+it is the run store's own database (Optuna would add its tables there, and the run store then
+refuses the file), or a file that is not a regular file or holds another program's tables.
+
+Limits (checked before anything is built, ConfigError naming the limit): the grid sampler's
+grid has at most `MAX_GRID` combinations (`$PLAYGROUND_MAX_GRID`, default 10,000; its size is
+computed, not built: Optuna's GridSampler lists every combination, and three int ranges
+1..1000 took 6 GB), a search runs at most `MAX_TRIALS` trials at a time
+(`$PLAYGROUND_MAX_TRIALS`), and a study name has at most `MAX_STUDY_NAME` characters.
 """
 
 from __future__ import annotations
@@ -41,10 +53,15 @@ from __future__ import annotations
 import json
 import math
 import os
+import reprlib
+import sqlite3
+import stat
 import time
+import urllib.parse
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -81,6 +98,48 @@ PRUNE_STARTUP_TRIALS = 5
 PRUNE_WARMUP_EPOCHS = 2
 MAX_CACHED_DATASETS = 2  # datasets kept for trials that vary data fields (MNIST 60k: ~190 MB)
 STORAGE_ATTEMPTS = 3  # workers starting together may race to create the tables
+
+
+def _env_int(name: str, default: int) -> int:
+    """A positive integer limit from the environment; `default` when unset or not one."""
+    try:
+        value = int(os.environ.get(name, default))
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+# Limits, overridable per server (see the module docstring). 10,000 grid points at a few
+# seconds each is already more than a day of one core; the grid sampler holds every
+# combination in memory, so the grid is sized by arithmetic before Optuna sees it.
+MAX_GRID = _env_int("PLAYGROUND_MAX_GRID", 10_000)
+MAX_TRIALS = _env_int("PLAYGROUND_MAX_TRIALS", 1_000)  # trials one search call runs
+MAX_STUDY_NAME = 100  # characters (Optuna's column holds 512; names are shown in titles)
+# Every table Optuna creates (alembic_version: its schema migrations), for telling a study
+# database from another program's.
+OPTUNA_TABLES = frozenset(
+    {"alembic_version", "version_info", "studies", "study_directions", "trials", "trial_params"}
+)
+DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306}
+# The run store's tables (engine/store.py): a database holding them is not a study's.
+RUN_STORE_TABLES = frozenset({"schema_version", "runs", "weights", "points"})
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = 60
+_SHORT.maxlong = 24
+_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = 8
+
+
+def _shown(value: Any) -> str:
+    """`repr(value)` cut short: messages quote what was given, one bounded line."""
+    try:
+        return _SHORT.repr(value)
+    except ValueError:  # an int past Python's 4300-digit limit for str()
+        return "a number too long to show"
+
+
+def _key(key: Any) -> str:
+    """A user-given key as it may appear in a ConfigError's field path."""
+    return key if isinstance(key, str) and key.isidentifier() and len(key) <= 40 else _shown(key)
 
 
 # --------------------------------------------------------------------------------------------
@@ -154,17 +213,17 @@ class Param:
             value = float(value)
         return {self.field: value}
 
-    def grid_values(self, where: str = "param") -> dict[str, list[Any]]:
-        """{Optuna name: the values the grid sampler tries}; ConfigError (naming `where`) if
-        a float/int/widths parameter has neither a grid list nor a step."""
+    def grid_count(self, where: str = "param") -> int:
+        """How many values `grid_values` gives (widths: depths times widths), computed
+        without listing them; ConfigError as `grid_values` when there are none to list."""
         if self.type == "categorical":
-            return {self.field: list(self.choices or ())}
+            return len(self.choices or ())
         if self.grid:
-            integer = self.type != "float"  # 16.0 in a JSON grid is the width 16
-            values: list[Any] = sorted({int(v) if integer else float(v) for v in self.grid})
+            integer = self.type != "float"
+            count = len({int(v) if integer else float(v) for v in self.grid})
         elif self.step:
             low, high = self.width if self.type == "widths" else self.bounds  # type: ignore[misc]
-            values = _lattice(low, high, self.step, integer=self.type != "float")
+            count = round((high - low) / self.step) + 1
         else:
             what = "widths" if self.type == "widths" else "values"
             raise ConfigError(
@@ -172,6 +231,26 @@ class Param:
                 f'the grid sampler needs a finite list of {what} for {self.field}: give "grid": '
                 f'[v1, v2, ...] or a "step" (or use the tpe or random sampler)',
             )
+        if self.type == "widths":
+            dlo, dhi = self.depth or (1, 1)
+            count *= dhi - dlo + 1
+        return count
+
+    def grid_values(self, where: str = "param") -> dict[str, list[Any]]:
+        """{Optuna name: the values the grid sampler tries}; ConfigError (naming `where`) if
+        a float/int/widths parameter has neither a grid list nor a step, or its values would
+        be more than `MAX_GRID`."""
+        count = self.grid_count(where)  # sized before a step lattice is listed
+        if count > MAX_GRID:
+            raise ConfigError(f"{where}.grid", _too_big(count))
+        if self.type == "categorical":
+            return {self.field: list(self.choices or ())}
+        if self.grid:
+            integer = self.type != "float"  # 16.0 in a JSON grid is the width 16
+            values: list[Any] = sorted({int(v) if integer else float(v) for v in self.grid})
+        else:
+            low, high = self.width if self.type == "widths" else self.bounds  # type: ignore[misc]
+            values = _lattice(low, high, self.step or 1, integer=self.type != "float")
         if self.type == "widths":
             dlo, dhi = self.depth or (1, 1)
             depth, width = self.names
@@ -199,7 +278,7 @@ class Param:
         for key in d:
             if key not in PARAM_KEYS:
                 raise ConfigError(
-                    f"{where}.{key}", f"unknown key; valid keys: {', '.join(PARAM_KEYS)}"
+                    f"{where}.{_key(key)}", f"unknown key; valid keys: {', '.join(PARAM_KEYS)}"
                 )
         for key in ("field", "type"):
             if not isinstance(d.get(key), str):
@@ -238,21 +317,23 @@ class Space:
             object.__setattr__(self, "params", tuple(self.params))
         if not self.params:
             raise ConfigError("space.params", "give at least one parameter to search")
-        if self.objective not in OBJECTIVES:
+        if not isinstance(self.objective, str) or self.objective not in OBJECTIVES:
             raise ConfigError(
                 "space.objective",
-                f"{self.objective!r} is not an objective; choose one of: {', '.join(OBJECTIVES)}",
+                f"{_shown(self.objective)} is not an objective; choose one of: "
+                f"{', '.join(OBJECTIVES)}",
             )
         if self.max_epochs is not None:
             epochs = field_info("train.epochs")
             if isinstance(self.max_epochs, bool) or not isinstance(self.max_epochs, int):
                 raise ConfigError(
-                    "space.max_epochs", f"must be an integer, got {self.max_epochs!r}"
+                    "space.max_epochs", f"must be an integer, got {_shown(self.max_epochs)}"
                 )
             if not epochs["lo"] <= self.max_epochs <= epochs["hi"]:
                 raise ConfigError(
                     "space.max_epochs",
-                    f"must be between {epochs['lo']} and {epochs['hi']}, got {self.max_epochs}",
+                    f"must be between {epochs['lo']} and {epochs['hi']}, "
+                    f"got {_shown(self.max_epochs)}",
                 )
         seen: dict[str, int] = {}
         for i, p in enumerate(self.params):
@@ -286,15 +367,19 @@ class Space:
 
     def grid(self) -> dict[str, list[Any]]:
         """The grid sampler's search space; ConfigError naming the first parameter without
-        finite values."""
+        finite values, or the limit when the grid has more than `MAX_GRID` combinations."""
+        size = self.grid_size()  # refused before any list is built
+        if size > MAX_GRID:
+            raise ConfigError("space.params", _too_big(size))
         out: dict[str, list[Any]] = {}
         for i, p in enumerate(self.params):
             out.update(p.grid_values(f"space.params[{i}]"))
         return out
 
     def grid_size(self) -> int:
-        """Number of combinations the grid sampler runs (ConfigError as `grid`)."""
-        return math.prod(len(v) for v in self.grid().values())
+        """Number of combinations the grid sampler would run, computed without building the
+        grid (ConfigError for a parameter without finite values, as `grid`)."""
+        return math.prod(p.grid_count(f"space.params[{i}]") for i, p in enumerate(self.params))
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (what `from_dict` reads; max_epochs only when set)."""
@@ -318,7 +403,8 @@ class Space:
         for key in d:
             if key not in ("params", "objective", "max_epochs"):
                 raise ConfigError(
-                    f"space.{key}", "unknown key; valid keys here: params, objective, max_epochs"
+                    f"space.{_key(key)}",
+                    "unknown key; valid keys here: params, objective, max_epochs",
                 )
         params = _list("space.params", d.get("params"))
         parsed = tuple(Param.from_dict(p, f"space.params[{i}]") for i, p in enumerate(params))
@@ -415,8 +501,7 @@ def make_study(
         raise ConfigError(
             "direction", f"{space.objective} is to be {space.direction}d, not {direction}d"
         )
-    if not name:
-        raise ConfigError("study", "give the study a name")
+    check_study_name(name)
     samp = make_sampler(sampler, seed, space)
     store = open_storage(storage) if storage else None
     study = optuna.create_study(
@@ -441,11 +526,12 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
     """Optuna's database storage for `url`, with the tables created; ConfigError (naming
     `storage`, password hidden) when the URL is malformed, its driver is missing or the
     database cannot be reached."""
+    check_storage(url)
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite:"):
-        path = url.split(":///", 1)[1] if ":///" in url else ""
-        if path and path != ":memory:":
-            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        path = _sqlite_path(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
         # Workers on one SQLite file wait for each other's writes instead of failing with
         # "database is locked" after SQLite's default 5 s.
         kwargs = {"connect_args": {"timeout": 60}}
@@ -460,6 +546,145 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
             last = e
             time.sleep(0.5 * (attempt + 1))
     raise ConfigError("storage", _storage_problem(url, last)) from None
+
+
+def check_study_name(name: Any) -> None:
+    """ConfigError (naming `study`) unless `name` is 1..MAX_STUDY_NAME printable characters.
+    A name is a value in the storage's tables, never a path, so '../x' is just a name."""
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError("study", "give the study a name")
+    if len(name) > MAX_STUDY_NAME:
+        raise ConfigError(
+            "study", f"a study name has at most {MAX_STUDY_NAME} characters, got {len(name):,}"
+        )
+    if not name.isprintable():
+        raise ConfigError(
+            "study", f"a study name cannot hold control characters, got {_shown(name)}"
+        )
+
+
+def check_trials(n_trials: Any, where: str = "trials") -> None:
+    """ConfigError (naming `where`) unless `n_trials` is None or 1..MAX_TRIALS."""
+    if n_trials is None:
+        return
+    if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
+        raise ConfigError(where, f"must be a positive whole number, got {_shown(n_trials)}")
+    if n_trials > MAX_TRIALS:
+        raise ConfigError(
+            where,
+            f"at most {MAX_TRIALS:,} trials at a time (PLAYGROUND_MAX_TRIALS), got {n_trials:,}",
+        )
+
+
+def check_storage(url: str) -> None:
+    """ConfigError (naming `storage`) for a storage that must not receive Optuna's tables: the
+    run store's own database (the run store then refuses the file), or an existing SQLite
+    path that is not a regular file (a FIFO would block forever), not a SQLite database, or
+    a database of another program's tables. Nothing is created or written here."""
+    shown = hide_password(url)
+    path = _sqlite_path(url)
+    store_path, store_url = _run_store_location()
+    if path is None:
+        if store_url is not None and _same_database(url, store_url):
+            raise ConfigError("storage", _is_run_store(shown))
+        return
+    if store_path is not None and _same_file(path, store_path):
+        raise ConfigError("storage", _is_run_store(shown))
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return  # not there yet: Optuna creates it
+    if not stat.S_ISREG(mode):
+        raise ConfigError("storage", f"{shown} is not a regular file; give a SQLite file path")
+    try:
+        tables = _sqlite_tables(path)
+    except sqlite3.Error as e:
+        raise ConfigError(
+            "storage", f"{shown} is not a usable SQLite database ({e}); give another file"
+        ) from None
+    if tables & RUN_STORE_TABLES or (tables and not tables & OPTUNA_TABLES):
+        names = ", ".join(sorted(tables)[:5])
+        raise ConfigError(
+            "storage",
+            f"{shown} holds another program's tables ({names}); keep studies in a file of "
+            "their own, e.g. sqlite:///search.db",
+        )
+
+
+def _is_run_store(shown: str) -> str:
+    return (
+        f"{shown} is the run store's database (PLAYGROUND_RUNS_DB); keep studies in a file of "
+        "their own, e.g. sqlite:///search.db"
+    )
+
+
+def _sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None for another database or SQLite in memory)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        u = make_url(url)
+        if u.get_backend_name() != "sqlite":
+            return None
+    except Exception:  # malformed: open_storage reports it
+        return None
+    db = u.database or ""
+    if db.startswith("file:"):  # a SQLite URI filename (sqlite:///file:x.db?uri=true)
+        db = urllib.parse.unquote(urllib.parse.urlsplit(db).path)
+    if not db or db == ":memory:":
+        return None
+    return Path(db).expanduser()
+
+
+def _run_store_location() -> tuple[Path | None, str | None]:
+    """(the run store's SQLite file, its database URL), either None where not known. Its
+    variable holds a file path or a database URL."""
+    from engine import store
+
+    where = os.environ.get(store.ENV_VAR, "").strip()
+    if "://" not in where:
+        try:
+            where = str(store.default_db_path())
+        except Exception:  # a broken setting: nothing to compare with
+            return None, None
+    if "://" in where:
+        return _sqlite_path(where), where
+    return Path(where).expanduser(), None
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """One file under two names (links, relative paths), whether or not it exists yet."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return a.resolve() == b.resolve()
+
+
+def _same_database(a: str, b: str) -> bool:
+    """Two server URLs naming one database (drivers, users and passwords aside)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        ua, ub = make_url(a), make_url(b)
+    except Exception:
+        return a == b
+
+    def key(u: Any) -> tuple[Any, ...]:
+        backend = u.get_backend_name()
+        port = u.port or DEFAULT_PORTS.get(backend)
+        return (backend, (u.host or "localhost").lower(), port, u.database)
+
+    return key(ua) == key(ub)
+
+
+def _sqlite_tables(path: Path) -> set[str]:
+    """Table names of an existing SQLite file, opened read-only."""
+    con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+    try:
+        rows = con.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    finally:
+        con.close()
+    return {str(r[0]) for r in rows}
 
 
 def _storage_problem(url: str, e: Exception | None) -> str:
@@ -657,6 +882,7 @@ def run_search(
     done). `callback(study, trial)` runs after each finished trial (it may call
     `study.stop()`). The base config and space are recorded on the study (user attrs `space`,
     `base_config`) the first time, for whoever opens it later."""
+    check_trials(n_trials)
     _record_setup(study, base, space)
     study.optimize(
         objective(base, space, dataset, on_trained),
@@ -763,11 +989,12 @@ def _check_param(p: Param, where: str) -> None:
     if p.field not in field_paths():
         raise ConfigError(
             f"{where}.field",
-            f"unknown config field {p.field!r}; valid fields: {', '.join(field_paths())}",
+            f"unknown config field {_shown(p.field)}; valid fields: {', '.join(field_paths())}",
         )
     if p.type not in PARAM_TYPES:
         raise ConfigError(
-            f"{where}.type", f"unknown type {p.type!r}; choose one of: {', '.join(PARAM_TYPES)}"
+            f"{where}.type",
+            f"unknown type {_shown(p.type)}; choose one of: {', '.join(PARAM_TYPES)}",
         )
     info = field_info(p.field)
     fits = _fitting_types(info["type"])
@@ -807,11 +1034,11 @@ def _check_choices(p: Param, where: str) -> None:
     for j, v in enumerate(p.choices):
         if not isinstance(v, (str, int, float, bool)):
             raise ConfigError(
-                f"{where}.choices", f"choice {j} ({v!r}) must be a string, number or boolean"
+                f"{where}.choices", f"choice {j} ({_shown(v)}) must be a string, number or boolean"
             )
-        _check_value(p.field, v, f"{where}.choices", f"choice {v!r} is not allowed")
+        _check_value(p.field, v, f"{where}.choices", f"choice {_shown(v)} is not allowed")
     if len(set(map(repr, p.choices))) != len(p.choices):
-        raise ConfigError(f"{where}.choices", f"choices repeat: {list(p.choices)}")
+        raise ConfigError(f"{where}.choices", f"choices repeat: {_shown(list(p.choices))}")
 
 
 def _check_range(p: Param, where: str) -> None:
@@ -852,7 +1079,8 @@ def _check_widths(p: Param, where: str, info: Mapping[str, Any]) -> None:
     (dlo, dhi), (wlo, whi) = p.depth, p.width
     if not 1 <= dlo <= dhi <= MAX_DEPTH:
         raise ConfigError(
-            f"{where}.depth", f"need 1 <= min <= max <= {MAX_DEPTH} hidden layers, got {[dlo, dhi]}"
+            f"{where}.depth",
+            f"need 1 <= min <= max <= {MAX_DEPTH} hidden layers, got {_shown([dlo, dhi])}",
         )
     if wlo > whi:
         raise ConfigError(f"{where}.width", f"min ({wlo}) is greater than max ({whi})")
@@ -875,7 +1103,13 @@ def _check_step(p: Param, where: str, low: float, high: float) -> None:
             "step and log cannot be combined (Optuna samples log ranges continuously); "
             "give grid values instead",
         )
-    if not _on_lattice(high, low, p.step):
+    if not (high - low) / p.step <= MAX_STEPS_IN_RANGE:  # also NaN and inf
+        raise ConfigError(
+            f"{where}.step",
+            f"{p.step:g} is too small for {low:g}..{high:g} (more than 10^12 steps); give a "
+            "larger step",
+        )
+    if not _divides(p.step, low, high) or not _on_lattice(high, low, p.step):
         raise ConfigError(
             f"{where}.step", f"high - low ({high - low:g}) must be a multiple of step ({p.step:g})"
         )
@@ -890,11 +1124,36 @@ def _check_value(path: str, value: Any, where: str, what: str) -> None:
         _check_meta(path, f.metadata, _coerce(path, tp, value))
     except ConfigError as e:
         raise ConfigError(where, f"{what}: {e}") from None
+    except (TypeError, ValueError, OverflowError):  # e.g. NaN or a huge number to an int
+        raise ConfigError(where, f"{what}: not a valid value for {path}") from None
+
+
+def _divides(step: float, low: float, high: float) -> bool:
+    """Whether high - low is a whole number of steps as Optuna checks it (in decimals of the
+    numbers' shortest forms): otherwise it warns and samples a range short of high, while the
+    grid would still try high."""
+    try:
+        return (Decimal(str(high)) - Decimal(str(low))) % Decimal(str(step)) == 0
+    except (ArithmeticError, ValueError):  # decimal's InvalidOperation, past its precision
+        return False
 
 
 def _on_lattice(v: float, low: float, step: float) -> bool:
+    """v = low + k * step for a whole k >= 0 (within rounding); a step larger than the
+    range leaves only low itself."""
     k = (v - low) / step
-    return abs(k - round(k)) < 1e-8
+    if not math.isfinite(k):
+        return False
+    return abs(k - round(k)) < 1e-8 and (round(k) != 0 or v == low)
+
+
+def _too_big(size: int) -> str:
+    """The message for a grid over the limit (a size past 10^15 shown by its digits)."""
+    shown = f"{size:,}" if size < 10**15 else f"about 10^{len(str(size)) - 1}"
+    return (
+        f"the grid has {shown} combinations; the limit is {MAX_GRID:,} (PLAYGROUND_MAX_GRID): "
+        "give fewer values or a larger step, or use the tpe or random sampler"
+    )
 
 
 def _lattice(low: float, high: float, step: float, integer: bool) -> list[Any]:
@@ -903,23 +1162,39 @@ def _lattice(low: float, high: float, step: float, integer: bool) -> list[Any]:
     return [round(v) for v in values] if integer else [round(v, 12) for v in values]
 
 
+# Optuna checks a step with 28-digit decimals, which fail past ~10^27 steps; 10^12 is already
+# far finer than any search needs.
+MAX_STEPS_IN_RANGE = 10**12
+MAX_NUMBER = 10**18  # no searched field comes near; bigger ints would not even fit int64
+
+
 def _number(where: str, v: Any) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise ConfigError(where, f"must be a finite number, got {v!r}")
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ConfigError(where, f"must be a finite number, got {_shown(v)}")
+    if isinstance(v, int) and abs(v) > MAX_NUMBER:  # math.isfinite would overflow on it
+        raise ConfigError(where, f"must be a number below 10^18 in size, got {_shown(v)}")
+    if not math.isfinite(v):
+        raise ConfigError(where, f"must be a finite number, got {_shown(v)}")
     return v
 
 
 def _list(where: str, v: Any) -> list[Any]:
     if not isinstance(v, (list, tuple)):
-        raise ConfigError(where, f"must be a JSON list, got {v!r}")
+        raise ConfigError(where, f"must be a JSON list, got {_shown(v)}")
     return list(v)
+
+
+def _whole(x: Any) -> bool:
+    """An integer, or a float with an integer value, of a size `_number` accepts."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return False
+    if isinstance(x, int):
+        return abs(x) <= MAX_NUMBER
+    return math.isfinite(x) and x.is_integer() and abs(x) <= MAX_NUMBER
 
 
 def _int_range(where: str, v: Any) -> tuple[int, int]:
     items = _list(where, v)
-    if len(items) != 2 or not all(
-        isinstance(x, (int, float)) and not isinstance(x, bool) and float(x).is_integer()
-        for x in items
-    ):
-        raise ConfigError(where, f"give [min, max] as two integers, got {v!r}")
+    if len(items) != 2 or not all(_whole(x) for x in items):
+        raise ConfigError(where, f"give [min, max] as two integers, got {_shown(v)}")
     return int(items[0]), int(items[1])

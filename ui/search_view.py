@@ -53,7 +53,13 @@ def default_space(cfg: Config) -> pd.DataFrame:
 def _numbers(text: Any) -> list[float] | None:
     if text is None or (isinstance(text, float) and math.isnan(text)) or not str(text).strip():
         return None
-    return [float(v) for v in str(text).replace(";", ",").split(",") if v.strip()]
+    out = []
+    for v in str(text).replace(";", ",").split(","):
+        if v.strip():
+            out.append(float(v))
+            if not math.isfinite(out[-1]):
+                raise ValueError(f"{v.strip()[:20]} is not a finite number")
+    return out
 
 
 def space_from_table(df: pd.DataFrame, objective: str, max_epochs: int | None) -> Space:
@@ -85,7 +91,7 @@ def space_from_table(df: pd.DataFrame, objective: str, max_epochs: int | None) -
             if grid:
                 d["grid"] = [int(g) for g in grid] if kind in ("int", "widths") else grid
             params.append(Param.from_dict(d, where=f"space.params[{len(params)}]"))
-        except (TypeError, ValueError) as e:
+        except (TypeError, ValueError, OverflowError) as e:  # "abc", "nan", "1e400" as an int
             raise ConfigError(where, f"{e}") from None
     return Space(tuple(params), objective=objective, max_epochs=max_epochs)
 
