@@ -3,21 +3,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import glob
 import itertools
 import json
 import math
-import os
-import pwd
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import optuna
 import pytest
@@ -414,88 +406,7 @@ def test_two_workers_share_one_sqlite_study(tmp_path) -> None:
     check_shared_study(outputs, storage, "s")
 
 
-# --------------------------------------------------------------------------------------------
-# PostgreSQL: a throwaway server in a temporary folder, when the binaries are installed
-
-
-def _postgres_bin() -> Path | None:
-    """The folder of initdb/pg_ctl: on PATH, else Debian's /usr/lib/postgresql/<v>/bin."""
-    found = shutil.which("initdb")
-    if found:
-        return Path(found).resolve().parent
-    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=_version)
-    return Path(versions[-1]).parent if versions else None
-
-
-def _version(path: str) -> tuple[int, ...]:
-    part = Path(path).parts[-3]
-    return tuple(int(x) for x in part.split(".") if x.isdigit())
-
-
-def _unavailable(reason: str) -> NoReturn:
-    """Skip, or fail where CI installed PostgreSQL and set PLAYGROUND_TEST_POSTGRES=required
-    (so a broken setup there is not a silent skip)."""
-    if os.environ.get("PLAYGROUND_TEST_POSTGRES") == "required":
-        pytest.fail(f"PostgreSQL test required but unavailable: {reason}")
-    pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A PostgreSQL server of our own on a free port; its URL (database `search`)."""
-    try:
-        import psycopg2
-    except ImportError:
-        _unavailable("psycopg2-binary is not installed")
-    bindir = _postgres_bin()
-    if bindir is None:
-        _unavailable("PostgreSQL is not installed (Debian: apt-get install postgresql)")
-    run_as: dict[str, Any] = {}
-    if os.geteuid() == 0:  # initdb and postgres refuse to run as root
-        try:
-            user = pwd.getpwnam("postgres")
-        except KeyError:
-            _unavailable("running as root and there is no 'postgres' user to run the server as")
-        run_as = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
-    # Not pytest's tmp_path: its parents are private to root, and the server user needs its
-    # own folder.
-    base = Path(tempfile.mkdtemp(prefix="pg-search-"))
-    if run_as:
-        os.chown(base, run_as["user"], run_as["group"])
-    data, port = base / "data", _free_port()
-
-    def pg(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            args, cwd=base, capture_output=True, text=True, timeout=60, check=False, **run_as
-        )
-
-    try:
-        initdb = ["-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale"]
-        r = pg(str(bindir / "initdb"), *initdb, "--no-sync")
-        if r.returncode != 0:
-            _unavailable(f"initdb failed: {r.stderr.strip()[-300:]}")
-        options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
-        log = base / "log"
-        start = ["-D", str(data), "-l", str(log), "-w", "-t", "30", "-o", options, "start"]
-        r = pg(str(bindir / "pg_ctl"), *start)
-        if r.returncode != 0:
-            why = log.read_text() if log.exists() else r.stderr
-            _unavailable(f"the PostgreSQL server did not start: {why.strip()[-300:]}")
-        conn = psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres")
-        conn.autocommit = True  # CREATE DATABASE cannot run inside a transaction
-        with contextlib.closing(conn), conn.cursor() as cur:
-            cur.execute("CREATE DATABASE search")
-        yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/search"
-    finally:
-        if (data / "postmaster.pid").exists():
-            pg(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
-        shutil.rmtree(base, ignore_errors=True)
+# PostgreSQL: the throwaway server of tests/pg_server.py (fixture `postgres_url`)
 
 
 def test_two_workers_share_one_postgresql_study(tmp_path, postgres_url) -> None:
