@@ -140,7 +140,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     se.add_argument("--timeout", type=float, metavar="S", help="stop starting trials after S s")
     se.add_argument("--no-prune", action="store_true", help="turn off median pruning")
-    sub.add_parser("config", help="print the default config as JSON")
+    co = sub.add_parser(
+        "config",
+        help="print the default config as JSON, or check a config file (with --set overrides) "
+        "and print the config it makes, without training",
+    )
+    co.add_argument("config", nargs="?", help="run config or preset JSON file to check")
+    co.add_argument(
+        "--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="override a field"
+    )
     da = sub.add_parser("data", help="download a dataset")
     da.add_argument("name", choices=["mnist-full"], help="what to download")
     da.add_argument("--url", help="base URL of the MNIST files (default: a public mirror)")
@@ -479,7 +487,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "config":
-            _emit(Config().to_dict())
+            base = load_config(args.config, []) if args.config else Config()
+            _emit(base.with_overrides(args.set).to_dict())
             return 0
         commands = {
             "train": cmd_train,
