@@ -4,6 +4,7 @@ import streamlit as st
 
 from engine.data import DataError
 from engine.presets import list_presets
+from engine.registry import ConfigError
 from ui import mnist_view, panels
 from ui.controls import Group, PageControls, pop_notices, render_controls
 from ui.live import LiveRun, ensure_run, panels_area
@@ -63,7 +64,7 @@ elif cfg.data.dataset == "mnist_full" and not mnist_view.full_set_ready():
 else:
     try:
         run, _ = ensure_run(PAGE, cfg)
-    except DataError as e:
+    except (DataError, ConfigError) as e:  # e.g. BatchNorm with a one-example split
         st.error(str(e), icon=":material/error:")
 
 transport(

@@ -4,6 +4,7 @@ import streamlit as st
 
 from engine.data import DATASETS, DataError, build_dataset
 from engine.presets import list_presets
+from engine.registry import ConfigError
 from ui import panels, toy_view
 from ui.controls import Group, PageControls, pop_notices, render_controls
 from ui.live import LiveRun, ensure_run, panels_area
@@ -59,7 +60,7 @@ if error:
 else:
     try:
         run, _ = ensure_run(PAGE, cfg, lambda c: build_dataset(c.data, c.seed, get_points(PAGE)))
-    except DataError as e:
+    except (DataError, ConfigError) as e:  # e.g. BatchNorm with a one-example split
         st.error(str(e), icon=":material/error:")
 
 transport(PAGE, run, blocked=run is None, new_data=True, more=lambda: preset_picker(PAGE, PRESETS))

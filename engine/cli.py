@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -19,11 +20,16 @@ import torch
 
 from engine.config import Config
 from engine.registry import ConfigError
+from engine.textfiles import MAX_JSON_BYTES, one_line, read_file, shown, too_long
 
 if TYPE_CHECKING:
     from engine.trainer import Trainer
 
 USAGE_ERROR = 2
+POINTS_MAX_BYTES = 2_000_000  # --points, as the Playground's upload (parse_points_csv's default)
+# Seeds the samplers and generators take: numpy's RandomState (Optuna) refuses anything outside
+# 0..2**32-1 and torch's manual_seed anything past 64 bits, both with a traceback.
+SEED_MAX = 2**32 - 1
 
 
 class _Parser(argparse.ArgumentParser):
@@ -32,6 +38,18 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         # prog is "engine" for the top level and "engine train" for a command
         self.exit(USAGE_ERROR, f"error: {message} (see python -m {self.prog} -h)\n")
+
+
+def _int(text: str) -> int:
+    """argparse type: a decimal integer; a 5,000-digit one is refused without Python's
+    conversion-limit ValueError, quoting the text cut short."""
+    message = too_long(text)
+    if message:
+        raise argparse.ArgumentTypeError(message)
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {shown(text)}") from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -59,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--save", metavar="PATH", help="save a checkpoint here at the end")
     tr.add_argument(
         "--snapshots",
-        type=int,
+        type=_int,
         default=0,
         metavar="N",
         help="keep the weights every N steps in the checkpoint (for landscape --directions pca)",
@@ -67,13 +85,13 @@ def _parser() -> argparse.ArgumentParser:
 
     pr = sub.add_parser("probe", help="per-layer summaries at initialization, as one JSON object")
     with_config(pr)
-    pr.add_argument("--samples", type=int, default=1000, help="training examples to probe with")
+    pr.add_argument("--samples", type=_int, default=1000, help="training examples to probe with")
     la = sub.add_parser(
         "landscape",
         help="loss landscape of a checkpoint (Li et al. 2018) as one JSON object",
     )
     la.add_argument("checkpoint", help="a checkpoint written by `train --save`")
-    la.add_argument("--grid", type=int, default=31, help="points per side of the 2-D slice")
+    la.add_argument("--grid", type=_int, default=31, help="points per side of the 2-D slice")
     la.add_argument(
         "--span",
         type=float,
@@ -81,7 +99,7 @@ def _parser() -> argparse.ArgumentParser:
         help="half-width of the slice: in units of the filter-normalized directions (random), "
         "or as a multiple of the trajectory's reach (pca: 1.0 shows it all with a margin)",
     )
-    la.add_argument("--samples", type=int, default=1000, help="first M training examples")
+    la.add_argument("--samples", type=_int, default=1000, help="first M training examples")
     la.add_argument(
         "--directions",
         choices=["random", "pca"],
@@ -89,7 +107,7 @@ def _parser() -> argparse.ArgumentParser:
         help="two filter-normalized random directions, or the trajectory's top two PCA "
         "directions (needs a checkpoint with weight snapshots)",
     )
-    la.add_argument("--seed", type=int, default=0, help="seed of the random directions")
+    la.add_argument("--seed", type=_int, default=0, help="seed of the random directions")
     la.add_argument("--line", action="store_true", help="also the loss on the line initial->final")
     se = sub.add_parser(
         "search",
@@ -107,7 +125,7 @@ def _parser() -> argparse.ArgumentParser:
     se.add_argument("--study", default="default", metavar="NAME", help="study name")
     se.add_argument(
         "--trials",
-        type=int,
+        type=_int,
         metavar="N",
         help=f"trials this process runs (default {DEFAULT_TRIALS}; grid: until the grid is done)",
     )
@@ -116,13 +134,21 @@ def _parser() -> argparse.ArgumentParser:
     se.add_argument("--sampler", choices=["tpe", "random", "grid"], default="tpe")
     se.add_argument(
         "--seed",
-        type=int,
+        type=_int,
         metavar="K",
         help="sampler seed (default: none; give each worker of a study its own seed)",
     )
     se.add_argument("--timeout", type=float, metavar="S", help="stop starting trials after S s")
     se.add_argument("--no-prune", action="store_true", help="turn off median pruning")
-    sub.add_parser("config", help="print the default config as JSON")
+    co = sub.add_parser(
+        "config",
+        help="print the default config as JSON, or check a config file (with --set overrides) "
+        "and print the config it makes, without training",
+    )
+    co.add_argument("config", nargs="?", help="run config or preset JSON file to check")
+    co.add_argument(
+        "--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="override a field"
+    )
     da = sub.add_parser("data", help="download a dataset")
     da.add_argument("name", choices=["mnist-full"], help="what to download")
     da.add_argument("--url", help="base URL of the MNIST files (default: a public mirror)")
@@ -163,21 +189,37 @@ def make_trainer(args: argparse.Namespace) -> Trainer:
     from engine.data import build_dataset
     from engine.data.uploads import parse_points_csv
 
-    try:
-        raw = Path(args.points).read_bytes()
-    except OSError as e:
-        raise ConfigError("--points", f"cannot read {args.points}: {e.strerror}") from None
+    raw = read_file(args.points, "--points", POINTS_MAX_BYTES)
     if cfg.data.dataset != "uploaded":
         cfg = cfg.replace(**{"data.dataset": "uploaded"})
-    return Trainer(cfg, dataset=build_dataset(cfg.data, cfg.seed, parse_points_csv(raw)))
+    points = parse_points_csv(raw, max_bytes=POINTS_MAX_BYTES)
+    return Trainer(cfg, dataset=build_dataset(cfg.data, cfg.seed, points))
+
+
+def _check_save_path(path: str) -> Path:
+    """Refuse a --save path that cannot be written before training for it: a folder, or a
+    place where no file can be created."""
+    target = Path(path)
+    if target.is_dir():
+        raise ConfigError("--save", f"{path} is a folder; give a file path such as {path}/run.pt")
+    parent = target.parent
+    while not parent.exists() and parent != parent.parent:  # save() creates missing folders
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError("--save", f"cannot write {path}: {parent} is not a writable folder")
+    if target.exists() and not os.access(target, os.W_OK):
+        raise ConfigError("--save", f"cannot write {path}: the file is read-only")
+    return target
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    trainer = make_trainer(args)
     if args.snapshots < 0:
         raise ConfigError(
             "--snapshots", f"must be 0 (off) or a number of steps, got {args.snapshots}"
         )
+    if args.save:
+        _check_save_path(args.save)
+    trainer = make_trainer(args)
     trainer.snapshot_every = args.snapshots
     if args.probes:
         trainer.enable_probes(trainer.eval_every)
@@ -195,7 +237,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         shown = len(trainer.history.evals)
     summary = trainer.summary()
     if args.save:
-        summary["checkpoint"] = str(trainer.save(args.save))
+        try:
+            summary["checkpoint"] = str(trainer.save(args.save))
+        except (OSError, RuntimeError) as e:  # torch reports a failed open as RuntimeError
+            reason = e.strerror if isinstance(e, OSError) and e.strerror else "the write failed"
+            raise ConfigError("--save", f"cannot write {args.save}: {reason}") from None
     _emit(summary)
     return 0
 
@@ -203,11 +249,16 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_probe(args: argparse.Namespace) -> int:
     from engine.probes import probe_at_init
 
+    if args.samples < 1:
+        raise ConfigError("--samples", f"must be at least 1, got {args.samples}")
     trainer = make_trainer(args)
     cfg = trainer.cfg
     n = min(args.samples, len(trainer.train_split.y))
     x, y = trainer.train_split.x[:n], trainer.train_split.y[:n]
-    layers = probe_at_init(trainer.model, cfg.model.activation, x, y, trainer.loss_fn)
+    try:
+        layers = probe_at_init(trainer.model, cfg.model.activation, x, y, trainer.loss_fn)
+    except ConfigError as e:  # BatchNorm and a single example: say which flag to change
+        raise ConfigError("--samples", str(e).split(": ", 1)[-1]) from None
     _emit({"config": cfg.to_dict(), "samples": n, "layers": layers})
     return 0
 
@@ -245,11 +296,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     for name, value in (("--trials", args.trials), ("--timeout", args.timeout)):
         if value is not None and not (math.isfinite(value) and value > 0):
             raise ConfigError(name, f"must be a positive number, got {value}")
-    try:
-        text = Path(args.space).read_text()
-    except OSError as e:
-        raise ConfigError("--space", f"cannot read {args.space}: {e.strerror}") from None
-    space = search.Space.from_json(text)
+    if args.seed is not None:
+        _check_seed(args.seed)
+    space = search.Space.from_json(read_file(args.space, "--space", MAX_JSON_BYTES))
     # The trainer validates the config and builds its data once; trials with the same data
     # config reuse that dataset (and the --points one, which cannot be rebuilt from a config).
     first = make_trainer(args)
@@ -341,6 +390,11 @@ def _search_summary(
     }
 
 
+def _check_seed(seed: int) -> None:
+    if not 0 <= seed <= SEED_MAX:
+        raise ConfigError("--seed", f"must be between 0 and {SEED_MAX} (2**32 - 1), got {seed}")
+
+
 PCA_MARGIN = 1.25  # --directions pca: the slice reaches this far past the trajectory's extent
 
 
@@ -350,6 +404,10 @@ def _load_checkpoint(path: str) -> Trainer:
 
     from engine.trainer import Trainer
 
+    if not os.path.exists(path):
+        raise ConfigError("checkpoint", f"no such file: {path}")
+    if not os.path.isfile(path):  # a FIFO would block torch.load, /dev/zero never end
+        raise ConfigError("checkpoint", f"cannot load {path}: it is not a file")
     try:
         return Trainer.load(path)
     except ConfigError:
@@ -372,6 +430,7 @@ def cmd_landscape(args: argparse.Namespace) -> int:
             raise ConfigError(name, f"must be at least {low}, got {value}")
     if not (math.isfinite(args.span) and args.span > 0):
         raise ConfigError("--span", f"must be a positive number, got {args.span}")
+    _check_seed(args.seed)
     trainer = _load_checkpoint(args.checkpoint)
     model, loss_fn = trainer.model, trainer.loss_fn
     n = min(args.samples, len(trainer.train_split.y))
@@ -428,7 +487,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "config":
-            _emit(Config().to_dict())
+            base = load_config(args.config, []) if args.config else Config()
+            _emit(base.with_overrides(args.set).to_dict())
             return 0
         commands = {
             "train": cmd_train,
@@ -439,8 +499,8 @@ def main(argv: list[str] | None = None) -> int:
         }
         return commands[args.command](args)
     except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {one_line(str(e))}", file=sys.stderr)
         return USAGE_ERROR
     except DataError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {one_line(str(e))}", file=sys.stderr)
         return 1

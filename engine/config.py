@@ -22,6 +22,7 @@ from typing import Any
 from engine import budget
 from engine.budget import MAX_HIDDEN_LAYERS
 from engine.registry import ConfigError, Registry
+from engine.textfiles import decode_json, shown, too_long
 
 # --------------------------------------------------------------------------------------------
 # The field table helper
@@ -320,12 +321,10 @@ class Config:
         return cls(**kwargs)
 
     @classmethod
-    def from_json(cls, text: str) -> Config:
-        try:
-            d = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise ConfigError("config", f"not valid JSON ({e.msg} at line {e.lineno})") from None
-        return cls.from_dict(d)
+    def from_json(cls, text: str | bytes) -> Config:
+        """Strict, like `from_dict`, from JSON text or UTF-8 bytes (a BOM is allowed); bad
+        encoding, nesting or numbers are a one-line ConfigError too (see engine.textfiles)."""
+        return cls.from_dict(decode_json(text, "config"))
 
     def get(self, path: str) -> Any:
         """Value at a dotted path such as 'train.lr'."""
@@ -517,6 +516,8 @@ def _coerce(path: str, tp: Any, value: Any) -> Any:
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(path, f"must be a number, got {value!r}")
+        if isinstance(value, int) and abs(value) > 1e308:  # float(value) would overflow
+            raise ConfigError(path, f"must be a finite number, got {shown(value)}")
         if not math.isfinite(value):
             raise ConfigError(path, f"must be a finite number, got {value!r}")
         return float(value)
@@ -569,15 +570,18 @@ def _parse(path: str, tp: Any, text: str) -> Any:
             return False
         raise ConfigError(path, f"must be true or false, got {text!r}")
     if tp is int:
+        message = too_long(text)  # 5,000 digits: int() would raise Python's limit error
+        if message:
+            raise ConfigError(path, message)
         try:
             return int(text)
         except ValueError:
-            raise ConfigError(path, f"must be an integer, got {text!r}") from None
+            raise ConfigError(path, f"must be an integer, got {shown(text)}") from None
     if tp is float:
         try:
             return float(text)
         except ValueError:
-            raise ConfigError(path, f"must be a number, got {text!r}") from None
+            raise ConfigError(path, f"must be a number, got {shown(text)}") from None
     return text
 
 

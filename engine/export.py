@@ -48,6 +48,7 @@ from engine.layers.dropout import (
 from engine.layers.maxout import Maxout
 from engine.models import Block, Network, Residual, build_model
 from engine.registry import ConfigError
+from engine.textfiles import one_line
 
 if TYPE_CHECKING:
     from engine.store import RunRecord, RunStore
@@ -65,7 +66,6 @@ __all__ = [
 ]
 
 CSV_COLUMNS = ("step", "epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr")
-MAX_CONFIG_BYTES = 1_000_000  # a config is a few kB; refuse anything that cannot be one
 # Stateless, training-only modules: the identity in eval mode, so the script leaves them out.
 TRAIN_ONLY = (Dropout, SpatialDropout, DropBlock, DropPath, Cutout)
 # DropConnect layers compute exactly their torch parent in eval mode.
@@ -120,10 +120,18 @@ def weights_bytes(store: RunStore, run_id: int) -> bytes:
 
 
 def slug(record: RunRecord) -> str:
-    """A file-name stem for the run's exports, e.g. 'run-12-mlp-8-8-tanh-adam-0.01-circle'."""
-    text = "".join(c if c.isalnum() or c in ".-" else "-" for c in record.name.split(" #")[0])
-    words = [w for w in text.lower().split("-") if w][:16]
-    return "-".join([f"run-{record.id}", *words])[:80]
+    """A file-name stem for the run's exports, e.g. 'run-12-mlp-8-8-tanh-adam-0.01-circle'.
+
+    Letters, digits, '-' and '.' only (nothing Windows refuses: <>:"/\\|?* or control
+    characters), and never a '.' or '-' at the end: "name." + ".json" would be "name..json",
+    and Windows drops a folder name's trailing dot, which breaks the zip's paths."""
+    text = "".join(
+        c if (c.isalnum() and c.isprintable()) or c in ".-" else "-"
+        for c in str(record.name).split(" #")[0]
+    )
+    words = [w.strip(".") for w in text.lower().split("-")]
+    stem = "-".join([f"run-{int(record.id)}", *[w for w in words if w][:16]])[:80]
+    return stem.rstrip(".-")
 
 
 def bundle_zip(store: RunStore, run_id: int) -> bytes:
@@ -146,23 +154,15 @@ def bundle_zip(store: RunStore, run_id: int) -> bytes:
 
 def import_config(text: str | bytes) -> Config:
     """A run config from JSON text: a bare config or a preset file (with title, summary, ...;
-    a lab preset gives its base config). ConfigError naming the field on bad input."""
+    a lab preset gives its base config). ConfigError naming the field on bad input, its
+    message one line (the page quotes it)."""
     from engine.presets import parse_preset
 
-    if isinstance(text, bytes):
-        if len(text) > MAX_CONFIG_BYTES:
-            raise ConfigError(
-                "config", f"the file has {len(text):,} bytes; a config JSON has a few thousand"
-            )
-        try:
-            text = text.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise ConfigError("config", "the file is not UTF-8 text; upload a .json file") from None
-    if len(text) > MAX_CONFIG_BYTES:
-        raise ConfigError("config", f"the text has {len(text):,} characters; a config is smaller")
-    if not text.strip():
-        raise ConfigError("config", "the file is empty; a config is a JSON object such as {}")
-    return parse_preset("import", text.lstrip("\ufeff")).config
+    try:
+        return parse_preset("import", text).config
+    except ConfigError as e:
+        message = one_line(str(e).removeprefix(f"{e.field}: "))
+        raise ConfigError(one_line(e.field, 200), message) from None
 
 
 # ----------------------------------------------------------------------------------------------
@@ -308,20 +308,28 @@ def _stem_code(net: Network) -> str:
 
 def _floats(name: str, values: Any) -> str:
     """`NAME = torch.tensor([...])`, wrapped at 100 columns (repr: float32 values exactly)."""
-    if not isinstance(values, list):
-        return f"{name} = torch.tensor({values!r})"
-    body = textwrap.fill(", ".join(repr(v) for v in values), 88, subsequent_indent="    ")
+    try:  # stored numbers as float literals: a stored string cannot become code
+        if not isinstance(values, list):
+            return f"{name} = torch.tensor({float(values)!r})"
+        text = ", ".join(repr(float(v)) for v in values)
+    except (TypeError, ValueError):
+        raise ExportError(f"the stored {name.lower()} of the inputs is not numbers") from None
+    body = textwrap.fill(text, 88, subsequent_indent="    ")
     return f"{name} = torch.tensor([\n    {body}\n])"
 
 
 def _preprocess_code(record: RunRecord, cfg: Config) -> str:
     io_ = record.io
-    names = io_.get("feature_names") or []
+    names = [str(n) for n in io_.get("feature_names") or []]
     scaling = f"{_floats('SHIFT', io_['shift'])}\n{_floats('SCALE', io_['scale'])}\n"
-    if len(io_["input_shape"]) == 3:  # images
+    # Stored strings reach comments and docstrings only through _safe (one printable line, no
+    # quote or backslash), and numbers only as int(): a stored "\nimport os" stays text.
+    normalize = _safe(io_.get("normalize", ""))
+    shape = _shape(record)
+    if len(shape) == 3:  # images
         return (
             "# The playground scaled pixel values (0..255) as (x - SHIFT) / SCALE, with SHIFT and\n"
-            f"# SCALE fitted on its training images ({io_['normalize']} scaling).\n"
+            f"# SCALE fitted on its training images ({normalize} scaling).\n"
             f"{scaling}\n\n"
             "def preprocess(images: torch.Tensor) -> torch.Tensor:\n"
             '    """Images (n, 28, 28) or (n, 1, 28, 28), pixels 0..255 -> network inputs."""\n'
@@ -331,17 +339,17 @@ def _preprocess_code(record: RunRecord, cfg: Config) -> str:
     if cfg.data.dataset == "normal_noise" or not all(n in FEATURE_CODE for n in names):
         return (
             "# The playground scaled inputs as (x - SHIFT) / SCALE, fitted on its training split\n"
-            f"# ({io_['normalize']} scaling).\n"
+            f"# ({normalize} scaling).\n"
             f"{scaling}\n\n"
             "def preprocess(x: torch.Tensor) -> torch.Tensor:\n"
-            f'    """Inputs (n, {io_["input_shape"][0]}) -> network inputs."""\n'
+            f'    """Inputs (n, {shape[0]}) -> network inputs."""\n'
             "    return (x.float() - SHIFT) / SCALE\n"
         )
     feats = ", ".join(FEATURE_CODE[n] for n in names)
     return (
         f"# The network's inputs are the features {', '.join(names)} of each 2-D point (x1, x2),\n"
         f"# scaled as (features - SHIFT) / SCALE, fitted on the training split "
-        f"({io_['normalize']} scaling).\n"
+        f"({normalize} scaling).\n"
         f"{scaling}\n\n"
         "def preprocess(xy: torch.Tensor) -> torch.Tensor:\n"
         f'    """Points (n, 2) -> network inputs (n, {len(names)}), features in float64 as in the '
@@ -470,19 +478,30 @@ if __name__ == "__main__":
 """
 
 
-def _safe(text: str) -> str:
-    """Text for a docstring line: one line, no quotes or backslashes that could end it."""
-    return " ".join(str(text).split()).replace("\\", "/").replace('"', "'")
+def _safe(text: Any) -> str:
+    """Text for a comment or docstring line: one line of printable characters (no NUL, which
+    Python source cannot hold, no line break that would end a comment), no quote or backslash
+    that could end a docstring."""
+    line = " ".join(str(text).split()).replace("\\", "/").replace('"', "'")
+    return "".join(c for c in line if c.isprintable())
+
+
+def _shape(record: RunRecord) -> list[int]:
+    """The stored input shape as integers (ExportError if it is not one)."""
+    try:
+        return [int(s) for s in record.io["input_shape"]]
+    except (TypeError, ValueError, KeyError):
+        raise ExportError(f"run {record.id} has a damaged input description") from None
 
 
 def _describe(net: Network, record: RunRecord, cfg: Config) -> str:
     m = cfg.model
-    shape = "x".join(str(s) for s in record.io["input_shape"])
+    shape = "x".join(str(s) for s in _shape(record))
     kind = "conv blocks" if m.arch == "cnn" else "hidden layers"
     return (
         f"{shape} inputs -> {kind} {', '.join(str(w) for w in m.hidden)} ({m.activation}"
         f"{'' if m.norm == 'none' else f', {m.norm} norm'}"
-        f"{', residual' if m.residual else ''}) -> {record.io['n_outputs']} outputs"
+        f"{', residual' if m.residual else ''}) -> {int(record.io['n_outputs'])} outputs"
     )
 
 
@@ -494,7 +513,7 @@ def pytorch_script(record: RunRecord) -> str:
     io_ = record.io
     if not io_:
         raise ExportError(f"run {record.id} has no input description; save it again to export")
-    net = build_model(cfg.model, tuple(io_["input_shape"]), int(io_["n_outputs"]), cfg.seed)
+    net = build_model(cfg.model, tuple(_shape(record)), int(io_["n_outputs"]), cfg.seed)
     blocks = _blocks_code(net)
     head = _module_code(net.head)
     uses_wn = any(parametrize.is_parametrized(m) for m in net.modules())
@@ -511,7 +530,7 @@ def pytorch_script(record: RunRecord) -> str:
     metrics = ", ".join(
         f"{k} {summary[k]:.4g}"
         for k in ("val_acc", "val_loss", "test_acc")
-        if isinstance(summary.get(k), (int, float))
+        if isinstance(summary.get(k), (int, float)) and not isinstance(summary.get(k), bool)
     )
     imports = "import argparse\nfrom pathlib import Path\n\nimport torch\nfrom torch import nn\n"
     if uses_wn:
@@ -526,11 +545,11 @@ def pytorch_script(record: RunRecord) -> str:
     )
     about = (
         f"{_safe(record.name)}: saved {_safe(record.created)} ({_safe(record.page)}), "
-        f"{record.steps} steps, {_safe(record.status)}{', ' + metrics if metrics else ''}. "
+        f"{_safe(record.steps)} steps, {_safe(record.status)}{', ' + metrics if metrics else ''}. "
         "The run's config is config.json beside this script."
     )
     header = (
-        f'"""Run {record.id} of the neural-network playground, rebuilt with plain PyTorch.\n\n'
+        f'"""Run {int(record.id)} of the neural-network playground, rebuilt with plain PyTorch.\n\n'
         + textwrap.fill(about, 92)
         + "\n\n"
         "    python model.py [weights.pt]             # rebuild, load and print the model\n"

@@ -20,7 +20,6 @@ Presets in a sub-folder belong to one page (assets/presets/playground/*.json).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any
 
 from engine.config import Config
 from engine.registry import ConfigError
+from engine.textfiles import MAX_JSON_BYTES, decode_json, read_file
 
 PRESETS_DIR = Path(__file__).resolve().parents[1] / "assets" / "presets"
 WRAPPER_KEYS = {"title", "summary", "look_for", "try_next", "config", "variants", "lab"}
@@ -76,12 +76,10 @@ def make_variants(base: Config, items: Any, where: str = "variants") -> tuple[Va
     return tuple(out)
 
 
-def parse_preset(name: str, text: str) -> Preset:
-    """A preset from JSON text (bare config or wrapped); ConfigError naming what is wrong."""
-    try:
-        data: Any = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ConfigError("config", f"not valid JSON ({e.msg} at line {e.lineno})") from None
+def parse_preset(name: str, text: str | bytes) -> Preset:
+    """A preset from JSON text or UTF-8 bytes (bare config or wrapped); ConfigError naming
+    what is wrong (bad encoding, nesting and numbers too: see engine.textfiles)."""
+    data: Any = decode_json(text, "config")
     if isinstance(data, dict) and "config" in data:
         unknown = set(data) - WRAPPER_KEYS
         if unknown:
@@ -106,13 +104,10 @@ def parse_preset(name: str, text: str) -> Preset:
 
 
 def load_preset(path: str | Path) -> Preset:
-    """Read one preset file."""
+    """Read one preset file (a regular file of at most MAX_JSON_BYTES: a FIFO or /dev/zero is
+    refused before reading)."""
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as e:
-        raise ConfigError("config", f"cannot read {path}: {e.strerror}") from None
-    return parse_preset(path.stem, text)
+    return parse_preset(path.stem, read_file(path, "config", MAX_JSON_BYTES))
 
 
 def list_presets(folder: str = "") -> list[Preset]:

@@ -21,6 +21,7 @@ from torch.nn.utils import parametrize
 
 from engine.activations import ACTIVATIONS
 from engine.models import Network, unchanged
+from engine.registry import ConfigError
 
 # A unit counts as saturated when its output lies within this fraction of the output range from
 # a bound: |tanh| > 0.9, sigmoid < 0.05 or > 0.95, where the derivative is under ~20% of its peak.
@@ -278,5 +279,15 @@ def _weight_grad(layer: nn.Module) -> Tensor | None:
 def probe_at_init(
     model: Network, activation: str, x: Tensor, y: Tensor, loss_fn: Any, bins: int = 30
 ) -> list[dict[str, Any]]:
-    """Per-layer summaries of one forward/backward pass before any training step."""
+    """Per-layer summaries of one forward/backward pass before any training step.
+
+    The pass runs in train mode, so BatchNorm needs at least 2 examples: fewer is a
+    ConfigError naming `samples` (torch would fail with "Expected more than 1 value per
+    channel")."""
+    if len(x) < 2 and any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+        raise ConfigError(
+            "samples",
+            f"BatchNorm computes statistics over the batch, so probe with at least 2 examples, "
+            f"not {len(x)}",
+        )
     return Probes(model, activation, bins).snapshot(x, y, loss_fn)

@@ -415,13 +415,12 @@ class Space:
         return cls(parsed, objective, max_epochs)
 
     @classmethod
-    def from_json(cls, text: str) -> Space:
-        """Parse and validate a --space file's text (ConfigError on bad JSON or values)."""
-        try:
-            d = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise ConfigError("space", f"not valid JSON ({e.msg} at line {e.lineno})") from None
-        return cls.from_dict(d)
+    def from_json(cls, text: str | bytes) -> Space:
+        """Parse and validate a --space file's text or UTF-8 bytes (ConfigError on bad JSON or
+        values; encoding, nesting and numbers as for configs: see engine.textfiles)."""
+        from engine.textfiles import decode_json
+
+        return cls.from_dict(decode_json(text, "space", root="space"))
 
 
 def trial_config(base: Config, space: Space, values: Mapping[str, Any]) -> Config:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import copy
 import math
+import pickle
 import time
+import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,6 +129,7 @@ class Trainer:
         )
 
         n_train = len(self.train_split.y)
+        _check_batch_size(cfg, n_train)
         # Full batches only (drop the ragged last one) so BatchNorm never sees a batch of 1.
         self.batch_size = min(t.batch_size, n_train)
         self.steps_per_epoch = max(1, n_train // self.batch_size)
@@ -485,7 +488,19 @@ class Trainer:
     @classmethod
     def load(cls, path: str | Path, *, device: str | None = None) -> Trainer:
         """Rebuild a Trainer from a checkpoint (weights_only=True: no code is unpickled)."""
-        ckpt = torch.load(Path(path), map_location="cpu", weights_only=True)
+        try:
+            with warnings.catch_warnings():  # e.g. "Detected pickle protocol 4": noise here
+                warnings.simplefilter("ignore")
+                ckpt = torch.load(Path(path), map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as e:
+            # torch's message advises retrying with weights_only=False, which would run the
+            # file's code: the right advice is that this is not a checkpoint of ours
+            why = (
+                "it holds Python objects that a checkpoint never holds (refused unopened)"
+                if "weights only" in str(e).lower()
+                else "not a PyTorch file"
+            )
+            raise ValueError(f"{path} is not a playground checkpoint: {why}") from None
         if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
             raise ValueError(f"{path} is not a playground checkpoint (format {CHECKPOINT_FORMAT})")
         cfg = Config.from_dict(ckpt["config"])
@@ -521,6 +536,36 @@ class Trainer:
         trainer.snapshot_every = int(ckpt.get("snapshot_every", 0))
         trainer.max_snapshots = int(ckpt.get("max_snapshots", MAX_SNAPSHOTS))
         return trainer
+
+
+def _check_batch_size(cfg: Config, n_train: int) -> None:
+    """Refuse, before anything trains, a training split too small for the batches it needs:
+    none at all, or one example with a component that computes statistics over the batch
+    (BatchNorm fails on a batch of 1; validation can only check train.batch_size, not the
+    split that data.n_samples x data.train_fraction or data.train_subset leaves)."""
+    from engine.config import registries
+    from engine.registry import ConfigError
+
+    d = cfg.data
+    if d.dataset == "uploaded":
+        source = "the uploaded points"
+    elif registries()["data.dataset"].get(d.dataset).extra.get("images"):
+        source = f"data.train_subset {d.train_subset}, data.val_fraction {d.val_fraction:g}"
+    else:
+        source = f"data.n_samples {d.n_samples} x data.train_fraction {d.train_fraction:g}"
+    if n_train == 0:
+        raise ConfigError("data", f"the training split is empty ({source}); use more data")
+    if min(cfg.train.batch_size, n_train) >= 2:
+        return
+    for path in ("model.activation", "model.norm", "model.dropout"):
+        entry = registries()[path].get(cfg.get(path))
+        if entry.needs_batch_gt_1:
+            raise ConfigError(
+                path,
+                f"{entry.label} computes statistics over the batch, so it needs at least 2 "
+                f"training examples, and the training split has {n_train} ({source}): use "
+                "more data, or choose layer or group norm",
+            )
 
 
 def _to(split: Split, device: torch.device) -> Split:

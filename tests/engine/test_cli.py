@@ -241,3 +241,209 @@ def test_usage_errors_point_to_a_help_command_that_exists(
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert err.endswith(hints) and "engine engine" not in err, err
+
+
+# Hostile files and values (issue 10, items 4-6 and 8) ------------------------------------------
+
+DEEP = "[" * 100_000 + "]" * 100_000
+LONG_INT = "1" * 5000
+HUGE_INT = "1" + "0" * 400
+SPACE = {"params": [{"field": "train.lr", "type": "float", "low": 0.001, "high": 0.1}]}
+
+
+def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    status = main_in_process(*args)  # an uncaught exception (a traceback) fails the test
+    out = capsys.readouterr()
+    return status, out.out, out.err
+
+
+def assert_usage_error(result: tuple[int, str, str], *says: str) -> None:
+    status, out, err = result
+    assert status == 2, err
+    assert out == "" and len(err.strip().splitlines()) == 1, err
+    assert err.startswith("error: ") and all(s in err for s in says), err
+
+
+BAD_TEXTS = {
+    "not-utf8": (b'{"seed": 1, "x": "\xff"}', "not UTF-8"),
+    "deep": (DEEP.encode(), "nested more than"),
+    "long-int": (b'{"seed": ' + LONG_INT.encode() + b"}", "5,000 digits"),
+    "huge-int-float": (b'{"train": {"lr": ' + HUGE_INT.encode() + b"}}", "train.lr:"),
+}
+
+
+@pytest.mark.parametrize("command", ["config", "train", "probe", "search"])
+@pytest.mark.parametrize("case", sorted(BAD_TEXTS))
+def test_bad_config_files_exit_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, case: str
+) -> None:
+    data, says = BAD_TEXTS[case]
+    cfg = tmp_path / "c.json"
+    cfg.write_bytes(data)
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps(SPACE))
+    args = [command, str(cfg)] + (["--space", str(space)] if command == "search" else [])
+    assert_usage_error(run_main(capsys, *args), says)
+
+
+@pytest.mark.parametrize("case", sorted(BAD_TEXTS))
+def test_bad_search_space_files_exit_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str
+) -> None:
+    data = BAD_TEXTS[case][0]
+    space = tmp_path / "space.json"
+    space.write_bytes(data.replace(b'"seed"', b'"objective"').replace(b'"train"', b'"params"'))
+    status, out, err = run_main(
+        capsys, "search", str(PRESETS / "circle.json"), "--space", str(space)
+    )
+    assert_usage_error((status, out, err), "error: space")
+
+
+def test_a_bom_is_accepted_by_the_cli_as_by_import(tmp_path: Path, capsys) -> None:
+    from engine.export import import_config
+
+    cfg = tmp_path / "bom.json"
+    cfg.write_bytes(b'\xef\xbb\xbf{"train": {"lr": 0.5}}')
+    status, out, err = run_main(capsys, "config", str(cfg), "--set", "seed=3")
+    assert status == 0, err
+    assert Config.from_dict(json.loads(out)) == import_config(cfg.read_bytes()).replace(seed=3)
+    space = tmp_path / "space.json"
+    space.write_bytes(b"\xef\xbb\xbf" + json.dumps(SPACE).encode())
+    from engine.search import Space
+
+    assert Space.from_json(space.read_bytes()).params[0].field == "train.lr"
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        (f"seed={LONG_INT}", "seed: an integer of 5,000 digits is too large"),
+        (f"train.lr={HUGE_INT}", "train.lr: must be a finite number"),
+        (f"model.hidden=8,{LONG_INT}", "model.hidden: an integer of 5,000 digits"),
+        ("train.lr=1e400", "train.lr: must be a finite number"),
+    ],
+    ids=["long-int", "huge-float", "long-int-in-list", "1e400"],
+)
+def test_overrides_with_hostile_numbers_exit_2(capsys, value: str, says: str) -> None:
+    assert_usage_error(run_main(capsys, "config", "--set", value), says)
+
+
+def test_save_to_a_folder_or_under_a_file_is_refused_before_training(tmp_path: Path, capsys):
+    preset = str(PRESETS / "circle.json")
+    result = run_main(capsys, "train", preset, "--save", str(tmp_path))
+    assert_usage_error(result, "--save:", "is a folder")
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("a file, not a folder")
+    result = run_main(capsys, "train", preset, "--save", str(blocker / "run.pt"))
+    assert_usage_error(result, "--save: cannot write", "not a writable folder")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["search", "PRESET", "--space", "SPACE", "--seed", "-1"],
+        ["search", "PRESET", "--space", "SPACE", "--seed", str(2**32)],
+        ["landscape", "missing.pt", "--seed", str(2**70)],
+        ["landscape", "missing.pt", "--seed", "-1"],
+    ],
+    ids=["search-negative", "search-2**32", "landscape-2**70", "landscape-negative"],
+)
+def test_seeds_out_of_range_exit_2(tmp_path: Path, capsys, args: list[str]) -> None:
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps(SPACE))
+    args = [str(PRESETS / "circle.json") if a == "PRESET" else a for a in args]
+    args = [str(space) if a == "SPACE" else a for a in args]
+    assert_usage_error(run_main(capsys, *args), "--seed: must be between 0 and 4294967295")
+
+
+@pytest.mark.parametrize("samples", ["-5", "0"])
+def test_probe_needs_at_least_one_sample(capsys, samples: str) -> None:
+    result = run_main(capsys, "probe", str(PRESETS / "circle.json"), "--samples", samples)
+    assert_usage_error(result, "--samples: must be at least 1")
+
+
+def test_probe_of_batchnorm_on_one_sample_names_the_flag(capsys) -> None:
+    args = ["probe", str(PRESETS / "circle.json"), "--set", "model.norm=batch", "--samples", "1"]
+    assert_usage_error(run_main(capsys, *args), "--samples:", "BatchNorm", "at least 2")
+
+
+@pytest.mark.parametrize(
+    "sets",
+    [
+        ["data.n_samples=10", "data.train_fraction=0.05"],
+        ["data.dataset=mnist", "data.train_subset=1"],
+    ],
+    ids=["toy-split-of-1", "mnist-subset-1"],
+)
+def test_batchnorm_on_a_one_example_split_is_refused_naming_the_fields(capsys, sets) -> None:
+    args = [
+        "train",
+        str(PRESETS / "circle.json"),
+        "--set",
+        "model.norm=batch",
+        "--set",
+        "device=cpu",
+    ]
+    for s in sets:
+        args += ["--set", s]
+    field = sets[-1].split("=")[0]
+    assert_usage_error(run_main(capsys, *args), "model.norm: BatchNorm", field)
+
+
+def test_a_pickled_checkpoint_is_refused_without_torchs_advice(tmp_path: Path, capsys) -> None:
+    import torch
+
+    path = tmp_path / "evil.pt"
+    torch.save({"format": 1, "x": Path("not a tensor")}, path)  # a class weights_only refuses
+    status, out, err = run_main(capsys, "landscape", str(path))
+    assert_usage_error((status, out, err), "not a playground checkpoint")
+    assert "weights_only" not in err and "can still be loaded" not in err
+
+
+def limited_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m engine ARGS` in a child with 3 GB of address space: a read of /dev/zero
+    without end fails there with a MemoryError instead of exhausting the machine."""
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+
+    return subprocess.run(
+        [sys.executable, "-m", "engine", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,  # a FIFO read blocks forever: this fails the test instead of hanging it
+        preexec_fn=limit,
+    )
+
+
+@pytest.mark.parametrize("special", ["fifo", "/dev/zero"])
+def test_special_files_are_refused_before_reading(tmp_path: Path, special: str) -> None:
+    """A FIFO blocked the CLI forever and /dev/zero was read without end, for the config, the
+    --points and the --space file alike."""
+    import os
+
+    path = special
+    if special == "fifo":
+        path = str(tmp_path / "fifo")
+        os.mkfifo(path)
+    preset = str(PRESETS / "circle.json")
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps(SPACE))
+    for flag, args in (
+        ("config", ["config", path]),
+        ("--points", ["train", preset, "--points", path]),
+        ("--space", ["search", preset, "--space", path]),
+    ):
+        r = limited_cli(*args)
+        assert r.returncode == 2, r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert r.stderr.startswith(f"error: {flag}: cannot read {path}: it is a"), r.stderr
+
+
+def test_the_config_command_checks_a_file_without_training(tmp_path: Path, capsys) -> None:
+    status, out, err = run_main(capsys, "config", str(PRESETS / "circle.json"), "--set", "seed=7")
+    assert status == 0, err
+    expected = Config.from_dict(json.loads((PRESETS / "circle.json").read_text())).replace(seed=7)
+    assert Config.from_dict(json.loads(out)) == expected

@@ -390,3 +390,65 @@ def test_import_rejects_bad_input_naming_the_field(
         import_config(text)
     assert info.value.field == field
     assert says in str(info.value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Hostile stored strings and names (issue 10, item 8)
+
+NASTY = (
+    'a\x00b "q" """t""" \'s\' back\\slash\nnew line\r\x85\u2028 tab\t\x1b[1m \u00fc \U0001f642 .'
+)
+WINDOWS_BAD = set('<>:"/\\|?*') | {chr(c) for c in range(32)}
+
+
+def test_scripts_with_hostile_stored_strings_compile_and_run(
+    store: RunStore, toy_run: tuple[Trainer, RunRecord], tmp_path: Path
+) -> None:
+    """A NUL byte in a run name made the script uncompilable, and a stored string was written
+    into a comment as it was: a newline in it ended the comment and the rest became code."""
+    import dataclasses
+
+    _, rec = toy_run
+    planted = 'standard\nraise SystemExit("stored text ran as code")\n#'
+    nasty = dataclasses.replace(
+        rec,
+        name=NASTY,
+        created=NASTY,
+        page=NASTY,
+        status=NASTY,
+        io={**rec.io, "normalize": planted},
+    )
+    script = pytorch_script(nasty)
+    compile(script, "model.py", "exec")
+    (tmp_path / "model.py").write_text(script)
+    (tmp_path / "weights.pt").write_bytes(weights_bytes(store, rec.id))
+    r = subprocess.run(
+        [sys.executable, "-I", "model.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "parameters loaded from" in r.stdout and "stored text ran" not in r.stdout + r.stderr
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["adam 0.", "lr 0.01...", 'a<b>c:d"e/f\\g|h?i*j\x00k\x1fl.', "...", "x " * 99 + ".", NASTY],
+    ids=["trailing-dot", "trailing-dots", "windows-bad", "only-dots", "long", "nasty"],
+)
+def test_export_file_and_folder_names_are_safe_everywhere(
+    store: RunStore, toy_run: tuple[Trainer, RunRecord], name: str
+) -> None:
+    t, _ = toy_run
+    run_id = store.save(t, page="pg")
+    store.rename(run_id, name)
+    rec = store.get(run_id)
+    stem = slug(rec)
+    assert stem.startswith(f"run-{run_id}") and not stem.endswith((".", "-", " "))
+    assert not f"{stem}.json".endswith("..json")
+    assert not WINDOWS_BAD & set(stem), stem
+    with zipfile.ZipFile(io.BytesIO(bundle_zip(store, run_id))) as z:
+        folders = {n.split("/", 1)[0] for n in z.namelist()}
+    assert folders == {stem}

@@ -188,3 +188,50 @@ def test_empty_validation_split_reports_no_metrics() -> None:
     assert s["status"] == "finished"
     assert s["val_loss"] is None and s["val_acc"] is None
     assert s["train_acc"] is not None and s["test_acc"] is not None
+
+
+@pytest.mark.parametrize(
+    ("changes", "names"),
+    [
+        ({"data.n_samples": 10, "data.train_fraction": 0.05}, "data.n_samples 10"),
+        ({"data.dataset": "mnist", "data.train_subset": 1}, "data.train_subset 1"),
+    ],
+    ids=["toy-split-of-1", "mnist-subset-1"],
+)
+def test_batchnorm_on_a_one_example_split_is_refused_before_training(changes, names) -> None:
+    """Validation checks train.batch_size, but the batch used is at most the training split:
+    torch failed mid-run with 'Expected more than 1 value per channel'."""
+    from engine.registry import ConfigError
+
+    cfg = small(**{"model.norm": "batch", **changes})
+    with pytest.raises(ConfigError) as info:
+        Trainer(cfg)
+    assert info.value.field == "model.norm"
+    assert "at least 2 training examples" in str(info.value) and names in str(info.value)
+    t = Trainer(cfg.replace(**{"model.norm": "layer"}))  # no batch statistics: trains
+    t.step(2)
+    assert t.step_count == 2
+
+
+def test_probe_at_init_refuses_batchnorm_with_one_example() -> None:
+    from engine.probes import probe_at_init
+    from engine.registry import ConfigError
+
+    t = Trainer(small(**{"model.norm": "batch"}))
+    x, y = t.train_split.x, t.train_split.y
+    with pytest.raises(ConfigError, match="at least 2 examples"):
+        probe_at_init(t.model, "tanh", x[:1], y[:1], t.loss_fn)
+    assert len(probe_at_init(t.model, "tanh", x[:2], y[:2], t.loss_fn)) == 3
+
+
+def test_a_pickled_checkpoint_is_not_a_checkpoint_and_no_retry_is_advised(tmp_path) -> None:
+    """torch's refusal advises retrying with weights_only=False, which would run the file."""
+    import pathlib
+
+    evil = tmp_path / "evil.pt"
+    torch.save({"format": 1, "x": pathlib.PurePosixPath("a")}, evil)
+    with pytest.raises(ValueError) as info:
+        Trainer.load(evil)
+    message = str(info.value)
+    assert "not a playground checkpoint" in message
+    assert "weights_only" not in message and "\n" not in message
