@@ -296,6 +296,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     for name, value in (("--trials", args.trials), ("--timeout", args.timeout)):
         if value is not None and not (math.isfinite(value) and value > 0):
             raise ConfigError(name, f"must be a positive number, got {value}")
+    search.check_trials(args.trials, "--trials")  # before a study is created for nothing
     if args.seed is not None:
         _check_seed(args.seed)
     space = search.Space.from_json(read_file(args.space, "--space", MAX_JSON_BYTES))

@@ -356,7 +356,9 @@ def _load_tensors(blob: bytes, what: str) -> Any:
 
 def _damaged(what: str, e: Exception) -> StoreError:
     return StoreError(
-        f"{what} cannot be read ({type(e).__name__}: {str(e)[:200]}); the run database is "
+        # torch's own text for a refused pickle goes on to advise weights_only=False: not here
+        f"{what} cannot be read ({type(e).__name__}: {str(e).split('. ')[0][:200]}); the run "
+        "database is "
         f"damaged: delete that run, or move the file aside or set {ENV_VAR} to another path"
     )
 
