@@ -6,8 +6,7 @@ from engine.data import DATASETS
 from engine.presets import list_presets
 from ui import lab_views
 from ui.controls import Group, PageControls
-from ui.labs import Lab, comparison, lab_setup
-from ui.live import ensure_comparison
+from ui.labs import Lab, comparison, lab_setup, start_comparison
 from ui.panels import part_picker
 from ui.state import skey
 from ui.urlstate import init_page_state, write_url
@@ -41,8 +40,8 @@ st.caption(
 preset, cfg, runs = lab_setup(LAB, CONTROLS)
 
 st.subheader("1. At initialization, before any training")
-if runs:
-    run, _ = ensure_comparison(skey(PAGE, "cmp.main"), runs, PAGE)
+run = start_comparison(skey(PAGE, "cmp.main"), runs, PAGE) if runs else None
+if run is not None:
     part = part_picker(PAGE, "Show")
     lab_views.init_view(run, part)
 

@@ -17,6 +17,7 @@ from typing import Any
 import streamlit as st
 
 from engine.config import Config
+from engine.data import DataError
 from engine.presets import Preset, Variant
 from engine.registry import ConfigError
 from ui import compare
@@ -118,6 +119,16 @@ def variant_configs(lab: Lab, preset: Preset, base: Config) -> list[tuple[str, C
     return runs
 
 
+def start_comparison(key: str, runs: list[tuple[str, Config]], page: str) -> LiveRun | None:
+    """`ensure_comparison`, or None after an error box when a run cannot be built from these
+    settings (the Trainer refuses what only its data shows, e.g. BatchNorm on one example)."""
+    try:
+        return ensure_comparison(key, runs, page)[0]
+    except (ConfigError, DataError) as e:
+        st.error(plain(f"These runs cannot train: {e}"), icon=":material/error:")
+        return None
+
+
 def comparison(
     lab: Lab,
     name: str,
@@ -134,7 +145,9 @@ def comparison(
     if not runs:
         st.caption("Tick at least one run to compare.")
         return None
-    run, _ = ensure_comparison(key, runs, store_page or lab.page)
+    run = start_comparison(key, runs, store_page or lab.page)
+    if run is None:
+        return None
     transport(lab.page, run, blocked=False, key=key, step_help="Train every run one epoch.")
 
     status_banner(run)

@@ -177,3 +177,11 @@ def test_regularization_modes_section_shows_the_variance_shift() -> None:
     assert len(ratios) == 3  # BatchNorm, dropout, both
     dropout = ratios[1].value
     assert all(float(r) > 1.2 for r in dropout["variance ratio"])  # train mode: more variance
+
+
+def test_runs_that_cannot_train_on_their_data_say_so() -> None:
+    """A one-example training split with BatchNorm passes the config's checks and is refused
+    by the Trainer (issue 10.6): the lab says why instead of crashing."""
+    at = open_page("lab_normalization", {"data.train_subset": "1"})
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("cannot train" in shown(e) for e in at.error)
