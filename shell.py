@@ -20,7 +20,7 @@ preload.wait()  # app.py's warm-up, if it is still importing: never import along
 
 import torch  # noqa: E402
 
-from ui import presenter  # noqa: E402
+from ui import presenter, sessions  # noqa: E402
 from ui.live import session_lock  # noqa: E402
 from ui.navigation import PAGES, SECTIONS  # noqa: E402
 
@@ -38,6 +38,15 @@ st.set_page_config(
     initial_sidebar_state="collapsed" if presenter.presenting() else "auto",
 )
 presenter.page_styles()
+
+if not sessions.admitted():
+    # Past the server's cap on sessions (PLAYGROUND_MAX_SESSIONS, ui/sessions.py): no page
+    # runs, so this session trains nothing and holds no model; a press of the button (or a
+    # reload) asks again.
+    st.title("Neural-network playground")
+    st.warning(sessions.full_message(), icon=":material/group:")
+    st.button("Try again", type="primary")
+    st.stop()
 
 # Page scripts live in app_pages/, not pages/: Streamlit treats a folder named pages/ next to
 # the page script as an old-style multipage app, and on a fresh server a deep link such as
