@@ -181,8 +181,12 @@ def main() -> None:
     p.add_argument("--replicas", type=int, default=2, help="app processes (about one per core)")
     p.add_argument("--port", type=int, default=8501, help="nginx's port; replicas use PORT+1..")
     p.add_argument("--listen", default="0.0.0.0", help="nginx's address (default: every one)")
-    p.add_argument("--max-sessions", type=int, default=None,
-                   help="sessions per replica (default $PLAYGROUND_MAX_SESSIONS, else 16)")  # fmt: skip
+    p.add_argument(
+        "--max-sessions",
+        type=int,
+        default=None,
+        help="sessions per replica (default $PLAYGROUND_MAX_SESSIONS, else 16)",
+    )
     p.add_argument("--pin", action="store_true", help="pin replica i to core i (mod cores)")
     args = p.parse_args()
     cores = sorted(os.sched_getaffinity(0))
