@@ -19,7 +19,9 @@ cores and (b) is understated; the script says so. Run on purpose, on an idle mac
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -50,15 +52,65 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        tasks = Path(f"/proc/{pid}/task").iterdir()
+        return [int(c) for t in tasks for c in (t / "children").read_text().split()]
+    except OSError:
+        return []
+
+
+def lower_browsers(driver_pids: list[int]) -> None:
+    """Run the browsers (everything under Playwright's driver) at the lowest priority, every
+    thread of every process: on a machine without spare cores they then take only what the
+    replicas leave, closer to a class whose browsers run on their own machines."""
+    todo = list(driver_pids)
+    while todo:
+        pid = todo.pop()
+        todo.extend(_children(pid))
+        try:
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                os.setpriority(os.PRIO_PROCESS, int(task.name), 19)
+        except OSError:
+            pass  # it exited meanwhile
+
+
+def driver_pids(replica_pids: list[int]) -> list[int]:
+    """This process's children other than the replicas and nginx: Playwright's driver."""
+    ours = set(_children(os.getpid()))
+    keep = set(replica_pids)
+    return [p for p in ours if p not in keep and "nginx" not in _cmdline(p)]
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+    except OSError:
+        return ""
+
+
+def trained_steps(log: Path, since: int) -> int:
+    """Steps a replica's training service logged as trained since byte `since` of its log
+    (PLAYGROUND_SERVICE_STATS=1: a line every 5 s of training)."""
+    text = log.read_text(errors="replace")[since:]
+    found = re.finditer(r"training service stats: (\{.*\})", text)
+    return sum(json.loads(m.group(1))["steps"] for m in found)
+
+
 def route(page: Page) -> str:
     """The replica the proxy keeps this page's browser on (its cookie)."""
     cookies = page.context.cookies()
     return next((c["value"] for c in cookies if c["name"] == COOKIE), "?")
 
 
-def play_class(browser: Browser, url: str, sessions: int, seconds: float) -> list[dict]:
-    """`sessions` pages play at once for `seconds`; each one's redraws and epochs per second."""
+def play_class(
+    browser: Browser, url: str, sessions: int, seconds: float, lower: list[int] | None
+) -> list[dict]:
+    """`sessions` pages play at once for `seconds`; each one's redraws and epochs per second.
+    `lower`: Playwright's driver, whose browsers are set to the lowest priority."""
     pages = [open_playground(browser, url) for _ in range(sessions)]
+    if lower:
+        lower_browsers(lower)  # the new pages' renderer processes too
     for page in pages:
         page.get_by_role("button", name="Play", exact=True).click()
     time.sleep(SETTLE_S)
@@ -89,18 +141,31 @@ def run_setup(
     os.sched_setaffinity(0, set(browser_cores))  # nginx and the browsers inherit it
     port = args.port + 10 * replicas
     pin = [{c} for c in server_cores]
-    with serve(replicas, port, pin=pin, log_dir=LOGS / name, max_sessions=1000) as cls:
+    env = dict(os.environ, PLAYGROUND_SERVICE_STATS="1")
+    logs = LOGS / name
+    for old in logs.glob("*.log"):
+        old.unlink()  # the service's statistics are read back from these
+    with serve(replicas, port, pin=pin, log_dir=logs, max_sessions=1000, env=env) as cls:
         pids = cls.replica_pids()
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+            lower = driver_pids(pids) if args.nice_browsers else None
+            if lower:
+                lower_browsers(lower)
             # "idle after warm-up": the server's own warm-up, then one visit per replica (the
             # first page a process draws imports the app's modules, once), then a pause
             for _ in pids:
                 open_playground(browser, cls.url).context.close()
             time.sleep(args.warm_up)
             idle = [rss_mb(pid) for pid in pids]
-            result = play_class(browser, cls.url, args.sessions, args.seconds)
+            replica_logs = [logs / f"replica-{i + 1}.log" for i in range(replicas)]
+            marks = [log.stat().st_size for log in replica_logs]
+            t0 = time.perf_counter()
+            result = play_class(browser, cls.url, args.sessions, args.seconds, lower)
             busy = [rss_mb(pid) for pid in pids]
+            time.sleep(6)  # the services' next statistics lines
+            served = sum(trained_steps(log, m) for log, m in zip(replica_logs, marks, strict=True))
+            served_epochs = served / STEPS_PER_EPOCH / (time.perf_counter() - t0)
             total = sum(s["epochs"] for s in result)
             print(f"{name}: {replicas} replica(s) on core(s) {server_cores}, browsers on "
                   f"{browser_cores}, {args.sessions} sessions")  # fmt: skip
@@ -112,7 +177,8 @@ def run_setup(
                 per = (b - a) / n if n else float("nan")
                 print(f"  replica r{i + 1}: {a:.0f} MB idle after warm-up, {b:.0f} MB with {n} "
                       f"sessions playing ({per:+.1f} MB per session)")  # fmt: skip
-            print(f"  total {total:.1f} epochs/s; errors shown {result[0]['errors']}")
+            print(f"  total {total:.1f} epochs/s as the pages showed them (the services logged "
+                  f"{served_epochs:.1f}); errors shown {result[0]['errors']}")  # fmt: skip
             for s in result:
                 s["page"].context.close()
             if args.mnist and replicas == 1:
@@ -122,20 +188,26 @@ def run_setup(
 
 
 def mnist_memory(browser: Browser, url: str, pid: int, n: int) -> None:
-    """Memory each MNIST session adds to its replica while it plays."""
-    time.sleep(2)
-    before = rss_mb(pid)
-    pages = []
-    for _ in range(n):
+    """Memory MNIST sessions add to their replica while they play: the first one (which also
+    loads the digits into the process, once), then each of `n` more."""
+
+    def play_mnist() -> Page:
         page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
         page.goto(f"{url}{MNIST}")
         # the first MNIST page of a process loads the digits: allow it time on a busy core
         page.get_by_role("button", name="Play", exact=True).first.click(timeout=180_000)
-        pages.append(page)
+        return page
+
+    time.sleep(2)
+    before = rss_mb(pid)
+    pages = [play_mnist()]
+    time.sleep(10)
+    first = rss_mb(pid)
+    pages += [play_mnist() for _ in range(n)]
     time.sleep(10)
     after = rss_mb(pid)
-    print(f"  MNIST: {before:.0f} MB -> {after:.0f} MB with {n} sessions playing "
-          f"({(after - before) / n:+.1f} MB per session)")  # fmt: skip
+    print(f"  MNIST: {before:.0f} MB -> {first:.0f} MB with one session playing, {after:.0f} MB "
+          f"with {n + 1} ({(after - first) / n:+.1f} MB per session after the first)")  # fmt: skip
     for page in pages:
         page.context.close()
 
@@ -147,6 +219,12 @@ def main() -> None:
     p.add_argument("--warm-up", type=float, default=10.0, help="seconds before the class opens")
     p.add_argument("--mnist", type=int, default=0, help="MNIST sessions for the memory figure")
     p.add_argument("--port", type=int, default=18700, help="base port (nginx on PORT+10*K)")
+    p.add_argument(
+        "--nice-browsers",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="browsers at the lowest priority (default: with fewer than 4 cores)",
+    )
     args = p.parse_args()
     if not os.path.exists(CHROMIUM):
         sys.exit(f"{CHROMIUM} not found: apt-get install chromium")
@@ -155,11 +233,14 @@ def main() -> None:
     cores = sorted(os.sched_getaffinity(0))
     if len(cores) < 2:
         sys.exit("needs two cores at least (four for a fair measurement)")
+    if args.nice_browsers is None:
+        args.nice_browsers = len(cores) < 4
     spare = cores[2:]  # the browsers' cores in both setups, so that only the replicas differ
     one = run_setup("one-replica", 1, cores[:1], spare or cores[1:], args)
     if not spare:
-        print("note: only two cores: with two replicas the browsers share the replicas' cores, "
-              "so this understates two replicas (use four cores or more)")  # fmt: skip
+        print("note: only two cores: with two replicas the browsers share the replicas' cores "
+              "(at the lowest priority unless --no-nice-browsers), so this understates two "
+              "replicas; use four cores or more")  # fmt: skip
     two = run_setup("two-replicas", 2, cores[:2], spare or cores, args)
     os.sched_setaffinity(0, set(cores))
     ratio = two / one if one else float("nan")
