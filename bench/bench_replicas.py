@@ -24,6 +24,7 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from playwright.sync_api import Browser, Page, sync_playwright
@@ -89,12 +90,12 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
-def trained_steps(log: Path, since: int) -> int:
-    """Steps a replica's training service logged as trained since byte `since` of its log
-    (PLAYGROUND_SERVICE_STATS=1: a line every 5 s of training)."""
+def trained_rate(log: Path, since: int) -> float:
+    """Steps per second a replica's training service logged since byte `since` of its log
+    (PLAYGROUND_SERVICE_STATS=1: a line about every 5 s of training, with its window)."""
     text = log.read_text(errors="replace")[since:]
-    found = re.finditer(r"training service stats: (\{.*\})", text)
-    return sum(json.loads(m.group(1))["steps"] for m in found)
+    stats = [json.loads(m.group(1)) for m in re.finditer(r"training service stats: (\{.*\})", text)]
+    return sum(s["steps"] for s in stats) / max(1e-9, sum(s["seconds"] for s in stats))
 
 
 def route(page: Page) -> str:
@@ -104,18 +105,25 @@ def route(page: Page) -> str:
 
 
 def play_class(
-    browser: Browser, url: str, sessions: int, seconds: float, lower: list[int] | None
+    browser: Browser,
+    url: str,
+    sessions: int,
+    seconds: float,
+    lower: list[int] | None,
+    on_start: Callable[[], None],
 ) -> list[dict]:
     """`sessions` pages play at once for `seconds`; each one's redraws and epochs per second.
-    `lower`: Playwright's driver, whose browsers are set to the lowest priority."""
+    `lower`: Playwright's driver, whose browsers are set to the lowest priority; `on_start`
+    is called as the measured window starts."""
     pages = [open_playground(browser, url) for _ in range(sessions)]
     if lower:
         lower_browsers(lower)  # the new pages' renderer processes too
-    for page in pages:
-        page.get_by_role("button", name="Play", exact=True).click()
+    for page in pages:  # browsers at the lowest priority on a busy machine can be slow
+        page.get_by_role("button", name="Play", exact=True).click(timeout=180_000)
     time.sleep(SETTLE_S)
     for page in pages:
         page.evaluate(SAMPLER, {"intervalMs": 50})
+    on_start()
     first = [(time.perf_counter(), steps_shown(page)) for page in pages]
     time.sleep(seconds)
     last = [(time.perf_counter(), steps_shown(page)) for page in pages]
@@ -159,13 +167,16 @@ def run_setup(
             time.sleep(args.warm_up)
             idle = [rss_mb(pid) for pid in pids]
             replica_logs = [logs / f"replica-{i + 1}.log" for i in range(replicas)]
-            marks = [log.stat().st_size for log in replica_logs]
-            t0 = time.perf_counter()
-            result = play_class(browser, cls.url, args.sessions, args.seconds, lower)
+            marks: list[int] = []
+
+            def mark() -> None:
+                marks.extend(log.stat().st_size for log in replica_logs)
+
+            result = play_class(browser, cls.url, args.sessions, args.seconds, lower, mark)
             busy = [rss_mb(pid) for pid in pids]
-            time.sleep(6)  # the services' next statistics lines
-            served = sum(trained_steps(log, m) for log, m in zip(replica_logs, marks, strict=True))
-            served_epochs = served / STEPS_PER_EPOCH / (time.perf_counter() - t0)
+            time.sleep(6)  # the services' next statistics lines cover the window
+            rates = [trained_rate(log, m) for log, m in zip(replica_logs, marks, strict=True)]
+            served_epochs = sum(rates) / STEPS_PER_EPOCH
             total = sum(s["epochs"] for s in result)
             print(f"{name}: {replicas} replica(s) on core(s) {server_cores}, browsers on "
                   f"{browser_cores}, {args.sessions} sessions")  # fmt: skip
