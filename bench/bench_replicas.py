@@ -233,8 +233,8 @@ def main() -> None:
     p.add_argument(
         "--nice-browsers",
         action=argparse.BooleanOptionalAction,
-        default=None,
-        help="browsers at the lowest priority (default: with fewer than 4 cores)",
+        default=False,
+        help="browsers at the lowest priority (on two cores they then starve: minutes a click)",
     )
     args = p.parse_args()
     if not os.path.exists(CHROMIUM):
@@ -244,14 +244,12 @@ def main() -> None:
     cores = sorted(os.sched_getaffinity(0))
     if len(cores) < 2:
         sys.exit("needs two cores at least (four for a fair measurement)")
-    if args.nice_browsers is None:
-        args.nice_browsers = len(cores) < 4
     spare = cores[2:]  # the browsers' cores in both setups, so that only the replicas differ
     one = run_setup("one-replica", 1, cores[:1], spare or cores[1:], args)
     if not spare:
         print("note: only two cores: with two replicas the browsers share the replicas' cores "
-              "(at the lowest priority unless --no-nice-browsers), so this understates two "
-              "replicas; use four cores or more")  # fmt: skip
+              "and take their time from training, so this understates two replicas; use four "
+              "cores or more")  # fmt: skip
     two = run_setup("two-replicas", 2, cores[:2], spare or cores, args)
     os.sched_setaffinity(0, set(cores))
     ratio = two / one if one else float("nan")
