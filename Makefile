@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test bench format
+.PHONY: venv run serve-class test bench format
 
 venv: $(STAMP)
 
@@ -16,6 +16,13 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 run: venv
 	$(BIN)/streamlit run app.py
+
+# A class on one machine: REPLICAS app processes (ports PORT+1..) behind nginx on PORT, each
+# browser kept on its replica by a cookie (docs/deploy.md). Needs nginx (apt-get install nginx).
+REPLICAS ?= 2
+PORT ?= 8501
+serve-class: venv
+	$(BIN)/python -m deploy.serve_class --replicas $(REPLICAS) --port $(PORT)
 
 test: venv
 	$(BIN)/ruff check .

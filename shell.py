@@ -20,7 +20,7 @@ preload.wait()  # app.py's warm-up, if it is still importing: never import along
 
 import torch  # noqa: E402
 
-from ui import presenter  # noqa: E402
+from ui import presenter, sessions  # noqa: E402
 from ui.live import session_lock  # noqa: E402
 from ui.navigation import PAGES, SECTIONS  # noqa: E402
 
@@ -50,8 +50,20 @@ for section in SECTIONS:
         st.Page(p.path, title=p.title, icon=p.icon) for p in PAGES if p.section == section
     ]
 
+# Past the server's cap on sessions (PLAYGROUND_MAX_SESSIONS, ui/sessions.py) no page runs,
+# so this session trains nothing and holds no model. The navigation is still declared (hidden),
+# so the page asked for (a shared /playground link) is the one shown once a slot frees up; a
+# press of the button (or a reload) asks again.
+full = not sessions.admitted()
+page = st.navigation(sections, position="hidden" if full else "sidebar")
+if full:
+    st.title("Neural-network playground")
+    st.warning(sessions.full_message(), icon=":material/group:")
+    st.button("Try again", type="primary")
+    st.stop()
+
 # The page runs holding the session's lock: the training service trains this session's runs
 # only between its script runs, never while a page reads or changes a model (ui/live.py).
 with session_lock():
-    st.navigation(sections).run()
+    page.run()
 presenter.switch()  # at the bottom of the sidebar, under the page's own controls

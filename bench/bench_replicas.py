@@ -1,0 +1,260 @@
+"""Benchmark: a class on one replica vs two replicas behind the proxy (`make serve-class`).
+
+Eight headless browser sessions play the Playground (bench_live's page and sampler) against
+(a) one replica pinned to one core and (b) two replicas pinned to two cores, both through nginx
+(deploy/serve_class.py) so that only the replica count differs. It prints, for each:
+
+- every session's redraws and epochs per second, and the replica it was kept on;
+- the total epochs per second of all sessions, and the ratio (b) / (a) (target >= 1.7: one
+  Python process trains on one core, so two replicas should nearly double a class's training);
+- each replica's memory: resident size idle after its warm-up, and per session playing.
+
+With --mnist N it then opens N MNIST sessions on the one-replica setup and prints the memory
+each adds. The browsers run on the cores the replicas do not use (bench_live does the same):
+on a machine with fewer than four cores, (b) leaves them none, so they share the replicas'
+cores and (b) is understated; the script says so. Run on purpose, on an idle machine:
+`python -m bench.bench_replicas` (not a test; --seconds 3 --warm-up 3 for a quick try).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from bench.bench_live import (
+    ARGS,
+    CHROMIUM,
+    SAMPLER,
+    SETTLE_S,
+    STEPS_PER_EPOCH,
+    open_playground,
+    steps_shown,
+)
+from deploy.serve_class import COOKIE, nginx_binary, serve
+
+ROOT = Path(__file__).resolve().parents[1]
+LOGS = ROOT / "test-artifacts" / "bench-replicas"
+MNIST = "/mnist?train.epochs=1000"
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process, MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        tasks = Path(f"/proc/{pid}/task").iterdir()
+        return [int(c) for t in tasks for c in (t / "children").read_text().split()]
+    except OSError:
+        return []
+
+
+def lower_browsers(driver_pids: list[int]) -> None:
+    """Run the browsers (everything under Playwright's driver) at the lowest priority, every
+    thread of every process: on a machine without spare cores they then take only what the
+    replicas leave, closer to a class whose browsers run on their own machines."""
+    todo = list(driver_pids)
+    while todo:
+        pid = todo.pop()
+        todo.extend(_children(pid))
+        try:
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                os.setpriority(os.PRIO_PROCESS, int(task.name), 19)
+        except OSError:
+            pass  # it exited meanwhile
+
+
+def driver_pids(replica_pids: list[int]) -> list[int]:
+    """This process's children other than the replicas and nginx: Playwright's driver."""
+    ours = set(_children(os.getpid()))
+    keep = set(replica_pids)
+    return [p for p in ours if p not in keep and "nginx" not in _cmdline(p)]
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+    except OSError:
+        return ""
+
+
+def trained_rate(log: Path, since: int) -> float:
+    """Steps per second a replica's training service logged since byte `since` of its log
+    (PLAYGROUND_SERVICE_STATS=1: a line about every 5 s of training, with its window)."""
+    text = log.read_text(errors="replace")[since:]
+    stats = [json.loads(m.group(1)) for m in re.finditer(r"training service stats: (\{.*\})", text)]
+    return sum(s["steps"] for s in stats) / max(1e-9, sum(s["seconds"] for s in stats))
+
+
+def route(page: Page) -> str:
+    """The replica the proxy keeps this page's browser on (its cookie)."""
+    cookies = page.context.cookies()
+    return next((c["value"] for c in cookies if c["name"] == COOKIE), "?")
+
+
+def play_class(
+    browser: Browser,
+    url: str,
+    sessions: int,
+    seconds: float,
+    lower: list[int] | None,
+    on_start: Callable[[], None],
+) -> list[dict]:
+    """`sessions` pages play at once for `seconds`; each one's redraws and epochs per second.
+    `lower`: Playwright's driver, whose browsers are set to the lowest priority; `on_start`
+    is called as the measured window starts."""
+    pages = [open_playground(browser, url) for _ in range(sessions)]
+    if lower:
+        lower_browsers(lower)  # the new pages' renderer processes too
+    for page in pages:  # browsers at the lowest priority on a busy machine can be slow
+        page.get_by_role("button", name="Play", exact=True).click(timeout=180_000)
+    time.sleep(SETTLE_S)
+    for page in pages:
+        page.evaluate(SAMPLER, {"intervalMs": 50})
+    on_start()
+    first = [(time.perf_counter(), steps_shown(page)) for page in pages]
+    time.sleep(seconds)
+    last = [(time.perf_counter(), steps_shown(page)) for page in pages]
+    reports = [page.evaluate("() => window.__liveSampler.report()") for page in pages]
+    errors = sum(page.locator("[data-testid='stException']").count() for page in pages)
+    result = []
+    for page, r, (ta, sa), (tb, sb) in zip(pages, reports, first, last, strict=True):
+        result.append({
+            "replica": route(page),
+            "redraws": r["redraws"] / r["seconds"],
+            "epochs": (sb - sa) / STEPS_PER_EPOCH / (tb - ta),
+            "errors": errors,
+            "page": page,
+        })  # fmt: skip
+    return result
+
+
+def run_setup(
+    name: str, replicas: int, server_cores: list[int], browser_cores: list[int], args
+) -> float:
+    """Serve `replicas` replicas (replica i on server_cores[i]), play the class from browsers
+    on `browser_cores`; print the figures and return the total epochs per second."""
+    os.sched_setaffinity(0, set(browser_cores))  # nginx and the browsers inherit it
+    port = args.port + 10 * replicas
+    pin = [{c} for c in server_cores]
+    env = dict(os.environ, PLAYGROUND_SERVICE_STATS="1")
+    logs = LOGS / name
+    for old in logs.glob("*.log"):
+        old.unlink()  # the service's statistics are read back from these
+    with serve(replicas, port, pin=pin, log_dir=logs, max_sessions=1000, env=env) as cls:
+        pids = cls.replica_pids()
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+            lower = driver_pids(pids) if args.nice_browsers else None
+            if lower:
+                lower_browsers(lower)
+            # "idle after warm-up": the server's own warm-up, then one visit per replica (the
+            # first page a process draws imports the app's modules, once), then a pause
+            for _ in pids:
+                open_playground(browser, cls.url).context.close()
+            time.sleep(args.warm_up)
+            idle = [rss_mb(pid) for pid in pids]
+            replica_logs = [logs / f"replica-{i + 1}.log" for i in range(replicas)]
+            marks: list[int] = []
+
+            def mark() -> None:
+                marks.extend(log.stat().st_size for log in replica_logs)
+
+            result = play_class(browser, cls.url, args.sessions, args.seconds, lower, mark)
+            busy = [rss_mb(pid) for pid in pids]
+            time.sleep(6)  # the services' next statistics lines cover the window
+            rates = [trained_rate(log, m) for log, m in zip(replica_logs, marks, strict=True)]
+            served_epochs = sum(rates) / STEPS_PER_EPOCH
+            total = sum(s["epochs"] for s in result)
+            print(f"{name}: {replicas} replica(s) on core(s) {server_cores}, browsers on "
+                  f"{browser_cores}, {args.sessions} sessions")  # fmt: skip
+            for s in result:
+                print(f"  session on {s['replica']}: {s['redraws']:.1f} redraws/s, "
+                      f"{s['epochs']:.1f} epochs/s")  # fmt: skip
+            for i, (a, b) in enumerate(zip(idle, busy, strict=True)):
+                n = sum(s["replica"] == f"r{i + 1}" for s in result)
+                per = (b - a) / n if n else float("nan")
+                print(f"  replica r{i + 1}: {a:.0f} MB idle after warm-up, {b:.0f} MB with {n} "
+                      f"sessions playing ({per:+.1f} MB per session)")  # fmt: skip
+            print(f"  total {total:.1f} epochs/s as the pages showed them (the services logged "
+                  f"{served_epochs:.1f}); errors shown {result[0]['errors']}")  # fmt: skip
+            for s in result:
+                s["page"].context.close()
+            if args.mnist and replicas == 1:
+                mnist_memory(browser, cls.url, pids[0], args.mnist)
+            browser.close()
+    return total
+
+
+def mnist_memory(browser: Browser, url: str, pid: int, n: int) -> None:
+    """Memory MNIST sessions add to their replica while they play: the first one (which also
+    loads the digits into the process, once), then each of `n` more."""
+
+    def play_mnist() -> Page:
+        page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        page.goto(f"{url}{MNIST}")
+        # the first MNIST page of a process loads the digits: allow it time on a busy core
+        page.get_by_role("button", name="Play", exact=True).first.click(timeout=180_000)
+        return page
+
+    time.sleep(2)
+    before = rss_mb(pid)
+    pages = [play_mnist()]
+    time.sleep(10)
+    first = rss_mb(pid)
+    pages += [play_mnist() for _ in range(n)]
+    time.sleep(10)
+    after = rss_mb(pid)
+    print(f"  MNIST: {before:.0f} MB -> {first:.0f} MB with one session playing, {after:.0f} MB "
+          f"with {n + 1} ({(after - first) / n:+.1f} MB per session after the first)")  # fmt: skip
+    for page in pages:
+        page.context.close()
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--seconds", type=float, default=20.0, help="sampling time per setup")
+    p.add_argument("--sessions", type=int, default=8, help="browser sessions playing")
+    p.add_argument("--warm-up", type=float, default=10.0, help="seconds before the class opens")
+    p.add_argument("--mnist", type=int, default=0, help="MNIST sessions for the memory figure")
+    p.add_argument("--port", type=int, default=18700, help="base port (nginx on PORT+10*K)")
+    p.add_argument(
+        "--nice-browsers",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="browsers at the lowest priority (on two cores they then starve: minutes a click)",
+    )
+    args = p.parse_args()
+    if not os.path.exists(CHROMIUM):
+        sys.exit(f"{CHROMIUM} not found: apt-get install chromium")
+    if nginx_binary() is None:
+        sys.exit("nginx not found: apt-get install nginx")
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        sys.exit("needs two cores at least (four for a fair measurement)")
+    spare = cores[2:]  # the browsers' cores in both setups, so that only the replicas differ
+    one = run_setup("one-replica", 1, cores[:1], spare or cores[1:], args)
+    if not spare:
+        print("note: only two cores: with two replicas the browsers share the replicas' cores "
+              "and take their time from training, so this understates two replicas; use four "
+              "cores or more")  # fmt: skip
+    two = run_setup("two-replicas", 2, cores[:2], spare or cores, args)
+    os.sched_setaffinity(0, set(cores))
+    ratio = two / one if one else float("nan")
+    print(f"two replicas / one: {ratio:.2f}x total epochs/s (target >= 1.7)")
+
+
+if __name__ == "__main__":
+    main()
