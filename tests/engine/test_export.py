@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 import subprocess
 import sys
 import zipfile
@@ -443,7 +444,10 @@ def test_export_file_and_folder_names_are_safe_everywhere(
 ) -> None:
     t, _ = toy_run
     run_id = store.save(t, page="pg")
-    store.rename(run_id, name)
+    # The store refuses control characters in new names; a database written before that
+    # rule may still hold them, so they are planted with SQL as such a file would have them.
+    with sqlite3.connect(store.path) as con:
+        con.execute("UPDATE runs SET name = ? WHERE id = ?", (name, run_id))
     rec = store.get(run_id)
     stem = slug(rec)
     assert stem.startswith(f"run-{run_id}") and not stem.endswith((".", "-", " "))
