@@ -18,6 +18,9 @@ shrinks as more runs play (a round of all of them takes about ROUND_S). A run is
 while its page is open: a browser that stopped pulling frames (a closed tab) for VIEWER_TIMEOUT_S
 is skipped, so it costs nothing until its page asks again (and a run is trained only once a
 browser has asked for its frames: under AppTest, where none does, the page plays the turns).
+Leaving: every LEFT_CHECK_S the service stores and stops the runs whose browser session has
+left (Streamlit's runtime no longer counts it as active), so a run trained in a tab that was
+closed mid-run is in the run store, not lost with the session.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ MIN_SLICE_S = 0.01
 FRAME_S = 0.1  # a run at a limited speed gets a turn this often
 BUSY_RETRY_S = 0.02  # a run whose session is busy is tried again after this
 VIEWER_TIMEOUT_S = 5.0  # no frame asked for this long: the page is closed, stop training it
+LEFT_CHECK_S = 5.0  # how often the service looks for runs whose session has left
 LONG_POLL_S = 2.0  # a frame request waits this long for a new frame before answering 204
 STATS_LOG = os.environ.get("PLAYGROUND_SERVICE_STATS") == "1"
 
@@ -69,6 +73,7 @@ class Stream:
     served: float = 0.0  # last turn
     retry_at: float = 0.0  # its session was busy (a page run held the lock): not before then
     alive: bool = True
+    session_id: str | None = None  # the browser session whose page plays the run
     # Requests waiting for the next frame: (event loop, event), woken by `publish` (a request
     # sleeps until then instead of polling, which took the GIL from training 50 times a
     # second per viewer).
@@ -104,6 +109,7 @@ class TrainingService:
         self.stats: dict[str, Any] = {}
         self._reset_stats()
         self._stats_at = time.monotonic()
+        self._left_at = time.monotonic()
 
     # Streams -------------------------------------------------------------------------------
 
@@ -113,6 +119,7 @@ class TrainingService:
             stream = run.cache.get("stream")
             if stream is None or not stream.alive:
                 stream = Stream(secrets.token_urlsafe(16), weakref.ref(run), builder)
+                stream.session_id = _session_id()
                 run.cache["stream"] = stream
                 self._streams[stream.token] = stream
             stream.builder = builder
@@ -170,6 +177,9 @@ class TrainingService:
 
     def _loop(self) -> None:
         while True:
+            if time.monotonic() - self._left_at > LEFT_CHECK_S:
+                self._left_at = time.monotonic()
+                self.retire_left()
             picked = self._next()
             if picked is None:
                 continue
@@ -179,6 +189,35 @@ class TrainingService:
             except Exception:  # never let one run's failure stop every other run
                 LOG.exception("training service: a turn failed")
                 time.sleep(FRAME_S)
+
+    def retire_left(self) -> list[LiveRun]:
+        """Store and stop the runs whose browser session has left (a closed tab), so a run
+        trained and never reset is not lost with the session, and it stops holding a
+        stream. Streamlit keeps a left session's state a while for a reconnecting tab; the
+        run itself goes with that state. Returns the runs retired."""
+        from ui.runstore import save_run  # ui.runstore imports ui.live, which is fine here
+        from ui.sessions import session_active
+
+        now = time.monotonic()
+        with self._lock:
+            left = [
+                s
+                for s in self._streams.values()
+                if s.session_id is not None
+                and now - s.seen > VIEWER_TIMEOUT_S
+                and not session_active(s.session_id)
+            ]
+        retired = []
+        for stream in left:
+            run = stream.run
+            if run is None:
+                continue
+            with run.lock:
+                run.playing = False
+                save_run(run)
+            self.close(run)
+            retired.append(run)
+        return retired
 
     def turn(self, stream: Stream, ready: int = 1) -> None:
         """One turn of a run: a training slice, then its frame. The slot first, then the
@@ -316,6 +355,16 @@ def live_view(page: str, view: Callable[[LiveRun, bool], Frame], key: str | None
         service().turn(stream)
         if not run.playing:
             st.rerun()  # what the component's "stopped" trigger does in a browser
+
+
+def _session_id() -> str | None:
+    """The session of this script run, where there is a real server to ask about it later
+    (None under AppTest and outside a script run: nothing to check)."""
+    from streamlit import runtime
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return ctx.session_id if ctx is not None and runtime.exists() else None
 
 
 def _under_app_test() -> bool:

@@ -56,7 +56,7 @@ class Gate:
             return len(self.admitted)
 
 
-def _runtime_active(session_id: str) -> bool:
+def session_active(session_id: str) -> bool:
     """Whether Streamlit's runtime counts the session as connected. Without a runtime (page
     tests under AppTest, many in one process) none is, so only the asking session counts."""
     from streamlit import runtime
@@ -66,7 +66,7 @@ def _runtime_active(session_id: str) -> bool:
     return runtime.get_instance().is_active_session(session_id)
 
 
-_gate = Gate(_runtime_active)
+_gate = Gate(session_active)
 
 
 def gate() -> Gate:
