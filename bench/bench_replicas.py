@@ -19,11 +19,16 @@ cores and (b) is understated; the script says so. Run on purpose, on an idle mac
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
+import signal
+import subprocess
 import sys
+import threading
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -104,6 +109,100 @@ def route(page: Page) -> str:
     return next((c["value"] for c in cookies if c["name"] == COOKIE), "?")
 
 
+class Poller(threading.Thread):
+    """Pulls one session's frames the way the live view does (`?after=N` long polls, with
+    the browser's replica cookie), from a thread of this process: a client that keeps the
+    run watched and counts its redraws at next to no CPU."""
+
+    def __init__(self, url: str, cookie: str) -> None:
+        super().__init__(daemon=True)
+        self.url, self.cookie = url, cookie
+        self.after, self.frames, self.stop = 0, 0, threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            request = urllib.request.Request(
+                f"{self.url}?after={self.after}", headers={"Cookie": self.cookie}
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    body = response.read()
+            except OSError:
+                time.sleep(0.1)
+                continue
+            if body:
+                self.after = json.loads(body).get("frame_no", self.after)
+                self.frames += 1
+
+
+def freeze(pids: list[int], frozen: bool) -> None:
+    """Stop (SIGSTOP) or continue (SIGCONT) processes: frozen browsers keep their websockets
+    open (their sessions stay) and take no CPU."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGSTOP if frozen else signal.SIGCONT)
+
+
+def browser_pids(driver: list[int]) -> list[int]:
+    """Every process below Playwright's driver (the browser and its renderers)."""
+    found, todo = [], list(driver)
+    while todo:
+        pid = todo.pop()
+        kids = _children(pid)
+        found.extend(kids)
+        todo.extend(kids)
+    return found
+
+
+BARE_LOOP = """
+import os, sys, time
+os.sched_setaffinity(0, {int(sys.argv[1])})
+import torch
+torch.set_num_threads(1)
+from engine.config import Config
+from engine.trainer import Trainer
+t = Trainer(Config().replace(device="cpu", **{"train.epochs": 10000}))
+t.step(200)
+n, start = 0, time.perf_counter()
+while time.perf_counter() - start < float(sys.argv[2]):
+    t.step(100)
+    n += 100
+print(n / (time.perf_counter() - start))
+"""
+
+
+def bare_scaling(cores: list[int], seconds: float = 10.0) -> float:
+    """What the machine itself gives: the Playground's default network trained in a bare loop
+    by one process on one core, then by two processes on two cores at once; the ratio of
+    their total steps per second (2.0 on two free physical cores; less where the two are
+    hyperthreads or the host is shared). The replicas cannot scale past it."""
+
+    def loops(on: list[int]) -> float:
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", BARE_LOOP, str(c), str(seconds)],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                text=True,
+                env=dict(os.environ, PYTHONPATH=str(ROOT)),
+            )
+            for c in on
+        ]
+        return sum(float(p.communicate()[0]) for p in procs)
+
+    one, two = loops(cores[:1]), loops(cores[:2])
+    print(f"bare loop: one process {one:.0f} steps/s; two processes on two cores {two:.0f} "
+          f"steps/s in all ({two / one:.2f}x)")  # fmt: skip
+    return two / one
+
+
+def throttle(page: Page, rate: float) -> None:
+    """Slow the page's renderer `rate` times (Chrome DevTools' CPU throttling): it still
+    pulls every frame it can and keeps its run watched, at a fraction of the CPU."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Emulation.setCPUThrottlingRate", {"rate": rate})
+
+
 def play_class(
     browser: Browser,
     url: str,
@@ -111,11 +210,20 @@ def play_class(
     seconds: float,
     lower: list[int] | None,
     on_start: Callable[[], None],
+    throttle_rate: float = 0.0,
+    pollers: Callable[[], list[int]] | None = None,
 ) -> list[dict]:
     """`sessions` pages play at once for `seconds`; each one's redraws and epochs per second.
     `lower`: Playwright's driver, whose browsers are set to the lowest priority; `on_start`
-    is called as the measured window starts."""
+    is called as the measured window starts; `throttle_rate` > 1 slows every page's
+    renderer that many times once it plays (see --throttle)."""
     pages = [open_playground(browser, url) for _ in range(sessions)]
+    streams: list[list[str]] = [[] for _ in pages]  # each page's frame URLs, as it pulls them
+    for page, got in zip(pages, streams, strict=True):
+        page.on(
+            "request",
+            lambda r, got=got: got.append(r.url.split("?")[0]) if "/api/live/" in r.url else None,
+        )
     if lower:
         lower_browsers(lower)  # the new pages' renderer processes too
     for page in pages:  # browsers at the lowest priority on a busy machine can be slow
@@ -123,11 +231,37 @@ def play_class(
     time.sleep(SETTLE_S)
     for page in pages:
         page.evaluate(SAMPLER, {"intervalMs": 50})
+    # A throttled page reads its counters slowly: its steps come from the replicas' logs.
+    shown = steps_shown if throttle_rate <= 1 and pollers is None else (lambda page: float("nan"))
+    threads: list[Poller] = []
+    if pollers is not None:  # light clients: the pages' own pulls, from threads, browsers frozen
+        cookies = [
+            "; ".join(f"{c['name']}={c['value']}" for c in p.context.cookies()) for p in pages
+        ]
+        threads = [Poller(u[-1], c) for u, c in zip(streams, cookies, strict=True) if u]
+        for t in threads:
+            t.start()
+        frozen = pollers()
+        freeze(frozen, True)
+    first = [(time.perf_counter(), shown(page)) for page in pages]
+    if throttle_rate > 1:
+        for page in pages:
+            throttle(page, throttle_rate)
     on_start()
-    first = [(time.perf_counter(), steps_shown(page)) for page in pages]
+    counted = [t.frames for t in threads]
     time.sleep(seconds)
-    last = [(time.perf_counter(), steps_shown(page)) for page in pages]
-    reports = [page.evaluate("() => window.__liveSampler.report()") for page in pages]
+    if threads:
+        freeze(frozen, False)
+        for t in threads:
+            t.stop.set()
+    last = [(time.perf_counter(), shown(page)) for page in pages]
+    if threads:  # each stream's frames pulled per second, in place of the pages' redraws
+        reports = [
+            {"redraws": t.frames - c, "seconds": seconds}
+            for t, c in zip(threads, counted, strict=True)
+        ] + [{"redraws": float("nan"), "seconds": 1.0}] * (len(pages) - len(threads))
+    else:
+        reports = [page.evaluate("() => window.__liveSampler.report()") for page in pages]
     errors = sum(page.locator("[data-testid='stException']").count() for page in pages)
     result = []
     for page, r, (ta, sa), (tb, sb) in zip(pages, reports, first, last, strict=True):
@@ -172,7 +306,10 @@ def run_setup(
             def mark() -> None:
                 marks.extend(log.stat().st_size for log in replica_logs)
 
-            result = play_class(browser, cls.url, args.sessions, args.seconds, lower, mark)
+            frozen = (lambda: browser_pids(driver_pids(pids))) if args.light_clients else None
+            result = play_class(
+                browser, cls.url, args.sessions, args.seconds, lower, mark, args.throttle, frozen
+            )
             busy = [rss_mb(pid) for pid in pids]
             time.sleep(6)  # the services' next statistics lines cover the window
             rates = [trained_rate(log, m) for log, m in zip(replica_logs, marks, strict=True)]
@@ -195,7 +332,8 @@ def run_setup(
             if args.mnist and replicas == 1:
                 mnist_memory(browser, cls.url, pids[0], args.mnist)
             browser.close()
-    return total
+    # Throttled pages read their step counters late: the services' own log is the measure.
+    return served_epochs if args.throttle > 1 or args.light_clients else total
 
 
 def mnist_memory(browser: Browser, url: str, pid: int, n: int) -> None:
@@ -236,6 +374,24 @@ def main() -> None:
         default=False,
         help="browsers at the lowest priority (on two cores they then starve: minutes a click)",
     )
+    p.add_argument(
+        "--throttle",
+        type=float,
+        default=None,
+        help="slow every playing page's renderer this many times (DevTools CPU throttling), so "
+        "that the browsers take little CPU from the replicas; default 20 on fewer than four "
+        "cores, else off. Pages still pull frames and keep their runs watched; the totals are "
+        "then the replicas' own logged epochs/s",
+    )
+    p.add_argument(
+        "--light-clients",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="once every page plays, freeze the browsers (SIGSTOP: their sessions stay "
+        "connected) and pull each session's frames from threads of this script, as the live "
+        "view does: measures the replicas' throughput when the clients cost next to nothing "
+        "(default on fewer than four cores, where real browsers take the second replica's core)",
+    )
     args = p.parse_args()
     if not os.path.exists(CHROMIUM):
         sys.exit(f"{CHROMIUM} not found: apt-get install chromium")
@@ -245,15 +401,30 @@ def main() -> None:
     if len(cores) < 2:
         sys.exit("needs two cores at least (four for a fair measurement)")
     spare = cores[2:]  # the browsers' cores in both setups, so that only the replicas differ
+    if args.throttle is None:
+        args.throttle = 0.0
+    if args.light_clients is None:  # real browsers need cores of their own to draw
+        args.light_clients = not spare
+    if args.light_clients:
+        print(
+            "light clients: once the pages play, the browsers are frozen and threads "
+            "pull the frames (both setups alike); totals: the replicas' logged epochs/s"
+        )
+    machine = bare_scaling(cores)
+    if args.throttle > 1:
+        print(f"pages throttled {args.throttle:g}x once they play (both setups alike): "
+              "the totals are the replicas' logged epochs/s")  # fmt: skip
     one = run_setup("one-replica", 1, cores[:1], spare or cores[1:], args)
-    if not spare:
+    if not spare and args.throttle <= 1 and not args.light_clients:
         print("note: only two cores: with two replicas the browsers share the replicas' cores "
               "and take their time from training, so this understates two replicas; use four "
               "cores or more")  # fmt: skip
     two = run_setup("two-replicas", 2, cores[:2], spare or cores, args)
     os.sched_setaffinity(0, set(cores))
     ratio = two / one if one else float("nan")
-    print(f"two replicas / one: {ratio:.2f}x total epochs/s (target >= 1.7)")
+    print(f"two replicas / one: {ratio:.2f}x total epochs/s (target >= 1.7); the machine's "
+          f"own two loops / one: {machine:.2f}x, so the replicas get {ratio / machine:.0%} of "
+          "what its second core adds")  # fmt: skip
 
 
 if __name__ == "__main__":
