@@ -423,8 +423,8 @@ def main() -> None:
     os.sched_setaffinity(0, set(cores))
     ratio = two / one if one else float("nan")
     print(f"two replicas / one: {ratio:.2f}x total epochs/s (target >= 1.7); the machine's "
-          f"own two loops / one: {machine:.2f}x, so the replicas get {ratio / machine:.0%} of "
-          "what its second core adds")  # fmt: skip
+          f"own two loops / one: {machine:.2f}x, so the replicas reach {ratio / machine:.0%} of "
+          "the machine's own scaling")  # fmt: skip
 
 
 if __name__ == "__main__":
