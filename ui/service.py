@@ -54,6 +54,9 @@ BUSY_RETRY_S = 0.02  # a run whose session is busy is tried again after this
 VIEWER_TIMEOUT_S = 5.0  # no frame asked for this long: the page is closed, stop training it
 LEFT_CHECK_S = 5.0  # how often the service looks for runs whose session has left
 LONG_POLL_S = 2.0  # a frame request waits this long for a new frame before answering 204
+# Waiting requests per stream: a page has one in flight (two while a rerun replaces its view);
+# a client opening hundreds would each hold a socket and a waiter for LONG_POLL_S.
+MAX_WAITERS = 4
 STATS_LOG = os.environ.get("PLAYGROUND_SERVICE_STATS") == "1"
 
 Frame = dict[str, Any]
@@ -315,6 +318,12 @@ async def frame_endpoint(request: Request) -> Response:
     stream.seen = time.monotonic()
     service().wake()
     if stream.frame_no <= after and stream.alive:
+        if len(stream.waiters) >= MAX_WAITERS:
+            return Response(
+                f"at most {MAX_WAITERS} requests may wait for one run's frames",
+                status_code=429,
+                headers={"Cache-Control": "no-store", "Retry-After": "1"},
+            )
         waiter = (asyncio.get_running_loop(), asyncio.Event())
         stream.waiters.add(waiter)
         try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -16,7 +17,7 @@ from starlette.requests import Request
 
 from engine.data import DataError
 from ui.mnist_view import MAX_INK_CHARS, decode_ink
-from ui.service import frame_endpoint
+from ui.service import MAX_WAITERS, Stream, frame_endpoint, service
 
 ink_messages = st.one_of(
     st.none(),
@@ -66,3 +67,27 @@ def _get(path: str, query: str) -> int:
 def test_frame_requests_with_any_token_or_frame_number_get_a_status(token: str, after: str) -> None:
     status = _get(f"/api/live/{token}", f"after={after}")
     assert status in (400, 404)  # no stream has this token
+
+
+class _Idle:
+    """Stands for a run that is not playing: the service's thread, if running, skips it."""
+
+    playing = False
+
+
+def test_a_client_cannot_pile_up_waiting_requests_on_one_stream() -> None:
+    """Each waiting frame request holds a socket and a waiter: past MAX_WAITERS on one stream
+    the next is answered at once with 429 (a page has one in flight)."""
+    svc, idle = service(), _Idle()
+    stream = Stream("t" * 22, weakref.ref(idle), lambda run: {})
+    with svc._lock:
+        svc._streams[stream.token] = stream
+    try:
+        stream.waiters.update((None, object()) for _ in range(MAX_WAITERS))  # already waiting
+        assert _get(f"/api/live/{stream.token}", "after=0") == 429
+        stream.waiters.clear()
+        stream.frame_no, stream.frame = 1, b"{}"
+        assert _get(f"/api/live/{stream.token}", "after=0") == 200  # a new frame: no wait
+    finally:
+        with svc._lock:
+            svc._streams.pop(stream.token, None)
