@@ -22,7 +22,7 @@ from typing import Any
 from engine import budget
 from engine.budget import MAX_HIDDEN_LAYERS
 from engine.registry import ConfigError, Registry
-from engine.textfiles import decode_json, shown, too_long
+from engine.textfiles import decode_json, one_line, shown, too_long
 
 # --------------------------------------------------------------------------------------------
 # The field table helper
@@ -405,22 +405,15 @@ class Config:
         return cfg, notices
 
 
-def _quoted(key: str, text: str, limit: int = 60) -> str:
-    """key='value' as a notice shows it: a visitor's key and value, quoted (so a newline or
-    control character shows as an escape) and shortened to `limit` characters each."""
-
-    def short(s: str) -> str:
-        r = repr(s)
-        return r if len(r) <= limit else r[: limit - 1] + "…"
-
-    shown_key = key if key.replace(".", "").replace("_", "").isalnum() else short(key)
-    return f"{shown_key}={short(text)}"
+def _quoted(key: str, text: str) -> str:
+    """key='value' as a notice shows it: a visitor's key and value quoted and shortened (a
+    newline or a control character shows as an escape); a known field's name as it is."""
+    return f"{key if key.replace('.', '').replace('_', '').isalnum() else shown(key)}={shown(text)}"
 
 
 def _one_line(e: ConfigError) -> str:
-    """The error on one line, shortened: its message may quote the visitor's value."""
-    text = " ".join(str(e).split())
-    return text if len(text) <= 400 else text[:399] + "…"
+    """The error as one printable line, shortened: its message may quote the visitor's value."""
+    return one_line(str(e), 400)
 
 
 SECTIONS: dict[str, type[_Section]] = {

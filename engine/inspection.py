@@ -86,7 +86,10 @@ def evaluate_plane(
     def hook(index: int):
         def save(module: torch.nn.Module, inputs: tuple[Tensor, ...], output: Tensor) -> None:
             widths[index] = output.shape[1]
-            captured[index] = output.detach()[:, :keep_units].clone()  # (res*res, kept)
+            kept = output.detach()
+            if keep_units is not None and kept.shape[1] > keep_units:
+                kept = kept[:, :keep_units].clone()  # a slice alone would keep all units alive
+            captured[index] = kept  # (res*res, kept)
 
         return save
 

@@ -165,28 +165,26 @@ RUNS = Table(
     Column("history", LargeBinary, nullable=False),  # zlib-compressed JSON of the History
     sqlite_autoincrement=True,
 )
+
+
+def _run_id() -> Column:
+    """The key of a table that holds one blob per run (a column belongs to one table)."""
+    return Column(
+        "run_id", _ID, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True,
+        autoincrement=False,
+    )  # fmt: skip
+
+
 WEIGHTS = Table(
     "weights",
     _META,
-    Column(
-        "run_id",
-        _ID,
-        ForeignKey("runs.id", ondelete="CASCADE"),
-        primary_key=True,
-        autoincrement=False,
-    ),
+    _run_id(),
     Column("state_dict", LargeBinary, nullable=False),  # torch.save'd state_dict, CPU tensors
 )
 POINTS = Table(
     "points",
     _META,
-    Column(
-        "run_id",
-        _ID,
-        ForeignKey("runs.id", ondelete="CASCADE"),
-        primary_key=True,
-        autoincrement=False,
-    ),
+    _run_id(),
     Column("data", LargeBinary, nullable=False),  # torch.save'd {"xy", "y", "k"}, file order
 )
 
