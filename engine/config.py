@@ -543,6 +543,20 @@ def _check_meta(path: str, meta: Mapping[str, Any], value: Any) -> None:
             raise ConfigError(path, f"must be <= {hi}, got {v}")
 
 
+def check_value(path: str, value: Any) -> Any:
+    """One field's value checked as the config checks it (type, bounds, choices, registry
+    names), returned in canonical form; ConfigError at `path` says what is wrong."""
+    f, tp = _field_at(path)
+    try:
+        value = _coerce(path, tp, value)
+        _check_meta(path, f.metadata, value)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError, OverflowError):  # e.g. NaN or a huge number to an int
+        raise ConfigError(path, f"not a valid value for {path}") from None
+    return value
+
+
 def parse_value(path: str, text: str) -> Any:
     """Parse a string (CLI --set, URL query) into the JSON-typed value of field `path`."""
     _, tp = _field_at(path)

@@ -69,7 +69,7 @@ import optuna
 import sqlalchemy.exc
 from optuna.trial import FrozenTrial, TrialState
 
-from engine.config import Config, field_info, field_paths
+from engine.config import Config, check_value, field_info, field_paths
 from engine.data import DataError, build_dataset
 from engine.registry import ConfigError
 
@@ -1116,15 +1116,10 @@ def _check_step(p: Param, where: str, low: float, high: float) -> None:
 
 def _check_value(path: str, value: Any, where: str, what: str) -> None:
     """The config's own type, bounds and choices check for one value of field `path`."""
-    from engine.config import _check_meta, _coerce, _field_at
-
-    f, tp = _field_at(path)
     try:
-        _check_meta(path, f.metadata, _coerce(path, tp, value))
+        check_value(path, value)
     except ConfigError as e:
         raise ConfigError(where, f"{what}: {e}") from None
-    except (TypeError, ValueError, OverflowError):  # e.g. NaN or a huge number to an int
-        raise ConfigError(where, f"{what}: not a valid value for {path}") from None
 
 
 def _divides(step: float, low: float, high: float) -> bool:
