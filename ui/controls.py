@@ -22,7 +22,7 @@ from engine.budget import MAX_HIDDEN_LAYERS
 from engine.config import Config, ConfigError, field_info, registries
 from engine.data import DATASETS
 from engine.device import available_devices
-from ui.state import skey
+from ui.state import forget, skey
 from ui.text import plain
 from ui.widgets import FEATURE_LABELS, SPECS, WidgetSpec, format_number, ladder_options
 
@@ -159,8 +159,7 @@ def set_values(page: str, changes: Mapping[str, Any]) -> None:
     values = get_values(page)
     for path, value in changes.items():
         values[path] = tuple(value) if isinstance(value, list) else value
-        for key in [k for k in st.session_state if str(k).startswith(widget_key(page, path))]:
-            del st.session_state[key]
+        forget(page, f"w.{path}")  # its widgets (every part of it: widget_key)
 
 
 def add_notice(page: str, text: str) -> None:
