@@ -7,7 +7,8 @@ from engine.presets import list_presets
 from engine.registry import ConfigError
 from ui import mnist_view, panels
 from ui.controls import Group, PageControls, pop_notices, render_controls
-from ui.live import LiveRun, ensure_run, panels_area
+from ui.lifecycle import ensure_run
+from ui.live import LiveRun, panels_area
 from ui.presenter import intro, presenting
 from ui.presets import preset_picker
 from ui.service import charts_every, live_view

@@ -22,9 +22,10 @@ from engine.presets import Preset, Variant
 from engine.registry import ConfigError
 from ui import compare
 from ui.controls import PageControls, pop_notices, render_controls, set_values
-from ui.live import LiveRun, ensure_comparison, panels_area
+from ui.lifecycle import ensure_comparison
+from ui.live import LiveRun, panels_area
 from ui.service import charts_every, live_view
-from ui.state import skey
+from ui.state import forget, skey
 from ui.text import plain
 from ui.transport import status_banner, transport
 from ui.urlstate import view_values
@@ -58,8 +59,7 @@ def _load_experiment(lab: Lab) -> None:
         return
     set_values(lab.page, preset.config.to_flat())
     st.session_state.pop(skey(lab.page, "variants"), None)
-    for key in [k for k in st.session_state if str(k).startswith(skey(lab.page, "cmp."))]:
-        del st.session_state[key]  # the old runs: a new experiment starts fresh
+    forget(lab.page, "cmp.")  # the old runs: a new experiment starts fresh
 
 
 def experiment_picker(lab: Lab, label: str = "Experiment") -> Preset:

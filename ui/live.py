@@ -2,9 +2,10 @@
 
 A `LiveRun` holds a page's trainer(s) and its play state. The training itself happens in the
 training service (ui/service.py: one thread per server process, fair turns, frames pulled by
-the browser); this module has what the service, the buttons and the pages share: building and
-replacing runs, one training slice under the server's training slots, the speed limit, the
-caps, and the charts fragment under a live view.
+the browser); this module has what the service, the buttons and the pages share: a trainer
+made live, storing a run as it ends, one training slice under the server's training slots, the
+speed limit, the caps, and the charts fragment under a live view. Building and replacing a
+page's runs is ui/lifecycle.py's, above the service (a replaced run's frames must stop).
 
 One owner per session: a session's runs share one lock (`session_lock`), held by every script
 run of the session (shell.py), by button callbacks and by the charts fragment, and by the
@@ -31,8 +32,8 @@ import torch
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from engine.config import Config
-from engine.data import Dataset, build_dataset
-from engine.trainer import Trainer, can_apply_live
+from engine.store import RunStore, StoreError
+from engine.trainer import Trainer
 from ui.state import skey
 
 KICK_S = 0.2  # the Search page's fragment interval while it searches (a trial a tick)
@@ -178,30 +179,6 @@ def get_run(page: str) -> LiveRun | None:
     return st.session_state.get(run_key(page))
 
 
-def ensure_run(
-    page: str, cfg: Config, make_dataset: Callable[[Config], Dataset] | None = None
-) -> tuple[LiveRun, bool]:
-    """The page's run for `cfg`: kept if only live-changeable knobs changed (learning rate,
-    regularization, ...), rebuilt otherwise. Returns (run, was_reset)."""
-    run = get_run(page)
-    if run is not None:
-        if run.cfg == cfg:
-            return run, False
-        if can_apply_live(run.cfg, cfg):
-            with run.lock:  # never halfway through a training slice
-                run.trainer.apply_live(cfg)
-            return run, False
-        _retire(run)  # the old network trained: keep it in the store before replacing it
-    dataset = make_dataset(cfg) if make_dataset else None
-    run = LiveRun([_live_trainer(cfg, dataset)], store_page=page)
-    st.session_state[run_key(page)] = run
-    return run, True
-
-
-def _live_trainer(cfg: Config, dataset: Dataset | None) -> Trainer:
-    return make_live(Trainer(cfg, dataset=dataset, max_probes=MAX_PROBES))
-
-
 def make_live(trainer: Trainer) -> Trainer:
     """Give a trainer the live view's settings: probes (cadence set per slice in
     `train_slice`) and a bounded probe history."""
@@ -210,58 +187,28 @@ def make_live(trainer: Trainer) -> Trainer:
     return trainer
 
 
-def ensure_comparison(
-    key: str, runs: list[tuple[str, Config]], store_page: str | None = None
-) -> tuple[LiveRun, bool]:
-    """A side-by-side run of labelled configs under session key `key`, rebuilt whenever the
-    list changes. Configs with the same data and seed share one Dataset object: identical
-    data by construction, built once. Returns (run, was_reset)."""
-    run: LiveRun | None = st.session_state.get(key)
-    wanted = ([label for label, _ in runs], [cfg for _, cfg in runs])
-    if run is not None and (run.labels, [t.cfg for t in run.trainers]) == wanted:
-        return run, False
-    shared: dict[tuple[Any, int], Dataset] = {}
-    trainers = []
-    for _, cfg in runs:
-        data_key = (cfg.data, cfg.seed)
-        if data_key not in shared:
-            shared[data_key] = build_dataset(cfg.data, cfg.seed)
-        trainers.append(_live_trainer(cfg, shared[data_key]))
-    if run is not None:
-        _retire(run)  # a trained sweep being replaced goes to the store first
-    run = LiveRun(trainers, wanted[0], store_page=store_page)
-    st.session_state[key] = run
-    return run, True
+def save_run(run: LiveRun) -> None:
+    """Store every trainer of `run` that trained and is not stored yet (pages that save).
 
-
-def reset_run(page: str) -> None:
-    discard(run_key(page))
-
-
-def discard(key: str) -> None:
-    """Drop the run under `key`, saving it first if it trained and its page saves runs."""
-    run = st.session_state.pop(key, None)
-    if run is not None:
-        _retire(run)
-
-
-def _retire(run: LiveRun) -> None:
-    """A run being replaced: stop it, stop its frames, store it if it trained, and say so
-    in a toast (its page is about to show a fresh run, so "saved as" would never be seen)."""
-    from ui.runstore import save_run  # ui.runstore imports this module
-    from ui.service import service  # ui.service imports this module
-
-    with run.lock:
-        run.playing = False
-        before = dict(run.saved)
-        save_run(run)
-    service().close(run)
-    new = [i for k, i in run.saved.items() if before.get(k) != i]
-    if new:
-        ids = ", ".join(f"#{i}" for i in new)
-        st.toast(f"Saved in the run store as run {ids} (see Runs).", icon=":material/database:")
-    elif run.store_error:
-        st.toast(run.store_error, icon=":material/warning:")
+    Trainer pages, labs and sweeps save a run when it finishes, stops early or diverges, and
+    when the student discards a run that trained (Reset, or a change that starts a new
+    network). A store that cannot be used (a corrupt file, say) never breaks training: the
+    run keeps why in `store_error`, which its page shows, and goes on."""
+    if not run.store_page:
+        return
+    for i, t in enumerate(run.trainers):
+        if t.step_count == 0 or run.saved_steps.get(i) == t.step_count:
+            continue  # untrained, or stored as it is (a reopened run that trained on is new)
+        try:
+            label = run.labels[i] if i < len(run.labels) else None
+            run.saved[i] = RunStore().save(t, page=run.store_page, label=label)
+            run.saved_steps[i] = t.step_count
+        except StoreError as e:
+            run.store_error = f"This run could not be saved: {e}"
+            return
+        except Exception as e:  # never lose the training because saving failed
+            run.store_error = f"This run could not be saved ({type(e).__name__}: {e})."
+            return
 
 
 @contextmanager
@@ -337,8 +284,6 @@ def check_stop(run: LiveRun) -> None:
     """Pause at the end of the run(s), on divergence, or at a session cap, saying why. A run
     that ends is stored (its page says "saved as run #N" when it redraws)."""
     if run.done:
-        from ui.runstore import save_run  # ui.runstore imports this module
-
         run.playing = False
         run.notice = run.trainer.message if len(run.trainers) == 1 else "All runs finished."
         save_run(run)

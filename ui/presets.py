@@ -6,7 +6,7 @@ import streamlit as st
 
 from engine.presets import Preset
 from ui.controls import set_values
-from ui.live import reset_run
+from ui.lifecycle import reset_run
 from ui.state import skey
 
 

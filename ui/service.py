@@ -198,7 +198,6 @@ class TrainingService:
         trained and never reset is not lost with the session, and it stops holding a
         stream. Streamlit keeps a left session's state a while for a reconnecting tab; the
         run itself goes with that state. Returns the runs retired."""
-        from ui.runstore import save_run  # ui.runstore imports ui.live, which is fine here
         from ui.sessions import session_active
 
         now = time.monotonic()
@@ -217,7 +216,7 @@ class TrainingService:
                 continue
             with run.lock:
                 run.playing = False
-                save_run(run)
+                live.save_run(run)
             self.close(run)
             retired.append(run)
         return retired

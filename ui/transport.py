@@ -17,7 +17,8 @@ import streamlit as st
 
 from ui import liveview
 from ui.controls import get_values, set_values
-from ui.live import LiveRun, discard, reset_run, run_key, step_epoch
+from ui.lifecycle import discard, reset_run
+from ui.live import LiveRun, run_key, step_epoch
 from ui.state import skey
 from ui.urlstate import view_values
 

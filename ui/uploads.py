@@ -12,7 +12,7 @@ import streamlit as st
 from engine.data import DataError, Dataset
 from engine.data.uploads import UploadedPoints, parse_points_csv, points_to_csv
 from ui.controls import points_key, set_values
-from ui.live import reset_run
+from ui.lifecycle import reset_run
 from ui.state import skey
 from ui.text import plain
 
