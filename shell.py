@@ -22,7 +22,7 @@ import torch  # noqa: E402
 
 from ui import presenter, sessions  # noqa: E402
 from ui.live import session_lock  # noqa: E402
-from ui.navigation import PAGES, SECTIONS  # noqa: E402
+from ui.navigation import HOME, PAGES  # noqa: E402
 
 torch.set_num_threads(1)
 # Every torch op hands Python's GIL back and takes it again. When another thread (the web
@@ -43,12 +43,11 @@ presenter.page_styles()
 # the page script as an old-style multipage app, and on a fresh server a deep link such as
 # /playground then ran the page script alone, without this file (no navigation, no settings).
 # The pages and their sections are listed once, in ui/navigation.py.
-home = st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True)
-sections = {"": [home]}
-for section in SECTIONS:
-    sections[section] = [
-        st.Page(p.path, title=p.title, icon=p.icon) for p in PAGES if p.section == section
-    ]
+sections: dict[str, list] = {}  # section -> its pages, in the table's order
+for entry in PAGES:
+    sections.setdefault(entry.section, []).append(
+        st.Page(entry.path, title=entry.title, icon=entry.icon, default=entry is HOME)
+    )
 
 # Past the server's cap on sessions (PLAYGROUND_MAX_SESSIONS, ui/sessions.py) no page runs,
 # so this session trains nothing and holds no model. The navigation is still declared (hidden),

@@ -6,12 +6,13 @@ from engine.config import Config, field_info, field_paths, parse_value
 from engine.registry import ConfigError
 from ui import charts, compare
 from ui.labs import Lab, comparison
-from ui.runstore import open_store
+from ui.navigation import COMPARE
+from ui.runstore import COMPARED, SWEEPS, open_store
 from ui.state import skey
 from ui.text import plain
 from ui.widgets import field_label
 
-PAGE = "compare"
+PAGE = COMPARE.key
 
 st.title("Compare")
 store = open_store()
@@ -21,15 +22,14 @@ if store is None:
 st.header("Stored runs")
 records = store.list(limit=500)
 by_id = {r.id: r for r in records}
-runs_key = skey(PAGE, "runs")
-if runs_key not in st.session_state:  # the Search page may have chosen the runs already
-    st.session_state[runs_key] = list(by_id)[:2]
-st.session_state[runs_key] = [i for i in st.session_state[runs_key] if i in by_id]
+if COMPARED not in st.session_state:  # the Search page may have chosen the runs already
+    st.session_state[COMPARED] = list(by_id)[:2]
+st.session_state[COMPARED] = [i for i in st.session_state[COMPARED] if i in by_id]
 chosen = st.multiselect(
     "Runs",
     list(by_id),
     format_func=lambda i: f"#{i} {by_id[i].name}",
-    key=runs_key,
+    key=COMPARED,
     help="Runs are saved by the trainer pages, labs, sweeps and searches; see Runs.",
 )
 if not records:
@@ -97,6 +97,6 @@ if len(runs) > 8:
     st.warning("At most 8 values at once: the first 8 are used.")
     runs = runs[:8]
 if runs:
-    comparison(Lab(PAGE, ()), "sweep", runs, store_page="sweep")
+    comparison(Lab(PAGE, ()), "sweep", runs, store_page=SWEEPS)
 elif not text:
     st.caption("Type two or more values to compare.")

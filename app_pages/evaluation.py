@@ -9,10 +9,11 @@ from engine.registry import ConfigError
 from engine.store import StoreError
 from ui import charts, evaluation_view
 from ui.live import get_run
+from ui.navigation import EVALUATION, TRAINERS
 from ui.runstore import open_store
 from ui.state import skey
 
-PAGE = "eval"
+PAGE = EVALUATION.key
 st.title("Evaluation")
 st.caption(
     "How good is a trained classifier, class by class? Numbers and curves come from "
@@ -21,13 +22,11 @@ st.caption(
 )
 
 choices = {}
-for page, label in (("pg", "Playground"), ("mnist", "MNIST digits")):
-    run = get_run(page)
+for entry in TRAINERS:
+    run = get_run(entry.key)
     if run is not None and run.trainer.step_count and run.trainer.task == "classification":
-        choices[f"The {label} page's current run ({run.trainer.step_count:,} steps)"] = (
-            "live",
-            page,
-        )
+        steps = run.trainer.step_count
+        choices[f"The {entry.title} page's current run ({steps:,} steps)"] = ("live", entry.key)
 store = open_store()
 if store is not None:
     for r in store.list(limit=100):

@@ -7,11 +7,12 @@ from engine.presets import list_presets
 from ui import lab_views
 from ui.controls import Group, PageControls
 from ui.labs import Lab, comparison, lab_setup, start_comparison
+from ui.navigation import LAB_INIT
 from ui.panels import part_picker
 from ui.state import skey
 from ui.urlstate import init_page_state, write_url
 
-PAGE = "lab_init"
+PAGE = LAB_INIT.key
 LAB = Lab(PAGE, list_presets("labs/init"))
 VIEWS = {"experiment": LAB.presets[0].name}
 CONTROLS = PageControls(

@@ -6,10 +6,11 @@ from engine.presets import list_presets
 from ui import lab_views
 from ui.controls import Group, PageControls
 from ui.labs import Lab, comparison, lab_setup
+from ui.navigation import LAB_NORMALIZATION
 from ui.state import skey
 from ui.urlstate import init_page_state, write_url
 
-PAGE = "lab_norm"
+PAGE = LAB_NORMALIZATION.key
 LAB = Lab(PAGE, list_presets("labs/normalization"))
 VIEWS = {"experiment": LAB.presets[0].name}
 CONTROLS = PageControls(

@@ -6,10 +6,11 @@ from engine.presets import list_presets
 from ui import lab_views, landscape_view, surfaces_view
 from ui.controls import Group, PageControls
 from ui.labs import Lab, comparison, experiment_picker, lab_setup
+from ui.navigation import LAB_OPTIMIZERS
 from ui.state import skey
 from ui.urlstate import init_page_state, write_url
 
-PAGE = "lab_opt"
+PAGE = LAB_OPTIMIZERS.key
 SURFACE_LAB = Lab(PAGE, list_presets("labs/surfaces"), slot="surface", loads_config=False)
 MNIST_LAB = Lab(PAGE, list_presets("labs/optimizers"))
 VIEWS = {"experiment": MNIST_LAB.presets[0].name, "surface": SURFACE_LAB.presets[0].name}

@@ -7,10 +7,11 @@ from engine.presets import list_presets
 from ui import lab_views
 from ui.controls import Group, PageControls
 from ui.labs import Lab, comparison, lab_setup
+from ui.navigation import LAB_REGULARIZATION
 from ui.state import skey
 from ui.urlstate import init_page_state, write_url
 
-PAGE = "lab_reg"
+PAGE = LAB_REGULARIZATION.key
 LAB = Lab(PAGE, list_presets("labs/regularization"))
 VIEWS = {"experiment": LAB.presets[0].name}
 CONTROLS = PageControls(

@@ -9,6 +9,7 @@ from ui import mnist_view, panels
 from ui.controls import Group, PageControls, pop_notices, render_controls
 from ui.lifecycle import ensure_run
 from ui.live import LiveRun, panels_area
+from ui.navigation import MNIST
 from ui.presenter import intro, presenting
 from ui.presets import preset_picker
 from ui.service import charts_every, live_view
@@ -17,7 +18,7 @@ from ui.text import plain
 from ui.transport import IMAGE_SPEEDS, status_banner, transport
 from ui.urlstate import init_page_state, view_toggle, view_values, write_url
 
-PAGE = "mnist"
+PAGE = MNIST.key
 PRESETS = list_presets("mnist")
 # The page opens on its first preset: a 784-100-100-10 ReLU MLP with Adam, about 93% test
 # accuracy on the built-in 5,000 images in 10 epochs.

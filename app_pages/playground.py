@@ -9,6 +9,7 @@ from ui import panels, toy_view
 from ui.controls import Group, PageControls, pop_notices, render_controls
 from ui.lifecycle import ensure_run
 from ui.live import LiveRun, panels_area
+from ui.navigation import PLAYGROUND
 from ui.presenter import intro, presenting
 from ui.presets import preset_picker
 from ui.service import charts_every, live_view
@@ -17,7 +18,7 @@ from ui.transport import status_banner, transport
 from ui.uploads import get_points, upload_box
 from ui.urlstate import init_page_state, view_toggle, view_values, write_url
 
-PAGE = "pg"
+PAGE = PLAYGROUND.key
 PRESETS = list_presets("playground")
 # The page opens on its first preset: TensorFlow Playground's own opening state (circle, tanh
 # layers of 4 and 2, plain SGD at 0.03, batch 10).

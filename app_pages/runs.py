@@ -6,9 +6,9 @@ import streamlit as st
 from engine import export
 from engine.registry import ConfigError
 from engine.store import StoreError
+from ui.navigation import LAB_INIT, RUNS, page
 from ui.runstore import (
     ORIGINS,
-    PAGE_TITLES,
     open_config_in_page,
     open_in_page,
     open_store,
@@ -18,7 +18,7 @@ from ui.runstore import (
 from ui.state import skey
 from ui.text import plain
 
-PAGE = "runs"
+PAGE = RUNS.key
 
 st.title("Runs")
 st.caption(
@@ -100,7 +100,7 @@ else:
             "Trained on the labs' standard-normal inputs: no trainer page trains those. "
             "Compare it, or export it below."
         )
-    elif cols[0].button(f"Open in {PAGE_TITLES[target]}", key=skey(PAGE, "open"), type="primary"):
+    elif cols[0].button(f"Open in {page(target).title}", key=skey(PAGE, "open"), type="primary"):
         try:
             open_in_page(store, chosen)
         except (StoreError, ConfigError) as e:
@@ -171,18 +171,18 @@ if file is not None:
     except ConfigError as e:
         st.error(f"{plain(file.name)} is not a usable config: {plain(e)}", icon=":material/error:")
     else:
-        page = trainer_page(cfg.data.dataset)
+        target = trainer_page(cfg.data.dataset)
         st.success(
             f"{file.name}: a valid config ({cfg.model.arch} on {cfg.data.dataset}).",
             icon=":material/check:",
         )
-        if page is None:
+        if target is None:
             st.info(
                 f"No trainer page trains the {cfg.data.dataset} data: it is one of the labs' "
-                "own datasets. Open the Initialization lab to use standard-normal inputs.",
+                f"own datasets. Open the {LAB_INIT.origin} to use standard-normal inputs.",
                 icon=":material/info:",
             )
         elif st.button(
-            f"Open in {PAGE_TITLES[page]}", key=skey(PAGE, "import.open"), type="primary"
+            f"Open in {page(target).title}", key=skey(PAGE, "import.open"), type="primary"
         ):
-            open_config_in_page(page, cfg.to_flat())
+            open_config_in_page(target, cfg.to_flat())

@@ -18,11 +18,13 @@ from engine.presets import list_presets
 from engine.registry import ConfigError
 from engine.search import MAX_STUDY_NAME, MAX_TRIALS, SAMPLERS, default_storage, make_study
 from ui import search_view
-from ui.runstore import open_config_in_page, open_store, trainer_page
+from ui.controls import values_key
+from ui.navigation import MNIST, PLAYGROUND, SEARCH, TRAINERS, page
+from ui.runstore import open_config_in_page, open_in_compare, open_store, trainer_page
 from ui.state import skey
 from ui.text import plain
 
-PAGE = "search"
+PAGE = SEARCH.key
 st.title("Hyperparameter search")
 st.caption(
     "Optuna proposes settings (random, grid, or TPE, which models the results so far), trains "
@@ -32,11 +34,11 @@ st.caption(
 
 st.header("1. What to tune")
 sources: dict[str, Config] = {}
-for page, label in (("pg", "Playground"), ("mnist", "MNIST digits")):
-    values = st.session_state.get(f"{page}.values")
+for entry in TRAINERS:
+    values = st.session_state.get(values_key(entry.key))
     if values:
         with contextlib.suppress(ConfigError):
-            sources[f"The {label} page's current settings"] = Config.from_flat(values)
+            sources[f"The {entry.title} page's current settings"] = Config.from_flat(values)
 for folder, where in (("mnist", "MNIST"), ("playground", "Playground")):
     for p in list_presets(folder):
         sources[f"{where} preset: {p.title}"] = p.config
@@ -122,17 +124,16 @@ search = st.session_state.get(key)
 if search is not None:
     best = search_view.best(search)
     if best is not None:
-        page = trainer_page(best.data.dataset) or "pg"
-        label = "MNIST digits" if page == "mnist" else "the Playground"
+        target = page(trainer_page(best.data.dataset) or PLAYGROUND.key)
+        label = target.title if target is MNIST else f"the {target.title}"  # as said in a sentence
         cols = st.columns(2)
         if cols[0].button(f"Open the best config in {label}", key=skey(PAGE, "best")):
-            open_config_in_page(page, best.to_flat())
+            open_config_in_page(target.key, best.to_flat())
         ids = search_view.best_run_ids(search)
         if len(ids) > 1 and cols[1].button(
             f"Compare the {len(ids)} best trials", key=skey(PAGE, "compare")
         ):
-            st.session_state["compare.runs"] = ids
-            st.switch_page("app_pages/compare.py")
+            open_in_compare(ids)
         st.caption(
             "Every trial that trained to the end is also in Runs (named after the study), to "
             "compare, evaluate or export."

@@ -1,5 +1,5 @@
 """The run store as the pages use it: opening it, naming where a stored run came from, and
-opening a stored run (or a config) back into its trainer page.
+opening stored runs (or a config) back in a page: a run in its trainer page, runs in Compare.
 
 A store that cannot be used (a corrupt file, say) never breaks a page: it says why and goes
 on. Saving a live run as it ends is the live run's own business (`ui.live.save_run`).
@@ -14,21 +14,18 @@ from engine.store import RunRecord, RunStore, StoreError
 from engine.trainer import Trainer
 from ui.controls import points_key, values_key
 from ui.live import LiveRun, make_live, run_key
-from ui.state import forget
+from ui.navigation import COMPARE, MNIST, PAGES, PLAYGROUND, TRAINERS, page
+from ui.state import forget, skey
 
-PAGE_PATHS = {"pg": "app_pages/playground.py", "mnist": "app_pages/mnist.py"}
-# Where a stored run was trained, by the `page` it was saved under, for the Runs table.
+SWEEPS = "sweep"  # the `page` the Compare page's sweeps are stored under
+# Where a stored run was trained, by the `page` it was saved under, for the Runs table: a
+# page's key, the Compare page's sweeps, or the command line (engine.store's default).
 ORIGINS = {
-    "pg": "Playground",
-    "mnist": "MNIST digits",
-    "lab_init": "Initialization lab",
-    "lab_opt": "Optimizers lab",
-    "lab_norm": "Normalization lab",
-    "lab_reg": "Regularization lab",
-    "sweep": "Compare: sweep",
-    "search": "Search",
+    **{p.key: p.origin for p in PAGES},
+    SWEEPS: f"{COMPARE.title}: sweep",
     "cli": "command line",
 }
+COMPARED = skey(COMPARE.key, "runs")  # the stored runs the Compare page shows (their ids)
 
 
 def open_store() -> RunStore | None:
@@ -40,22 +37,19 @@ def open_store() -> RunStore | None:
         return None
 
 
-PAGE_TITLES = {page: ORIGINS[page] for page in PAGE_PATHS}  # the trainer pages' titles
-
-
 def trainer_page(dataset: str) -> str | None:
     """The trainer page that trains `dataset`: MNIST digits for images, the Playground for
     2-D points, None for the labs' own data (standard-normal inputs)."""
     if dataset not in DATASETS:
         return None
     extra = DATASETS.get(dataset).extra
-    return "mnist" if extra["images"] else "pg" if extra["points2d"] else None
+    return MNIST.key if extra["images"] else PLAYGROUND.key if extra["points2d"] else None
 
 
 def page_for(record: RunRecord) -> str | None:
     """The trainer page a stored run opens in: where it was trained, else by its data (None
     when no trainer page trains its data)."""
-    if record.page in PAGE_PATHS:
+    if record.page in {p.key for p in TRAINERS}:
         return record.page
     return trainer_page(record.config.get("data", {}).get("dataset", "circle"))
 
@@ -63,22 +57,22 @@ def page_for(record: RunRecord) -> str | None:
 def open_in_page(store: RunStore, run_id: int) -> None:
     """Load a stored run (weights, history) into its trainer page and go there."""
     record = store.get(run_id)
-    page = page_for(record)
-    if page is None:
+    key = page_for(record)
+    if key is None:
         raise StoreError(f"no trainer page trains the {record.config['data']['dataset']} data")
     trainer: Trainer = make_live(store.load_trainer(run_id))
-    st.session_state[values_key(page)] = trainer.cfg.to_flat()
-    forget(page, "w.")  # the widgets show the stored values
+    st.session_state[values_key(key)] = trainer.cfg.to_flat()
+    forget(key, "w.")  # the widgets show the stored values
     points = store.points(run_id)
     if points is not None:
-        st.session_state[points_key(page)] = points
-    st.session_state[run_key(page)] = LiveRun(
+        st.session_state[points_key(key)] = points
+    st.session_state[run_key(key)] = LiveRun(
         [trainer],
-        store_page=page,
+        store_page=key,
         saved={0: run_id},
         saved_steps={0: trainer.step_count},
     )
-    st.switch_page(PAGE_PATHS[page])
+    st.switch_page(page(key).path)
 
 
 def open_config_in_page(cfg_page: str, flat: dict) -> None:
@@ -86,4 +80,10 @@ def open_config_in_page(cfg_page: str, flat: dict) -> None:
     st.session_state[values_key(cfg_page)] = flat
     forget(cfg_page, "w.")
     st.session_state.pop(run_key(cfg_page), None)
-    st.switch_page(PAGE_PATHS[cfg_page])
+    st.switch_page(page(cfg_page).path)
+
+
+def open_in_compare(run_ids: list[int]) -> None:
+    """Show these stored runs side by side on the Compare page, and go there."""
+    st.session_state[COMPARED] = run_ids
+    st.switch_page(COMPARE.path)

@@ -16,7 +16,7 @@ def navigation_pages() -> list[str]:
     """Page files of the navigation, e.g. 'app_pages/playground.py'."""
     from ui.navigation import PAGES
 
-    return ["app_pages/home.py", *(p.path for p in PAGES)]
+    return [p.path for p in PAGES]
 
 
 def test_home_says_what_the_playground_is_and_links_every_page():
