@@ -40,11 +40,15 @@ def _f(
     lo_open: bool = False,
     choices: tuple[str, ...] | None = None,
     registry: bool = False,
+    live: bool = False,
 ) -> Any:
     """A dataclass field carrying its help text, bounds (lo <= x <= hi) and choices.
 
     `registry=True` means the allowed values are the names of the registry filed under this
     field's path (see `registries`). `lo_open` makes the lower bound strict (lo < x).
+    `live=True` means a running trainer can take on a new value without rebuilding its network,
+    optimizer state or data ("turn the knob while it trains", as in TensorFlow Playground);
+    changing any other field resets the run (see `LIVE_FIELDS`).
     """
     meta = {
         "help": help,
@@ -53,6 +57,7 @@ def _f(
         "lo_open": lo_open,
         "choices": choices,
         "registry": registry,
+        "live": live,
     }
     if isinstance(default, (list, tuple)):
         frozen = tuple(default)
@@ -198,27 +203,56 @@ class TrainConfig(_Section):
 
     _path = "train"
     optimizer: str = _f("adam", "Update rule.", registry=True)
-    lr: float = _f(0.01, "Learning rate.", lo=0.0, hi=100.0, lo_open=True)
-    momentum: float = _f(0.9, "Momentum coefficient (SGD with momentum, Nesterov).", lo=0, hi=0.999)
+    lr: float = _f(0.01, "Learning rate.", lo=0.0, hi=100.0, lo_open=True, live=True)
+    momentum: float = _f(
+        0.9, "Momentum coefficient (SGD with momentum, Nesterov).", lo=0, hi=0.999, live=True
+    )
     betas: tuple[float, ...] = _f(
-        (0.9, 0.999), "Adam family: decay rates of the first and second moments.", lo=0, hi=0.9999
+        (0.9, 0.999),
+        "Adam family: decay rates of the first and second moments.",
+        lo=0,
+        hi=0.9999,
+        live=True,
     )
     eps: float = _f(
-        1e-8, "Small constant added to denominators (adaptive methods).", lo=0, hi=1, lo_open=True
+        1e-8,
+        "Small constant added to denominators (adaptive methods).",
+        lo=0,
+        hi=1,
+        lo_open=True,
+        live=True,
     )
     rho: float = _f(
-        0.9, "RMSProp / AdaDelta: decay of the squared-gradient average.", lo=0, hi=0.9999
+        0.9,
+        "RMSProp / AdaDelta: decay of the squared-gradient average.",
+        lo=0,
+        hi=0.9999,
+        live=True,
     )
     weight_decay: float = _f(
-        0.0, "Optimizer weight decay (decoupled for AdamW, coupled otherwise).", lo=0, hi=1
+        0.0,
+        "Optimizer weight decay (decoupled for AdamW, coupled otherwise).",
+        lo=0,
+        hi=1,
+        live=True,
     )
-    l1: float = _f(0.0, "L1 penalty l1 * sum|W| added to the loss (weights only).", lo=0, hi=1)
+    l1: float = _f(
+        0.0, "L1 penalty l1 * sum|W| added to the loss (weights only).", lo=0, hi=1, live=True
+    )
     l2: float = _f(
-        0.0, "L2 penalty 0.5 * l2 * sum(W^2) added to the loss (weights only).", lo=0, hi=1
+        0.0,
+        "L2 penalty 0.5 * l2 * sum(W^2) added to the loss (weights only).",
+        lo=0,
+        hi=1,
+        live=True,
     )
     batch_size: int = _f(32, "Examples per gradient step.", lo=1, hi=65_536)
-    epochs: int = _f(20, "Passes over the training data (used when steps is 0).", lo=1, hi=10_000)
-    steps: int = _f(0, "Total optimizer steps; overrides epochs when > 0.", lo=0, hi=10_000_000)
+    epochs: int = _f(
+        20, "Passes over the training data (used when steps is 0).", lo=1, hi=10_000, live=True
+    )
+    steps: int = _f(
+        0, "Total optimizer steps; overrides epochs when > 0.", lo=0, hi=10_000_000, live=True
+    )
     schedule: str = _f("constant", "How the learning rate changes over steps.", registry=True)
     decay_steps: int = _f(
         1000,
@@ -226,23 +260,39 @@ class TrainConfig(_Section):
         "or steps to decay over (polynomial, cosine).",
         lo=1,
         hi=10_000_000,
+        live=True,
     )
-    decay_rate: float = _f(0.5, "Schedule: decay factor or rate.", lo=0, hi=10, lo_open=True)
-    power: float = _f(1.0, "Polynomial schedule: exponent.", lo=0, hi=10, lo_open=True)
-    lr_end: float = _f(0.0, "Schedule: final learning rate (polynomial, cosine).", lo=0, hi=100)
-    warmup_steps: int = _f(100, "Warmup schedule: steps of linear warmup.", lo=1, hi=1_000_000)
-    grad_clip: float = _f(0.0, "Clip the global gradient norm to this (0 = off).", lo=0, hi=1e6)
+    decay_rate: float = _f(
+        0.5, "Schedule: decay factor or rate.", lo=0, hi=10, lo_open=True, live=True
+    )
+    power: float = _f(1.0, "Polynomial schedule: exponent.", lo=0, hi=10, lo_open=True, live=True)
+    lr_end: float = _f(
+        0.0, "Schedule: final learning rate (polynomial, cosine).", lo=0, hi=100, live=True
+    )
+    warmup_steps: int = _f(
+        100, "Warmup schedule: steps of linear warmup.", lo=1, hi=1_000_000, live=True
+    )
+    grad_clip: float = _f(
+        0.0, "Clip the global gradient norm to this (0 = off).", lo=0, hi=1e6, live=True
+    )
     max_norm: float = _f(
-        0.0, "Max-norm constraint on each unit's incoming weights (0 = off).", lo=0, hi=1e6
+        0.0,
+        "Max-norm constraint on each unit's incoming weights (0 = off).",
+        lo=0,
+        hi=1e6,
+        live=True,
     )
     early_stopping_patience: int = _f(
         0,
         "Stop after this many evaluations without a better validation loss (0 = off).",
         lo=0,
         hi=100_000,
+        live=True,
     )
     loss: str = _f("cross_entropy", "Training loss.", registry=True)
-    eval_every: int = _f(0, "Evaluate every N steps (0 = once per epoch).", lo=0, hi=10_000_000)
+    eval_every: int = _f(
+        0, "Evaluate every N steps (0 = once per epoch).", lo=0, hi=10_000_000, live=True
+    )
 
     def _check(self) -> None:
         if len(self.betas) != 2:
@@ -474,6 +524,12 @@ def allowed_choices(path: str, *, arch: str, dataset: str) -> list[Any]:
     if choices is None:
         raise ConfigError(path, "this field has no list of choices")
     return [c for c in choices if why_not(path, c, arch=arch, dataset=dataset) is None]
+
+
+# Fields a running trainer can take on (`live=True` in the table); changing any other resets it.
+LIVE_FIELDS: frozenset[str] = frozenset(
+    p for p in field_paths() if _field_at(p)[0].metadata.get("live")
+)
 
 
 def _reject_unknown(prefix: str, d: Mapping[str, Any], known: Mapping[str, Any]) -> None:

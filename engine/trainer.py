@@ -22,7 +22,7 @@ import torch
 from torch import Tensor
 
 from engine import budget
-from engine.config import Config
+from engine.config import LIVE_FIELDS, Config, field_paths
 from engine.data import Dataset, Split, build_dataset
 from engine.device import resolve_device
 from engine.landscape import snapshot as param_snapshot
@@ -40,27 +40,16 @@ CHECKPOINT_FORMAT = 1
 MAX_SNAPSHOTS = 200  # weight snapshots kept for the loss-landscape trajectory
 # Training splits up to this many values (16 MB of float32) get one shuffled copy per epoch.
 SHUFFLED_COPY_MAX = 4_000_000
-# Config fields a running trainer can take on without rebuilding its network, optimizer state or
-# data ("turn the knob while it trains", as in TensorFlow Playground). Anything else resets.
-LIVE_FIELDS = frozenset(
-    f"train.{name}"
-    for name in (
-        "lr", "momentum", "betas", "eps", "rho", "weight_decay", "l1", "l2", "grad_clip",
-        "max_norm", "early_stopping_patience", "epochs", "steps", "eval_every",
-        "decay_steps", "decay_rate", "power", "lr_end", "warmup_steps",
-    )
-)  # fmt: skip
 
 
 def changed_fields(old: Config, new: Config) -> list[str]:
     """Dotted paths of the fields whose values differ between two configs."""
-    from engine.config import field_paths
-
     return [path for path in field_paths() if old.get(path) != new.get(path)]
 
 
 def can_apply_live(old: Config, new: Config) -> bool:
-    """True when a trainer built from `old` can switch to `new` without a reset."""
+    """True when a trainer built from `old` can switch to `new` without a reset: every field
+    that differs is flagged `live` in the config's field table (engine.config.LIVE_FIELDS)."""
     return all(path in LIVE_FIELDS for path in changed_fields(old, new))
 
 
@@ -316,10 +305,10 @@ class Trainer:
     def apply_live(self, cfg: Config) -> None:
         """Switch to `cfg` mid-run, keeping weights, optimizer state and data.
 
-        Only LIVE_FIELDS may differ (see `can_apply_live`); a ValueError names any other.
-        Optimizer hyperparameters are copied from a fresh optimizer built with the new config,
-        so every optimizer's own names (momentum, betas, alpha, rho, ...) are handled alike, and
-        the schedule is rebuilt at the current step.
+        Only fields flagged `live` in the config's table may differ (see `can_apply_live`); a
+        ValueError names any other. Optimizer hyperparameters are copied from a fresh optimizer
+        built with the new config, so every optimizer's own names (momentum, betas, alpha, rho,
+        ...) are handled alike, and the schedule is rebuilt at the current step.
         """
         fixed = [p for p in changed_fields(self.cfg, cfg) if p not in LIVE_FIELDS]
         if fixed:
