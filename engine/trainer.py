@@ -12,6 +12,7 @@ import math
 import pickle
 import time
 import warnings
+from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,8 +23,10 @@ import torch
 from torch import Tensor
 
 from engine import budget
-from engine.config import LIVE_FIELDS, Config, field_paths
+from engine.config import LIVE_FIELDS, Config, field_paths, registries
 from engine.data import Dataset, Split, build_dataset
+from engine.data.datasets import data_rng
+from engine.data.uploads import UploadedPoints
 from engine.device import resolve_device
 from engine.landscape import snapshot as param_snapshot
 from engine.losses import LOSSES
@@ -31,6 +34,7 @@ from engine.manual_backward import ManualMLPStep
 from engine.models import Network, build_model
 from engine.optimizers import build_optimizer, lean_step
 from engine.probes import Probes
+from engine.registry import ConfigError
 from engine.schedules import build_schedule, resume_schedule
 from engine.seeding import generator
 
@@ -465,8 +469,6 @@ class Trainer:
         seeded shuffle undone), so `load` rebuilds the identical split; None otherwise."""
         if self.cfg.data.dataset != "uploaded" or self.data.train_xy is None:
             return None
-        from engine.data.datasets import data_rng
-
         d = self.data
         xy = np.concatenate([d.train_xy, d.val_xy])  # (n, 2), shuffled order
         y = torch.cat([d.train.y, d.val.y]).cpu().numpy()
@@ -492,39 +494,106 @@ class Trainer:
             raise ValueError(f"{path} is not a playground checkpoint: {why}") from None
         if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
             raise ValueError(f"{path} is not a playground checkpoint (format {CHECKPOINT_FORMAT})")
-        cfg = Config.from_dict(ckpt["config"])
+        saved = SavedRun(
+            config=ckpt["config"],
+            weights=ckpt["model"],
+            history=ckpt["history"],
+            step=int(ckpt["step"]),
+            status=ckpt["status"],
+            points=points_from_saved(ckpt["points"]) if ckpt.get("points") is not None else None,
+            optimizer=ckpt["optimizer"],
+            scheduler=ckpt["scheduler"],
+            batch_rng=ckpt["batch_rng"],
+            dropout_rng=ckpt["dropout_rng"],
+            perm=ckpt.get("perm"),
+            # Optional keys (checkpoints written before snapshots existed lack them): without
+            # them `initial_params` stays the seeded initialization that construction rebuilds,
+            # which is the run's own since the config and seed are the same.
+            initial_params=ckpt.get("initial_params"),
+            snapshots=ckpt.get("snapshots", []),
+            snapshot_every=int(ckpt.get("snapshot_every", 0)),
+            max_snapshots=int(ckpt.get("max_snapshots", MAX_SNAPSHOTS)),
+        )
+        return cls.restore(saved, device=device)
+
+    @classmethod
+    def restore(cls, saved: SavedRun, *, device: str | None = None, **kwargs: Any) -> Trainer:
+        """The Trainer of a saved run (a checkpoint file, a stored run), as it was saved.
+
+        `device` overrides the saved one; `kwargs` go to `Trainer` (probe_every, ...). What the
+        save lacks is what a new Trainer starts with: without optimizer state, momentum and
+        adaptive averages restart and the learning-rate schedule resumes at the saved step.
+        """
+        cfg = Config.from_dict(saved.config)
         if device is not None:
             cfg = cfg.replace(device=device)
         dataset = None
-        if ckpt.get("points") is not None:  # an `uploaded` run carries its points
-            from engine.data.uploads import UploadedPoints
-
-            p = ckpt["points"]
-            k = int(p["k"])
-            names = tuple(str(i) for i in range(k))
-            points = UploadedPoints(p["xy"].numpy(), p["y"].numpy(), k, names)
-            dataset = build_dataset(cfg.data, cfg.seed, points)
-        trainer = cls(cfg, dataset=dataset)
-        trainer.model.load_state_dict(ckpt["model"])
-        trainer.optimizer.load_state_dict(ckpt["optimizer"])
-        trainer.scheduler.load_state_dict(ckpt["scheduler"])
-        trainer.step_count = int(ckpt["step"])
-        trainer.history = History(**ckpt["history"])
-        trainer._batch_gen.set_state(ckpt["batch_rng"])
-        trainer.model.dropout_generator.set_state(ckpt["dropout_rng"].to(torch.uint8))
-        perm = ckpt.get("perm")
-        trainer._perm = perm.to(trainer.device) if perm is not None else None
-        status = ckpt["status"]
-        trainer.status = status if status in STATUSES else "ready"
-        # Optional keys (checkpoints written before snapshots existed lack them): without them
-        # `initial_params` stays the seeded initialization that construction just rebuilt,
-        # which is the run's own since the config and seed are the same.
-        if ckpt.get("initial_params") is not None:
-            trainer.initial_params = dict(ckpt["initial_params"])
-        trainer.snapshots = [(int(s["step"]), dict(s["params"])) for s in ckpt.get("snapshots", [])]
-        trainer.snapshot_every = int(ckpt.get("snapshot_every", 0))
-        trainer.max_snapshots = int(ckpt.get("max_snapshots", MAX_SNAPSHOTS))
+        if saved.points is not None:  # an `uploaded` run carries its points
+            dataset = build_dataset(cfg.data, cfg.seed, saved.points)
+        trainer = cls(cfg, dataset=dataset, **kwargs)
+        trainer.model.load_state_dict(saved.weights)
+        trainer.history = History(**saved.history)
+        trainer.step_count = saved.step
+        trainer.seconds = saved.seconds
+        trainer.status = saved.status if saved.status in STATUSES else "ready"
+        trainer.message = saved.message
+        if saved.optimizer is not None:
+            trainer.optimizer.load_state_dict(saved.optimizer)
+        if saved.scheduler is not None:
+            trainer.scheduler.load_state_dict(saved.scheduler)
+        else:
+            trainer.scheduler = resume_schedule(
+                trainer.optimizer,
+                cfg.train,
+                trainer.total_steps,
+                trainer.step_count,
+                generator=generator(cfg.seed, "noise"),
+            )
+        if saved.batch_rng is not None:
+            trainer._batch_gen.set_state(saved.batch_rng)
+        if saved.dropout_rng is not None:
+            trainer.model.dropout_generator.set_state(saved.dropout_rng.to(torch.uint8))
+        if saved.perm is not None:
+            trainer._perm = saved.perm.to(trainer.device)
+        if saved.initial_params is not None:
+            trainer.initial_params = dict(saved.initial_params)
+        trainer.snapshots = [(int(s["step"]), dict(s["params"])) for s in saved.snapshots]
+        if saved.snapshot_every is not None:
+            trainer.snapshot_every = saved.snapshot_every
+        if saved.max_snapshots is not None:
+            trainer.max_snapshots = saved.max_snapshots
         return trainer
+
+
+@dataclass
+class SavedRun:
+    """What a saved run holds, from a checkpoint file (`Trainer.save`) or the run store
+    (engine/store.py): the one input of `Trainer.restore`. A field left None is one the save
+    does not keep (the store keeps no optimizer state, random generators or snapshots)."""
+
+    config: Mapping[str, Any]  # Config.to_dict()
+    weights: Mapping[str, Tensor]  # the model's state_dict
+    history: Mapping[str, Any]  # History.to_dict()
+    step: int
+    status: str
+    message: str = ""
+    seconds: float = 0.0
+    points: UploadedPoints | None = None  # an `uploaded` run's own points
+    optimizer: dict[str, Any] | None = None  # state_dicts
+    scheduler: dict[str, Any] | None = None
+    batch_rng: Tensor | None = None  # generator states
+    dropout_rng: Tensor | None = None
+    perm: Tensor | None = None  # this epoch's order of the training examples
+    initial_params: Mapping[str, Tensor] | None = None
+    snapshots: Sequence[Mapping[str, Any]] = ()  # [{"step": int, "params": {...}}]
+    snapshot_every: int | None = None
+    max_snapshots: int | None = None
+
+
+def points_from_saved(p: Mapping[str, Any]) -> UploadedPoints:
+    """An `uploaded` run's points from what `Trainer._points_for_checkpoint` saved."""
+    k = int(p["k"])
+    return UploadedPoints(p["xy"].numpy(), p["y"].numpy(), k, tuple(str(i) for i in range(k)))
 
 
 def _check_batch_size(cfg: Config, n_train: int) -> None:
@@ -532,9 +601,6 @@ def _check_batch_size(cfg: Config, n_train: int) -> None:
     none at all, or one example with a component that computes statistics over the batch
     (BatchNorm fails on a batch of 1; validation can only check train.batch_size, not the
     split that data.n_samples x data.train_fraction or data.train_subset leaves)."""
-    from engine.config import registries
-    from engine.registry import ConfigError
-
     d = cfg.data
     if d.dataset == "uploaded":
         source = "the uploaded points"
