@@ -322,13 +322,7 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group.update({k: v for k, v in fresh.items() if k not in ("params", "initial_lr")})
         self.cfg = cfg
-        self.scheduler = resume_schedule(
-            self.optimizer,
-            cfg.train,
-            self.total_steps,
-            self.step_count,
-            generator=generator(cfg.seed, "noise"),
-        )
+        self._resume_schedule()
         self.total_steps = cfg.train.steps or cfg.train.epochs * self.steps_per_epoch
         self.eval_every = cfg.train.eval_every or self.steps_per_epoch
         if self.status in ("finished", "running", "ready"):
@@ -338,6 +332,17 @@ class Trainer:
                 self.evaluate()  # a run always ends with the metrics of its last step
             self.status = ("running" if self.step_count else "ready") if more else "finished"
             self.message = "" if more else f"finished {self.step_count} steps"
+
+    def _resume_schedule(self) -> None:
+        """A new learning-rate schedule of the config, at the current step (the optimizer's
+        learning rate becomes the schedule's value there)."""
+        self.scheduler = resume_schedule(
+            self.optimizer,
+            self.cfg.train,
+            self.total_steps,
+            self.step_count,
+            generator=generator(self.cfg.seed, "noise"),
+        )
 
     def _apply_max_norm(self, c: float) -> None:
         """Max-norm constraint (Srivastava et al. 2014): each unit's incoming weights |w| <= c."""
@@ -542,13 +547,7 @@ class Trainer:
         if saved.scheduler is not None:
             trainer.scheduler.load_state_dict(saved.scheduler)
         else:
-            trainer.scheduler = resume_schedule(
-                trainer.optimizer,
-                cfg.train,
-                trainer.total_steps,
-                trainer.step_count,
-                generator=generator(cfg.seed, "noise"),
-            )
+            trainer._resume_schedule()
         if saved.batch_rng is not None:
             trainer._batch_gen.set_state(saved.batch_rng)
         if saved.dropout_rng is not None:
