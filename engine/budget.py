@@ -30,7 +30,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from engine.registry import ConfigError
+from engine.registry import ConfigError, registry_for
 
 if TYPE_CHECKING:
     from engine.config import Config
@@ -100,9 +100,7 @@ class Footprint:
 
 def _inputs(cfg: Config) -> tuple[tuple[int, ...], int, int]:
     """(input shape, outputs, generated points) for the config's data set."""
-    from engine.data.datasets import DATASETS
-
-    extra = DATASETS.get(cfg.data.dataset).extra
+    extra = registry_for("data.dataset").get(cfg.data.dataset).extra
     n_out = MAX_CLASSES if extra.get("uploaded") else extra["n_classes"]
     if extra.get("images"):
         return IMAGE_SHAPE, n_out, 0
@@ -113,11 +111,10 @@ def _inputs(cfg: Config) -> tuple[tuple[int, ...], int, int]:
 
 def footprint(cfg: Config) -> Footprint:
     """The run's size, by the same arithmetic engine.models uses to build it."""
-    from engine.activations import ACTIVATIONS
-
     m = cfg.model
     shape, n_out, points = _inputs(cfg)
-    pieces = m.maxout_pieces if ACTIVATIONS.get(m.activation).extra.get("maxout") else 1
+    maxout = registry_for("model.activation").get(m.activation).extra.get("maxout")
+    pieces = m.maxout_pieces if maxout else 1
     params = units = widest = 0
     if m.arch == "mlp":
         width_in = math.prod(shape)

@@ -3,8 +3,10 @@
 Each field's `metadata` (made by `_f`) is the declarative table, like TensorFlow Playground's
 `state.ts`: its help text, bounds and choices drive validation, the dict/JSON round trip, the
 CLI's `--set key.path=value`, and URL query parameters. Adding a knob is one edit here.
-Choices that come from a registry are looked up lazily (by field path) so that component modules
-may import this one without a cycle.
+Choices that come from a registry are looked up by field path (`engine.registry.registry_for`):
+each component module files its registry itself, and this module imports none of them, so they
+may import it (for types) without a cycle. Which choice applies to which network and data is
+one rule (`engine.rules`) that the check here and the sidebar's `allowed_choices` both use.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from typing import Any
 
 from engine import budget
 from engine.budget import MAX_HIDDEN_LAYERS
-from engine.registry import ConfigError, Registry
+from engine.registry import ConfigError, Registry, by_field, registry_for
+from engine.rules import why_not
 from engine.textfiles import decode_json, one_line, shown, too_long
 
 # --------------------------------------------------------------------------------------------
@@ -37,11 +40,15 @@ def _f(
     lo_open: bool = False,
     choices: tuple[str, ...] | None = None,
     registry: bool = False,
+    live: bool = False,
 ) -> Any:
     """A dataclass field carrying its help text, bounds (lo <= x <= hi) and choices.
 
-    `registry=True` means the allowed values are the names of the registry that selects this
-    field (see `_registries`). `lo_open` makes the lower bound strict (lo < x).
+    `registry=True` means the allowed values are the names of the registry filed under this
+    field's path (see `registries`). `lo_open` makes the lower bound strict (lo < x).
+    `live=True` means a running trainer can take on a new value without rebuilding its network,
+    optimizer state or data ("turn the knob while it trains", as in TensorFlow Playground);
+    changing any other field resets the run (see `LIVE_FIELDS`).
     """
     meta = {
         "help": help,
@@ -50,6 +57,7 @@ def _f(
         "lo_open": lo_open,
         "choices": choices,
         "registry": registry,
+        "live": live,
     }
     if isinstance(default, (list, tuple)):
         frozen = tuple(default)
@@ -57,34 +65,11 @@ def _f(
     return field(default=default, metadata=meta)
 
 
-@cache
-def _registries() -> dict[str, Registry[Any]]:
-    """Field path -> registry whose names are that field's choices (imported lazily)."""
-    from engine.activations import ACTIVATIONS
-    from engine.data.datasets import DATASETS
-    from engine.initializers import INITS
-    from engine.losses import LOSSES
-    from engine.norms import NORMS
-    from engine.optimizers import OPTIMIZERS
-    from engine.regularizers import DROPOUTS
-    from engine.schedules import SCHEDULES
-
-    regs: list[Registry[Any]] = [
-        DATASETS,
-        INITS,
-        ACTIVATIONS,
-        NORMS,
-        DROPOUTS,
-        OPTIMIZERS,
-        SCHEDULES,
-        LOSSES,
-    ]
-    return {r.field_path: r for r in regs}
-
-
 def registries() -> dict[str, Registry[Any]]:
-    """Field path (e.g. "train.optimizer") -> the registry whose names are its choices."""
-    return _registries()
+    """Field path (e.g. "train.optimizer") -> the registry whose names are its choices, in the
+    order their modules were imported (the Components page's order)."""
+    wanted = _registry_paths()
+    return {path: reg for path, reg in by_field().items() if path in wanted}
 
 
 FEATURES = ("x1", "x2", "x1^2", "x2^2", "x1x2", "sin_x1", "sin_x2")
@@ -218,27 +203,56 @@ class TrainConfig(_Section):
 
     _path = "train"
     optimizer: str = _f("adam", "Update rule.", registry=True)
-    lr: float = _f(0.01, "Learning rate.", lo=0.0, hi=100.0, lo_open=True)
-    momentum: float = _f(0.9, "Momentum coefficient (SGD with momentum, Nesterov).", lo=0, hi=0.999)
+    lr: float = _f(0.01, "Learning rate.", lo=0.0, hi=100.0, lo_open=True, live=True)
+    momentum: float = _f(
+        0.9, "Momentum coefficient (SGD with momentum, Nesterov).", lo=0, hi=0.999, live=True
+    )
     betas: tuple[float, ...] = _f(
-        (0.9, 0.999), "Adam family: decay rates of the first and second moments.", lo=0, hi=0.9999
+        (0.9, 0.999),
+        "Adam family: decay rates of the first and second moments.",
+        lo=0,
+        hi=0.9999,
+        live=True,
     )
     eps: float = _f(
-        1e-8, "Small constant added to denominators (adaptive methods).", lo=0, hi=1, lo_open=True
+        1e-8,
+        "Small constant added to denominators (adaptive methods).",
+        lo=0,
+        hi=1,
+        lo_open=True,
+        live=True,
     )
     rho: float = _f(
-        0.9, "RMSProp / AdaDelta: decay of the squared-gradient average.", lo=0, hi=0.9999
+        0.9,
+        "RMSProp / AdaDelta: decay of the squared-gradient average.",
+        lo=0,
+        hi=0.9999,
+        live=True,
     )
     weight_decay: float = _f(
-        0.0, "Optimizer weight decay (decoupled for AdamW, coupled otherwise).", lo=0, hi=1
+        0.0,
+        "Optimizer weight decay (decoupled for AdamW, coupled otherwise).",
+        lo=0,
+        hi=1,
+        live=True,
     )
-    l1: float = _f(0.0, "L1 penalty l1 * sum|W| added to the loss (weights only).", lo=0, hi=1)
+    l1: float = _f(
+        0.0, "L1 penalty l1 * sum|W| added to the loss (weights only).", lo=0, hi=1, live=True
+    )
     l2: float = _f(
-        0.0, "L2 penalty 0.5 * l2 * sum(W^2) added to the loss (weights only).", lo=0, hi=1
+        0.0,
+        "L2 penalty 0.5 * l2 * sum(W^2) added to the loss (weights only).",
+        lo=0,
+        hi=1,
+        live=True,
     )
     batch_size: int = _f(32, "Examples per gradient step.", lo=1, hi=65_536)
-    epochs: int = _f(20, "Passes over the training data (used when steps is 0).", lo=1, hi=10_000)
-    steps: int = _f(0, "Total optimizer steps; overrides epochs when > 0.", lo=0, hi=10_000_000)
+    epochs: int = _f(
+        20, "Passes over the training data (used when steps is 0).", lo=1, hi=10_000, live=True
+    )
+    steps: int = _f(
+        0, "Total optimizer steps; overrides epochs when > 0.", lo=0, hi=10_000_000, live=True
+    )
     schedule: str = _f("constant", "How the learning rate changes over steps.", registry=True)
     decay_steps: int = _f(
         1000,
@@ -246,23 +260,39 @@ class TrainConfig(_Section):
         "or steps to decay over (polynomial, cosine).",
         lo=1,
         hi=10_000_000,
+        live=True,
     )
-    decay_rate: float = _f(0.5, "Schedule: decay factor or rate.", lo=0, hi=10, lo_open=True)
-    power: float = _f(1.0, "Polynomial schedule: exponent.", lo=0, hi=10, lo_open=True)
-    lr_end: float = _f(0.0, "Schedule: final learning rate (polynomial, cosine).", lo=0, hi=100)
-    warmup_steps: int = _f(100, "Warmup schedule: steps of linear warmup.", lo=1, hi=1_000_000)
-    grad_clip: float = _f(0.0, "Clip the global gradient norm to this (0 = off).", lo=0, hi=1e6)
+    decay_rate: float = _f(
+        0.5, "Schedule: decay factor or rate.", lo=0, hi=10, lo_open=True, live=True
+    )
+    power: float = _f(1.0, "Polynomial schedule: exponent.", lo=0, hi=10, lo_open=True, live=True)
+    lr_end: float = _f(
+        0.0, "Schedule: final learning rate (polynomial, cosine).", lo=0, hi=100, live=True
+    )
+    warmup_steps: int = _f(
+        100, "Warmup schedule: steps of linear warmup.", lo=1, hi=1_000_000, live=True
+    )
+    grad_clip: float = _f(
+        0.0, "Clip the global gradient norm to this (0 = off).", lo=0, hi=1e6, live=True
+    )
     max_norm: float = _f(
-        0.0, "Max-norm constraint on each unit's incoming weights (0 = off).", lo=0, hi=1e6
+        0.0,
+        "Max-norm constraint on each unit's incoming weights (0 = off).",
+        lo=0,
+        hi=1e6,
+        live=True,
     )
     early_stopping_patience: int = _f(
         0,
         "Stop after this many evaluations without a better validation loss (0 = off).",
         lo=0,
         hi=100_000,
+        live=True,
     )
     loss: str = _f("cross_entropy", "Training loss.", registry=True)
-    eval_every: int = _f(0, "Evaluate every N steps (0 = once per epoch).", lo=0, hi=10_000_000)
+    eval_every: int = _f(
+        0, "Evaluate every N steps (0 = once per epoch).", lo=0, hi=10_000_000, live=True
+    )
 
     def _check(self) -> None:
         if len(self.betas) != 2:
@@ -447,6 +477,23 @@ def field_paths() -> list[str]:
     return paths
 
 
+@cache
+def _registry_paths() -> frozenset[str]:
+    """The fields whose choices are a registry's names."""
+    return frozenset(p for p in field_paths() if _field_at(p)[0].metadata.get("registry"))
+
+
+@cache
+def _choice_paths() -> tuple[str, ...]:
+    """The fields that take one of a list of choices (a registry's names or a fixed tuple)."""
+    return tuple(
+        p
+        for p in field_paths()
+        if _field_at(p)[1] is str
+        and (_field_at(p)[0].metadata.get("choices") or p in _registry_paths())
+    )
+
+
 def _field_at(path: str) -> tuple[dataclasses.Field[Any], Any]:
     """The dataclass field and its type at a dotted path, or ConfigError."""
     section, _, name = path.partition(".")
@@ -465,9 +512,24 @@ def field_info(path: str) -> dict[str, Any]:
     f, tp = _field_at(path)
     meta = dict(f.metadata)
     if meta.get("registry"):
-        meta["choices"] = tuple(_registries()[path].names())
+        meta["choices"] = tuple(registry_for(path).names())
     default = f.default_factory() if f.default is dataclasses.MISSING else f.default  # type: ignore[misc]
     return {**meta, "type": tp, "default": default, "path": path}
+
+
+def allowed_choices(path: str, *, arch: str, dataset: str) -> list[Any]:
+    """The choices of field `path` that apply to an `arch` network trained on `dataset`: those
+    the config's check accepts there (engine.rules), which is what a sidebar offers."""
+    choices = field_info(path)["choices"]
+    if choices is None:
+        raise ConfigError(path, "this field has no list of choices")
+    return [c for c in choices if why_not(path, c, arch=arch, dataset=dataset) is None]
+
+
+# Fields a running trainer can take on (`live=True` in the table); changing any other resets it.
+LIVE_FIELDS: frozenset[str] = frozenset(
+    p for p in field_paths() if _field_at(p)[0].metadata.get("live")
+)
 
 
 def _reject_unknown(prefix: str, d: Mapping[str, Any], known: Mapping[str, Any]) -> None:
@@ -529,7 +591,7 @@ def _check_meta(path: str, meta: Mapping[str, Any], value: Any) -> None:
     lo, hi = meta.get("lo"), meta.get("hi")
     choices: Iterable[str] | None = meta.get("choices")
     if meta.get("registry"):
-        _registries()[path].get(value)  # raises ConfigError listing valid names
+        registry_for(path).get(value)  # raises ConfigError listing valid names
         return
     for v in items:
         if isinstance(v, (bool, str)):
@@ -606,16 +668,11 @@ def format_value(value: Any) -> str:
 
 
 def _check_combinations(cfg: Config) -> None:
-    regs = _registries()
-    data_entry = regs["data.dataset"].get(cfg.data.dataset)
-    images = bool(data_entry.extra.get("images"))
-    task = data_entry.extra.get("task", "classification")
     m, t = cfg.model, cfg.train
-
-    if m.arch == "cnn" and not images:
-        raise ConfigError(
-            "model.arch", f"cnn needs image data (mnist, mnist_full); {cfg.data.dataset} is not"
-        )
+    for path in _choice_paths():  # the rule the sidebar hides choices by, so the two agree
+        reason = why_not(path, cfg.get(path), arch=m.arch, dataset=cfg.data.dataset)
+        if reason is not None:
+            raise ConfigError(path, reason)
     if m.arch == "cnn" and m.pool != "none" and 28 >> len(m.hidden) < 1:
         raise ConfigError(
             "model.hidden",
@@ -624,22 +681,14 @@ def _check_combinations(cfg: Config) -> None:
         )
     if m.residual and m.arch == "cnn":
         raise ConfigError("model.residual", "residual connections are offered for the MLP only")
-    for path in ("model.activation", "model.norm", "model.dropout"):
-        entry = regs[path].get(cfg.get(path))
-        if m.arch not in entry.applies_to:
-            raise ConfigError(
-                path,
-                f"{entry.label} works with {' / '.join(entry.applies_to)} models, not {m.arch}: "
-                f"{entry.help}",
-            )
+    for path, registry in registries().items():
+        entry = registry.get(cfg.get(path))
         if entry.needs_batch_gt_1 and t.batch_size < 2:
             raise ConfigError(
                 path,
                 f"{entry.label} computes statistics over the batch, so it needs "
                 "train.batch_size >= 2 (or choose layer or group norm)",
             )
-        if entry.extra.get("needs_images") and not images:
-            raise ConfigError(path, f"{entry.label} needs image data (mnist, mnist_full)")
     if m.norm == "group":
         bad = [w for w in m.hidden if w % m.norm_groups]
         if bad:
@@ -656,12 +705,6 @@ def _check_combinations(cfg: Config) -> None:
     if m.dropout == "droppath" and not m.residual:
         raise ConfigError(
             "model.dropout", "droppath drops residual branches: set model.residual to true"
-        )
-    loss = regs["train.loss"].get(t.loss)
-    if task not in loss.extra.get("tasks", ("classification",)):
-        raise ConfigError(
-            "train.loss",
-            f"{t.loss} does not fit the {task} dataset {cfg.data.dataset}; use mse for regression",
         )
     budget.check(cfg)  # last: the arithmetic assumes a coherent config
 

@@ -5,6 +5,12 @@ schedules, datasets, losses) is an `Entry` in a `Registry`. Select boxes list `n
 texts come from `Entry.help`, the controls shown come from `Entry.params` (names of config fields
 the entry reads), and tests are parametrized over the registry so a new entry is tested the
 moment it is registered (compare timm's `layers/create_act.py`).
+
+A registry files itself under the config field it fills (`registry_for("model.norm")`) when
+its module creates it, and each entry is added as the module runs: importing a component module
+is all it takes (timm's `register_model`). `engine/__init__.py` imports them, so every registry
+is complete before any config is checked, and the config looks registries up by field path
+instead of importing the modules that hold them.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ from typing import Any, Generic, TypeVar
 T = TypeVar("T")
 
 ARCHS = ("mlp", "cnn")
+# Field path -> registry, in the order their modules were imported (engine/__init__.py).
+_BY_FIELD: dict[str, Registry[Any]] = {}
 
 
 class ConfigError(ValueError):
@@ -52,6 +60,8 @@ class Registry(Generic[T]):
         self.kind = kind  # e.g. "activation"
         self.field_path = field_path  # config field that selects from it, e.g. "model.activation"
         self._entries: dict[str, Entry[T]] = {}
+        # A module that Streamlit's file watcher reloads files its new table in the old's place.
+        _BY_FIELD[field_path] = self
 
     def add(
         self,
@@ -103,3 +113,18 @@ class Registry(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def registry_for(field_path: str) -> Registry[Any]:
+    """The registry filed under `field_path` (e.g. "model.norm"); LookupError if none is."""
+    try:
+        return _BY_FIELD[field_path]
+    except KeyError:
+        raise LookupError(
+            f"no registry fills {field_path}: is its module imported in engine/__init__.py?"
+        ) from None
+
+
+def by_field() -> dict[str, Registry[Any]]:
+    """Every registry filed so far, by field path, in the order their modules were imported."""
+    return dict(_BY_FIELD)

@@ -1066,15 +1066,13 @@ class RunStore:
 
     def points(self, run_id: int) -> UploadedPoints | None:
         """The uploaded points of an `uploaded` run (file order), else None."""
-        from engine.data.uploads import UploadedPoints
+        from engine.trainer import points_from_saved
 
         blob = self._blob(POINTS.c.data, run_id, "read the points")
         if blob is None:
             self.get(run_id)  # raises "no run N" if the run itself is gone
             return None
-        p = _load_tensors(blob, f"the points of run {run_id}")
-        k = int(p["k"])
-        return UploadedPoints(p["xy"].numpy(), p["y"].numpy(), k, tuple(str(i) for i in range(k)))
+        return points_from_saved(_load_tensors(blob, f"the points of run {run_id}"))
 
     def load_trainer(self, run_id: int, *, device: str | None = None, **kwargs: Any) -> Trainer:
         """A Trainer rebuilt from the stored config (and points), with the stored weights,
@@ -1085,37 +1083,24 @@ class RunStore:
         the stored one; a stored device this machine lacks (a run saved on a GPU) becomes
         "auto". `kwargs` go to `Trainer` (probe_every, max_probes, ...).
         """
-        from engine.config import Config
-        from engine.data import build_dataset
         from engine.device import available_devices
-        from engine.schedules import resume_schedule
-        from engine.seeding import generator
-        from engine.trainer import STATUSES, History, Trainer
+        from engine.trainer import SavedRun, Trainer
 
         record = self.get(run_id)
-        cfg = Config.from_dict(record.config)
-        if device is not None:
-            cfg = cfg.replace(device=device)
-        elif cfg.device != "auto" and cfg.device not in available_devices():
-            cfg = cfg.replace(device="auto")
-        pts = self.points(run_id)
-        dataset = build_dataset(cfg.data, cfg.seed, pts) if pts is not None else None
-        trainer = Trainer(cfg, dataset=dataset, **kwargs)
-        trainer.model.load_state_dict(self.weights(run_id))
-        trainer.history = History(**record.history)
-        trainer.step_count = record.steps
-        trainer.seconds = record.seconds
-        status = record.summary.get("status")
-        trainer.status = status if status in STATUSES else "ready"
-        trainer.message = str(record.summary.get("message", ""))
-        trainer.scheduler = resume_schedule(
-            trainer.optimizer,
-            cfg.train,
-            trainer.total_steps,
-            trainer.step_count,
-            generator=generator(cfg.seed, "noise"),
+        stored = record.config.get("device", "auto")
+        if device is None and stored != "auto" and stored not in available_devices():
+            device = "auto"
+        saved = SavedRun(
+            config=record.config,
+            weights=self.weights(run_id),
+            history=record.history,
+            step=record.steps,
+            status=record.summary.get("status"),
+            message=str(record.summary.get("message", "")),
+            seconds=record.seconds,
+            points=self.points(run_id),
         )
-        return trainer
+        return Trainer.restore(saved, device=device, **kwargs)
 
     def integrity_check(self) -> str:
         """SQLite's `PRAGMA integrity_check`: "ok", or the problems found (one per line). A

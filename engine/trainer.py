@@ -12,6 +12,7 @@ import math
 import pickle
 import time
 import warnings
+from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,8 +23,10 @@ import torch
 from torch import Tensor
 
 from engine import budget
-from engine.config import Config
+from engine.config import LIVE_FIELDS, Config, field_paths, registries
 from engine.data import Dataset, Split, build_dataset
+from engine.data.datasets import data_rng
+from engine.data.uploads import UploadedPoints
 from engine.device import resolve_device
 from engine.landscape import snapshot as param_snapshot
 from engine.losses import LOSSES
@@ -31,6 +34,7 @@ from engine.manual_backward import ManualMLPStep
 from engine.models import Network, build_model
 from engine.optimizers import build_optimizer, lean_step
 from engine.probes import Probes
+from engine.registry import ConfigError
 from engine.schedules import build_schedule, resume_schedule
 from engine.seeding import generator
 
@@ -40,27 +44,16 @@ CHECKPOINT_FORMAT = 1
 MAX_SNAPSHOTS = 200  # weight snapshots kept for the loss-landscape trajectory
 # Training splits up to this many values (16 MB of float32) get one shuffled copy per epoch.
 SHUFFLED_COPY_MAX = 4_000_000
-# Config fields a running trainer can take on without rebuilding its network, optimizer state or
-# data ("turn the knob while it trains", as in TensorFlow Playground). Anything else resets.
-LIVE_FIELDS = frozenset(
-    f"train.{name}"
-    for name in (
-        "lr", "momentum", "betas", "eps", "rho", "weight_decay", "l1", "l2", "grad_clip",
-        "max_norm", "early_stopping_patience", "epochs", "steps", "eval_every",
-        "decay_steps", "decay_rate", "power", "lr_end", "warmup_steps",
-    )
-)  # fmt: skip
 
 
 def changed_fields(old: Config, new: Config) -> list[str]:
     """Dotted paths of the fields whose values differ between two configs."""
-    from engine.config import field_paths
-
     return [path for path in field_paths() if old.get(path) != new.get(path)]
 
 
 def can_apply_live(old: Config, new: Config) -> bool:
-    """True when a trainer built from `old` can switch to `new` without a reset."""
+    """True when a trainer built from `old` can switch to `new` without a reset: every field
+    that differs is flagged `live` in the config's field table (engine.config.LIVE_FIELDS)."""
     return all(path in LIVE_FIELDS for path in changed_fields(old, new))
 
 
@@ -316,10 +309,10 @@ class Trainer:
     def apply_live(self, cfg: Config) -> None:
         """Switch to `cfg` mid-run, keeping weights, optimizer state and data.
 
-        Only LIVE_FIELDS may differ (see `can_apply_live`); a ValueError names any other.
-        Optimizer hyperparameters are copied from a fresh optimizer built with the new config,
-        so every optimizer's own names (momentum, betas, alpha, rho, ...) are handled alike, and
-        the schedule is rebuilt at the current step.
+        Only fields flagged `live` in the config's table may differ (see `can_apply_live`); a
+        ValueError names any other. Optimizer hyperparameters are copied from a fresh optimizer
+        built with the new config, so every optimizer's own names (momentum, betas, alpha, rho,
+        ...) are handled alike, and the schedule is rebuilt at the current step.
         """
         fixed = [p for p in changed_fields(self.cfg, cfg) if p not in LIVE_FIELDS]
         if fixed:
@@ -329,13 +322,7 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group.update({k: v for k, v in fresh.items() if k not in ("params", "initial_lr")})
         self.cfg = cfg
-        self.scheduler = resume_schedule(
-            self.optimizer,
-            cfg.train,
-            self.total_steps,
-            self.step_count,
-            generator=generator(cfg.seed, "noise"),
-        )
+        self._resume_schedule()
         self.total_steps = cfg.train.steps or cfg.train.epochs * self.steps_per_epoch
         self.eval_every = cfg.train.eval_every or self.steps_per_epoch
         if self.status in ("finished", "running", "ready"):
@@ -345,6 +332,17 @@ class Trainer:
                 self.evaluate()  # a run always ends with the metrics of its last step
             self.status = ("running" if self.step_count else "ready") if more else "finished"
             self.message = "" if more else f"finished {self.step_count} steps"
+
+    def _resume_schedule(self) -> None:
+        """A new learning-rate schedule of the config, at the current step (the optimizer's
+        learning rate becomes the schedule's value there)."""
+        self.scheduler = resume_schedule(
+            self.optimizer,
+            self.cfg.train,
+            self.total_steps,
+            self.step_count,
+            generator=generator(self.cfg.seed, "noise"),
+        )
 
     def _apply_max_norm(self, c: float) -> None:
         """Max-norm constraint (Srivastava et al. 2014): each unit's incoming weights |w| <= c."""
@@ -476,8 +474,6 @@ class Trainer:
         seeded shuffle undone), so `load` rebuilds the identical split; None otherwise."""
         if self.cfg.data.dataset != "uploaded" or self.data.train_xy is None:
             return None
-        from engine.data.datasets import data_rng
-
         d = self.data
         xy = np.concatenate([d.train_xy, d.val_xy])  # (n, 2), shuffled order
         y = torch.cat([d.train.y, d.val.y]).cpu().numpy()
@@ -503,39 +499,100 @@ class Trainer:
             raise ValueError(f"{path} is not a playground checkpoint: {why}") from None
         if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
             raise ValueError(f"{path} is not a playground checkpoint (format {CHECKPOINT_FORMAT})")
-        cfg = Config.from_dict(ckpt["config"])
+        saved = SavedRun(
+            config=ckpt["config"],
+            weights=ckpt["model"],
+            history=ckpt["history"],
+            step=int(ckpt["step"]),
+            status=ckpt["status"],
+            points=points_from_saved(ckpt["points"]) if ckpt.get("points") is not None else None,
+            optimizer=ckpt["optimizer"],
+            scheduler=ckpt["scheduler"],
+            batch_rng=ckpt["batch_rng"],
+            dropout_rng=ckpt["dropout_rng"],
+            perm=ckpt.get("perm"),
+            # Optional keys (checkpoints written before snapshots existed lack them): without
+            # them `initial_params` stays the seeded initialization that construction rebuilds,
+            # which is the run's own since the config and seed are the same.
+            initial_params=ckpt.get("initial_params"),
+            snapshots=ckpt.get("snapshots", []),
+            snapshot_every=int(ckpt.get("snapshot_every", 0)),
+            max_snapshots=int(ckpt.get("max_snapshots", MAX_SNAPSHOTS)),
+        )
+        return cls.restore(saved, device=device)
+
+    @classmethod
+    def restore(cls, saved: SavedRun, *, device: str | None = None, **kwargs: Any) -> Trainer:
+        """The Trainer of a saved run (a checkpoint file, a stored run), as it was saved.
+
+        `device` overrides the saved one; `kwargs` go to `Trainer` (probe_every, ...). What the
+        save lacks is what a new Trainer starts with: without optimizer state, momentum and
+        adaptive averages restart and the learning-rate schedule resumes at the saved step.
+        """
+        cfg = Config.from_dict(saved.config)
         if device is not None:
             cfg = cfg.replace(device=device)
         dataset = None
-        if ckpt.get("points") is not None:  # an `uploaded` run carries its points
-            from engine.data.uploads import UploadedPoints
-
-            p = ckpt["points"]
-            k = int(p["k"])
-            names = tuple(str(i) for i in range(k))
-            points = UploadedPoints(p["xy"].numpy(), p["y"].numpy(), k, names)
-            dataset = build_dataset(cfg.data, cfg.seed, points)
-        trainer = cls(cfg, dataset=dataset)
-        trainer.model.load_state_dict(ckpt["model"])
-        trainer.optimizer.load_state_dict(ckpt["optimizer"])
-        trainer.scheduler.load_state_dict(ckpt["scheduler"])
-        trainer.step_count = int(ckpt["step"])
-        trainer.history = History(**ckpt["history"])
-        trainer._batch_gen.set_state(ckpt["batch_rng"])
-        trainer.model.dropout_generator.set_state(ckpt["dropout_rng"].to(torch.uint8))
-        perm = ckpt.get("perm")
-        trainer._perm = perm.to(trainer.device) if perm is not None else None
-        status = ckpt["status"]
-        trainer.status = status if status in STATUSES else "ready"
-        # Optional keys (checkpoints written before snapshots existed lack them): without them
-        # `initial_params` stays the seeded initialization that construction just rebuilt,
-        # which is the run's own since the config and seed are the same.
-        if ckpt.get("initial_params") is not None:
-            trainer.initial_params = dict(ckpt["initial_params"])
-        trainer.snapshots = [(int(s["step"]), dict(s["params"])) for s in ckpt.get("snapshots", [])]
-        trainer.snapshot_every = int(ckpt.get("snapshot_every", 0))
-        trainer.max_snapshots = int(ckpt.get("max_snapshots", MAX_SNAPSHOTS))
+        if saved.points is not None:  # an `uploaded` run carries its points
+            dataset = build_dataset(cfg.data, cfg.seed, saved.points)
+        trainer = cls(cfg, dataset=dataset, **kwargs)
+        trainer.model.load_state_dict(saved.weights)
+        trainer.history = History(**saved.history)
+        trainer.step_count = saved.step
+        trainer.seconds = saved.seconds
+        trainer.status = saved.status if saved.status in STATUSES else "ready"
+        trainer.message = saved.message
+        if saved.optimizer is not None:
+            trainer.optimizer.load_state_dict(saved.optimizer)
+        if saved.scheduler is not None:
+            trainer.scheduler.load_state_dict(saved.scheduler)
+        else:
+            trainer._resume_schedule()
+        if saved.batch_rng is not None:
+            trainer._batch_gen.set_state(saved.batch_rng)
+        if saved.dropout_rng is not None:
+            trainer.model.dropout_generator.set_state(saved.dropout_rng.to(torch.uint8))
+        if saved.perm is not None:
+            trainer._perm = saved.perm.to(trainer.device)
+        if saved.initial_params is not None:
+            trainer.initial_params = dict(saved.initial_params)
+        trainer.snapshots = [(int(s["step"]), dict(s["params"])) for s in saved.snapshots]
+        if saved.snapshot_every is not None:
+            trainer.snapshot_every = saved.snapshot_every
+        if saved.max_snapshots is not None:
+            trainer.max_snapshots = saved.max_snapshots
         return trainer
+
+
+@dataclass
+class SavedRun:
+    """What a saved run holds, from a checkpoint file (`Trainer.save`) or the run store
+    (engine/store.py): the one input of `Trainer.restore`. A field left None is one the save
+    does not keep (the store keeps no optimizer state, random generators or snapshots)."""
+
+    config: Mapping[str, Any]  # Config.to_dict()
+    weights: Mapping[str, Tensor]  # the model's state_dict
+    history: Mapping[str, Any]  # History.to_dict()
+    step: int
+    status: str
+    message: str = ""
+    seconds: float = 0.0
+    points: UploadedPoints | None = None  # an `uploaded` run's own points
+    optimizer: dict[str, Any] | None = None  # state_dicts
+    scheduler: dict[str, Any] | None = None
+    batch_rng: Tensor | None = None  # generator states
+    dropout_rng: Tensor | None = None
+    perm: Tensor | None = None  # this epoch's order of the training examples
+    initial_params: Mapping[str, Tensor] | None = None
+    snapshots: Sequence[Mapping[str, Any]] = ()  # [{"step": int, "params": {...}}]
+    snapshot_every: int | None = None
+    max_snapshots: int | None = None
+
+
+def points_from_saved(p: Mapping[str, Any]) -> UploadedPoints:
+    """An `uploaded` run's points from what `Trainer._points_for_checkpoint` saved."""
+    k = int(p["k"])
+    return UploadedPoints(p["xy"].numpy(), p["y"].numpy(), k, tuple(str(i) for i in range(k)))
 
 
 def _check_batch_size(cfg: Config, n_train: int) -> None:
@@ -543,9 +600,6 @@ def _check_batch_size(cfg: Config, n_train: int) -> None:
     none at all, or one example with a component that computes statistics over the batch
     (BatchNorm fails on a batch of 1; validation can only check train.batch_size, not the
     split that data.n_samples x data.train_fraction or data.train_subset leaves)."""
-    from engine.config import registries
-    from engine.registry import ConfigError
-
     d = cfg.data
     if d.dataset == "uploaded":
         source = "the uploaded points"

@@ -1,9 +1,10 @@
 """The sidebar control set shared by the trainer pages: widgets -> one validated Config.
 
-Controls are built from the engine's field table and registries: select boxes list registry
-entries that apply to the current architecture and data, each with its one-line help, and a
-field that only some entries read (momentum, betas, init std, GroupNorm groups, a schedule's
-decay steps, ...) is shown only while a selected entry reads it (`Entry.params`).
+Controls are built from the engine's field table and registries: select boxes list the choices
+that apply to the current architecture and data (`engine.config.allowed_choices`: the rule by
+which the config refuses the others), registry entries each with its one-line help, and a field
+that only some entries read (momentum, betas, init std, GroupNorm groups, a schedule's decay
+steps, ...) is shown only while a selected entry reads it (`Entry.params`).
 
 State: the page's values live in one flat dict {"train.lr": 0.03, ...} in session state (the
 "canonical" values); widgets are views of it. The canonical dict survives a widget being hidden
@@ -12,6 +13,7 @@ State: the page's values live in one flat dict {"train.lr": 0.03, ...} in sessio
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,8 +21,7 @@ from typing import Any
 import streamlit as st
 
 from engine.budget import MAX_HIDDEN_LAYERS
-from engine.config import Config, ConfigError, field_info, registries
-from engine.data import DATASETS
+from engine.config import Config, ConfigError, allowed_choices, field_info, registries
 from engine.device import available_devices
 from ui.state import forget, skey
 from ui.text import plain
@@ -92,20 +93,8 @@ def options_for(
         return [d for d in datasets if d != "uploaded" or has_points]
     if path == "device":
         return ["auto", *available_devices()]
-    info = field_info(path)
-    if not info.get("registry"):
-        return list(info["choices"])
-    data = DATASETS.get(values["data.dataset"]).extra
-    out = []
-    for entry in registries()[path]:
-        if values["model.arch"] not in entry.applies_to:
-            continue
-        if entry.extra.get("needs_images") and not data["images"]:
-            continue
-        if path == "train.loss" and data["task"] not in entry.extra.get("tasks", ()):
-            continue
-        out.append(entry.name)
-    return out
+    # The engine's rule: what the config would refuse here with a reason is not offered.
+    return allowed_choices(path, arch=values["model.arch"], dataset=values["data.dataset"])
 
 
 CHOICE_LABELS = {
@@ -283,13 +272,18 @@ def _render_field(pc: PageControls, path: str, values: dict[str, Any]) -> None:
 
 
 def _derived_spec(path: str) -> WidgetSpec:
-    """A widget for a field the table does not list, from its type and choices."""
+    """A widget for a field ui/widgets.SPECS does not list, from its type, bounds and choices:
+    a select box, a multiselect (a list of choices), a toggle or a number box. Other types (a
+    list of numbers: widths, a pair, ...) have no one obvious widget and need an entry there."""
     info = field_info(path)
     label = path.split(".")[-1].replace("_", " ").capitalize()
-    if info.get("choices") or info.get("registry"):
-        return WidgetSpec("select", label)
+    if info["choices"]:
+        listed = typing.get_origin(info["type"]) is tuple
+        return WidgetSpec("multiselect" if listed else "select", label)
     kinds = {bool: "toggle", int: "int", float: "number"}
-    return WidgetSpec(kinds.get(info["type"], "number"), label)
+    if info["type"] not in kinds:
+        raise LookupError(f"{path}: no widget follows from its type; add one to ui/widgets.SPECS")
+    return WidgetSpec(kinds[info["type"]], label)
 
 
 def parse_widths(text: str) -> tuple[int, ...]:

@@ -3,8 +3,10 @@
 The engine's field table (engine/config.py) owns help texts, bounds and choices; this table
 adds only what a widget needs beyond them: its label, its kind, and for numbers that span
 orders of magnitude a ladder of values (a learning rate slider from 1e-5 to 10 moves in 1-3
-steps, as TensorFlow Playground's does). Fields without an entry get a widget derived from the
-field's type and bounds, so a new config knob shows up without touching the UI.
+steps, as TensorFlow Playground's does). A field without an entry gets a widget derived from
+its type, bounds and choices (ui/controls.py: a select box, a multiselect, a toggle or a number
+box), so a new knob of those kinds needs no edit here or there: a page shows it once one of its
+control groups lists its path. A list of numbers (widths, a pair) needs an entry here.
 """
 
 from __future__ import annotations

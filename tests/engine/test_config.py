@@ -7,8 +7,17 @@ import json
 
 import pytest
 
-from engine.config import Config, field_info, field_paths, format_value, parse_value
-from engine.registry import ConfigError
+from engine.config import (
+    Config,
+    allowed_choices,
+    field_info,
+    field_paths,
+    format_value,
+    parse_value,
+    registries,
+)
+from engine.registry import ARCHS, ConfigError, registry_for
+from engine.rules import why_not
 
 # A config where many fields differ from the defaults, of every field type.
 CHANGED = {
@@ -192,3 +201,94 @@ def test_query_values_valid_only_together_are_applied_in_any_order() -> None:
     cfg, notices = Config.from_query({"model.arch": "cnn", "data.noise": "0.2"})
     assert cfg.model.arch == "mlp" and cfg.data.noise == 0.2
     assert len(notices) == 1 and "model.arch" in notices[0] and "image data" in notices[0]
+
+
+# Registries and the choice rule ----------------------------------------------------------------
+
+
+def test_every_registry_field_has_the_registry_its_module_filed() -> None:
+    """Registries file themselves under their field when their module is imported
+    (engine/__init__.py imports them all); the config lists none of those modules."""
+    wanted = [p for p in field_paths() if field_info(p)["registry"]]
+    assert set(registries()) == set(wanted)
+    assert list(registries()) == [  # the Components page's order
+        "data.dataset",
+        "model.init",
+        "model.activation",
+        "model.norm",
+        "model.dropout",
+        "train.optimizer",
+        "train.schedule",
+        "train.loss",
+    ]
+    for path, registry in registries().items():
+        assert registry.field_path == path and registry_for(path) is registry
+    import engine.surfaces  # files "lab.surface", which is no config field: not a choice list
+
+    assert registry_for("lab.surface") is engine.surfaces.SURFACES
+    assert "lab.surface" not in registries()
+    with pytest.raises(LookupError, match=r"model\.nope"):
+        registry_for("model.nope")
+
+
+def _choice_paths() -> list[str]:
+    return ["model.arch", *(p for p in registries() if p != "data.dataset")]
+
+
+def _trial(dataset: str, arch: str, path: str, name: str) -> dict[str, object]:
+    """Changes that make a valid config of `arch` on `dataset` with `path` set to `name`, unless
+    the rule refuses that choice: residual connections (droppath needs them) on an MLP, mse on a
+    regression dataset."""
+    task = registry_for("data.dataset").get(dataset).extra["task"]
+    changes: dict[str, object] = {
+        "data.dataset": dataset,
+        "model.arch": arch,
+        "train.loss": "mse" if task == "regression" else "cross_entropy",
+        path: name,
+    }
+    return {**changes, "model.residual": changes["model.arch"] == "mlp"}
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("dataset", registry_for("data.dataset").names())
+def test_allowed_choices_are_exactly_those_the_config_accepts(arch: str, dataset: str) -> None:
+    arch_ok = arch in allowed_choices("model.arch", arch=arch, dataset=dataset)
+    for path in _choice_paths():
+        if path != "model.arch" and not arch_ok:
+            continue  # every config of this arch on this dataset is refused at model.arch
+        allowed = allowed_choices(path, arch=arch, dataset=dataset)
+        assert allowed, (path, arch, dataset)
+        for name in field_info(path)["choices"]:
+            try:
+                Config().replace(**_trial(dataset, arch, path, name))
+                refused = None
+            except ConfigError as e:
+                refused = e
+            if name in allowed:
+                assert refused is None, (path, name, arch, dataset, str(refused))
+            else:
+                assert refused is not None and refused.field == path, (path, name, arch, dataset)
+                reason = why_not(path, name, arch=arch, dataset=dataset)
+                assert str(refused) == f"{path}: {reason}"
+
+
+def test_the_rule_says_why_a_choice_does_not_apply() -> None:
+    assert why_not("model.dropout", "spatial", arch="mlp", dataset="circle") == (
+        "Spatial dropout works with cnn models, not mlp: Drop whole feature maps, since "
+        "neighbouring pixels are correlated (Tompson et al. 2015)."
+    )
+    assert why_not("model.dropout", "cutout", arch="mlp", dataset="xor") == (
+        "Cutout needs image data (mnist, mnist_full)"
+    )
+    assert why_not("train.loss", "cross_entropy", arch="mlp", dataset="reg_plane") == (
+        "cross_entropy does not fit the regression dataset reg_plane; use mse for regression"
+    )
+    assert why_not("model.arch", "cnn", arch="mlp", dataset="spiral") == (
+        "cnn needs image data (mnist, mnist_full); spiral is not"
+    )
+    assert why_not("model.dropout", "cutout", arch="cnn", dataset="mnist") is None
+    assert why_not("model.pool", "avg", arch="mlp", dataset="circle") is None  # a fixed list
+    assert allowed_choices("model.pool", arch="mlp", dataset="circle") == ["max", "avg", "none"]
+    assert allowed_choices("train.loss", arch="mlp", dataset="reg_gauss") == ["mse"]
+    with pytest.raises(ConfigError, match="no list of choices"):
+        allowed_choices("train.lr", arch="mlp", dataset="circle")

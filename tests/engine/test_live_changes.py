@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 import torch
 
-from engine.config import Config
+from engine.config import LIVE_FIELDS, Config, field_info, field_paths
 from engine.optimizers import OPTIMIZERS
+from engine.registry import ConfigError
 from engine.schedules import SCHEDULES, lr_at, resume_schedule
 from engine.seeding import generator
-from engine.trainer import LIVE_FIELDS, Trainer, can_apply_live, changed_fields
+from engine.trainer import Trainer, can_apply_live, changed_fields
 
 SMALL = {
     "device": "cpu",
@@ -131,6 +132,55 @@ def test_every_live_field_is_a_train_field_and_can_apply_live_agrees() -> None:
     changed = base.replace(**{"train.lr": 0.2, "train.l1": 0.001, "train.grad_clip": 1.0})
     assert can_apply_live(base, changed)
     assert not can_apply_live(base, changed.replace(**{"model.hidden": [3]}))
+
+
+def _another_value(cfg: Config, path: str) -> Any:
+    """A value of `path` other than `cfg`'s that makes a valid config with the rest unchanged,
+    picked from the field table (choices, bounds, type); None if there is none."""
+    info, value = field_info(path), cfg.get(path)
+    if info["choices"] and isinstance(value, tuple):  # a list of choices: one fewer
+        candidates: list[Any] = [list(value[:-1])]
+    elif info["choices"]:
+        candidates = [c for c in info["choices"] if c != value]
+    elif isinstance(value, bool):
+        candidates = [not value]
+    elif isinstance(value, tuple):
+        candidates = [[v * 0.9 for v in value], list(value[:-1])]
+    else:
+        hi = info["hi"] if info["hi"] is not None else 2 * value + 2
+        candidates = [value + 1, value * 2, value / 2, ((info["lo"] or 0) + hi) / 2, hi]
+        if info["type"] is int:
+            candidates = [int(c) for c in candidates if float(c).is_integer()]
+    for candidate in candidates:
+        try:
+            new = cfg.replace(**{path: candidate})
+        except ConfigError:
+            continue
+        if new.get(path) != value:
+            return new.get(path)
+    return None
+
+
+@pytest.mark.parametrize("path", field_paths())
+def test_the_field_tables_live_flag_decides_what_a_running_trainer_takes(path: str) -> None:
+    """A field flagged `live` in the config's table is taken on mid-run; any other is refused
+    (the rule is the table's flag, not a list kept elsewhere)."""
+    # Residual connections let droppath be chosen; a CNN needs images.
+    bases = [small(**{"model.residual": True}), small(**{"data.dataset": "mnist"})]
+    base, value = next((b, v) for b in bases if (v := _another_value(b, path)) is not None)
+    new = base.replace(**{path: value})
+    assert changed_fields(base, new) == [path]
+    t = Trainer(base)
+    t.step(2)
+    assert can_apply_live(base, new) is field_info(path)["live"]
+    if field_info(path)["live"]:
+        t.apply_live(new)
+        assert t.cfg == new
+    else:
+        with pytest.raises(ValueError, match=path.replace(".", r"\.")):
+            t.apply_live(new)
+        assert t.cfg == base
+    assert (path in LIVE_FIELDS) is field_info(path)["live"]
 
 
 # Learning rate -------------------------------------------------------------------------------

@@ -182,6 +182,38 @@ def test_a_paused_run_reopens_and_trains_on(where: str) -> None:
     assert len(again.history.loss) == 20
 
 
+@pytest.mark.parametrize("uploaded", [False, True])
+def test_a_checkpoint_and_a_stored_run_restore_the_same_trainer(
+    uploaded: bool, tmp_path: Path
+) -> None:
+    """Trainer.load and RunStore.load_trainer share one restore path (Trainer.restore): the
+    same config, data, weights, history, step, status and learning rate come back. Only what
+    a checkpoint alone keeps differs: optimizer moments and random generator states."""
+    cfg = tiny(**{"train.schedule": "exponential", "train.decay_steps": 5})
+    dataset = None
+    if uploaded:
+        xy, y = toy.xor(80, 0.0, np.random.default_rng(3))
+        cfg = cfg.replace(**{"data.dataset": "uploaded"})
+        dataset = build_dataset(cfg.data, cfg.seed, parse_points_csv(points_to_csv(xy, y)))
+    t = Trainer(cfg, dataset=dataset)
+    t.step(7)
+    from_file = Trainer.load(t.save(tmp_path / "run.pt"))
+    store = RunStore(str(tmp_path / "runs.db"))
+    from_store = store.load_trainer(store.save(t))
+    for again in (from_file, from_store):
+        assert again.cfg == t.cfg and again.status == t.status == "running"
+        assert again.step_count == 7 and again.total_steps == t.total_steps
+        assert again.history.to_dict() == t.history.to_dict()
+        assert torch.equal(again.train_split.x, t.train_split.x)
+        assert torch.equal(again.val_split.y, t.val_split.y)
+        assert torch.equal(predictions(again), predictions(t))
+        assert again.optimizer.param_groups[0]["lr"] == pytest.approx(
+            t.optimizer.param_groups[0]["lr"]
+        )
+    assert from_file.optimizer.state_dict()["state"]  # Adam's moments: only the file has them
+    assert not from_store.optimizer.state_dict()["state"]
+
+
 def test_rename_delete_search_count(trained: Trainer, where: str) -> None:
     store = RunStore(where)
     sgd = Trainer(tiny(**{"train.optimizer": "sgd", "train.lr": 0.1, "train.epochs": 1}))

@@ -1,0 +1,50 @@
+"""Which choices apply to which network and data: one rule for the config and the sidebar.
+
+The config refuses a choice that does not apply with the sentence `why_not` gives, and the
+sidebar (`engine.config.allowed_choices`) hides the same choices, so the two cannot disagree.
+The rule reads only the architecture and the dataset: what else a choice needs (BatchNorm's
+batch of two, droppath's residual connections) the config checks, with the other values.
+"""
+
+from __future__ import annotations
+
+from engine.registry import registry_for
+
+
+def why_not(path: str, name: str, *, arch: str, dataset: str) -> str | None:
+    """Why choice `name` of field `path` does not apply to an `arch` network trained on
+    `dataset` (a sentence for a ConfigError at `path`), or None when it applies.
+
+    Registry entries say where they apply (`applies_to`, `needs_images`, `tasks`); `model.arch`
+    itself is refused where a CNN has no images; any other choice applies everywhere.
+    """
+    data = registry_for("data.dataset").get(dataset).extra
+    if path == "model.arch":
+        if name == "cnn" and not data["images"]:
+            return f"cnn needs image data ({_image_sets()}); {dataset} is not"
+        return None
+    try:
+        registry = registry_for(path)
+    except LookupError:  # a fixed list of choices (data.normalize, model.pool, ...)
+        return None
+    entry = registry.get(name)
+    if arch not in entry.applies_to:
+        return (
+            f"{entry.label} works with {' / '.join(entry.applies_to)} models, not {arch}: "
+            f"{entry.help}"
+        )
+    if entry.extra.get("needs_images") and not data["images"]:
+        return f"{entry.label} needs image data ({_image_sets()})"
+    tasks = entry.extra.get("tasks")
+    if tasks is not None and data["task"] not in tasks:
+        fitting = [e.name for e in registry if data["task"] in e.extra.get("tasks", ())]
+        return (
+            f"{name} does not fit the {data['task']} dataset {dataset}; use "
+            f"{' or '.join(fitting)} for {data['task']}"
+        )
+    return None
+
+
+def _image_sets() -> str:
+    """The datasets of images, for messages: 'mnist, mnist_full'."""
+    return ", ".join(e.name for e in registry_for("data.dataset") if e.extra.get("images"))
