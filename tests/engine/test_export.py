@@ -9,7 +9,6 @@ import sqlite3
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from subprocess import PIPE
 from typing import Any
@@ -38,6 +37,7 @@ from engine.registry import ConfigError
 from engine.regularizers import DROPOUTS
 from engine.store import RunRecord, RunStore
 from engine.trainer import Trainer
+from tests.engine.tiny import outputs
 
 ROOT = Path(__file__).resolve().parents[2]
 TOY = {
@@ -67,14 +67,6 @@ CNN = {
 }
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> RunStore:
     return RunStore(tmp_path_factory.mktemp("store") / "runs.db")
@@ -92,12 +84,6 @@ def cnn_run(store: RunStore) -> tuple[Trainer, RunRecord]:
     t = Trainer(Config().replace(**CNN))
     t.run()
     return t, store.get(store.save(t, page="mnist"))
-
-
-def outputs(t: Trainer, x: torch.Tensor) -> torch.Tensor:
-    t.model.eval()
-    with torch.no_grad():
-        return t.model(x)
 
 
 # ---------------------------------------------------------------------------------------------

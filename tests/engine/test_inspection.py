@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import collections
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pytest
 import torch
 
-from engine.config import Config
 from engine.data import Split
 from engine.inspection import (
     Predictions,
@@ -23,28 +21,12 @@ from engine.inspection import (
     predict,
 )
 from engine.trainer import Trainer
-
-SMALL = {
-    "device": "cpu",
-    "data.n_samples": 200,
-    "model.hidden": [5, 3],
-    "train.batch_size": 20,
-    "train.epochs": 2,
-}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    """Small nets run fastest single-threaded (as in the CLI and the app)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+from tests.engine.tiny import tiny
 
 
 def trainer(**changes: Any) -> Trainer:
     """A small seeded trainer on the circle set, `changes` as dotted config paths."""
-    return Trainer(Config().replace(**{**SMALL, **changes}))
+    return Trainer(tiny(**{"model.hidden": [5, 3], "train.epochs": 2, **changes}))
 
 
 # The plane -----------------------------------------------------------------------------------

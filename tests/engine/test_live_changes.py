@@ -4,7 +4,6 @@ probe history of long live runs."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,14 +15,8 @@ from engine.registry import ConfigError
 from engine.schedules import SCHEDULES, lr_at, resume_schedule
 from engine.seeding import generator
 from engine.trainer import Trainer, can_apply_live, changed_fields
+from tests.engine.tiny import tiny
 
-SMALL = {
-    "device": "cpu",
-    "data.n_samples": 200,
-    "model.hidden": [8, 8],
-    "train.batch_size": 20,  # 100 training points: 5 steps per epoch
-    "train.epochs": 6,
-}
 SCHEDULE_KNOBS = {
     "train.lr": 0.1,
     "train.decay_steps": 20,
@@ -34,17 +27,9 @@ SCHEDULE_KNOBS = {
 }
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    """Small nets run fastest single-threaded (as in the CLI and the app)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def small(**changes: Any) -> Config:
-    return Config().replace(**{**SMALL, **changes})
+    """The tiny run for six epochs: 30 steps."""
+    return tiny(**{"train.epochs": 6, **changes})
 
 
 def lrs(opt: torch.optim.Optimizer, scheduler: Any, steps: int) -> list[float]:

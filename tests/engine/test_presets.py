@@ -4,12 +4,10 @@ what its summary says (checked on shortened runs)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import torch
 
 from engine.cli import main
 from engine.config import Config
@@ -20,16 +18,6 @@ from engine.trainer import Trainer
 ROOT = Path(__file__).resolve().parents[2]
 ALL_FILES = sorted(PRESETS_DIR.rglob("*.json"))
 PLAYGROUND = PRESETS_DIR / "playground"
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    """Small nets run fastest single-threaded (as in the CLI and the app, whose main() sets it
-    for the process: restored here)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 # Loading -------------------------------------------------------------------------------------

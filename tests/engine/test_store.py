@@ -12,7 +12,6 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from multiprocessing.sharedctypes import Synchronized
 from multiprocessing.synchronize import Event as EventType
@@ -39,29 +38,14 @@ from engine.store import (
     thin_history,
 )
 from engine.trainer import Trainer
+from tests.engine.tiny import outputs
+from tests.engine.tiny import tiny as tiny_run
 from tests.pg_server import PostgresServer
-
-TINY = {
-    "data.dataset": "circle",
-    "data.n_samples": 200,
-    "model.hidden": [8, 8],
-    "train.batch_size": 20,
-    "train.epochs": 4,
-    "device": "cpu",
-}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    """Small nets run fastest single-threaded (as in the CLI and the app)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def tiny(**changes: object) -> Config:
-    return Config().replace(**{**TINY, **changes})
+    """The tiny run for four epochs."""
+    return tiny_run(**{"train.epochs": 4, **changes})
 
 
 @pytest.fixture(scope="module")
@@ -73,9 +57,7 @@ def trained() -> Trainer:
 
 
 def predictions(t: Trainer) -> torch.Tensor:
-    t.model.eval()
-    with torch.no_grad():
-        return t.model(t.val_split.x)
+    return outputs(t, t.val_split.x)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

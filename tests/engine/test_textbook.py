@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,15 +20,6 @@ import torch
 from engine.config import Config
 from engine.probes import MAX_SUMMARY_VALUES, probe_at_init
 from engine.trainer import Trainer
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    """Small nets run fastest single-threaded (as in the CLI and the app)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def config(base: dict[str, Any], **changes: Any) -> Config:

@@ -9,19 +9,7 @@ import torch
 
 from engine.config import Config
 from engine.trainer import Trainer
-
-SMALL = {
-    "data.dataset": "circle",
-    "data.n_samples": 200,
-    "model.hidden": [8, 8],
-    "train.batch_size": 20,
-    "train.epochs": 5,
-    "device": "cpu",
-}
-
-
-def small(**changes: object) -> Config:
-    return Config().replace(**{**SMALL, **changes})
+from tests.engine.tiny import tiny as small
 
 
 def test_same_config_gives_identical_history() -> None:

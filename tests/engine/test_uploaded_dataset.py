@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +15,6 @@ from engine.data.uploads import UploadedPoints, parse_points_csv, points_to_csv
 from engine.trainer import Trainer
 
 FEATS = ("x1", "x2", "x1^2", "x2^2", "x1x2")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    """Small nets run fastest single-threaded (as in the CLI and the app)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def points(name: str = "circle", n: int = 120, seed: int = 0) -> UploadedPoints:
