@@ -16,7 +16,7 @@ import json
 import math
 import types
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -457,9 +457,14 @@ SECTIONS: dict[str, type[_Section]] = {
 # Field helpers
 
 
-@cache
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
 def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+    """A class's resolved annotations (kept: get_type_hints evaluates every annotation)."""
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]
 
 
 def _fields(cls: type) -> dict[str, dataclasses.Field[Any]]:
@@ -513,7 +518,7 @@ def field_info(path: str) -> dict[str, Any]:
     meta = dict(f.metadata)
     if meta.get("registry"):
         meta["choices"] = tuple(registry_for(path).names())
-    default = f.default_factory() if f.default is dataclasses.MISSING else f.default  # type: ignore[misc]
+    default = f.default_factory() if f.default is dataclasses.MISSING else f.default  # type: ignore[operator]
     return {**meta, "type": tp, "default": default, "path": path}
 
 
@@ -589,7 +594,7 @@ def _check_meta(path: str, meta: Mapping[str, Any], value: Any) -> None:
     """Bounds and choices from the field table (applied to each item of a tuple)."""
     items = value if isinstance(value, tuple) else (value,)
     lo, hi = meta.get("lo"), meta.get("hi")
-    choices: Iterable[str] | None = meta.get("choices")
+    choices: Collection[Any] | None = meta.get("choices")
     if meta.get("registry"):
         registry_for(path).get(value)  # raises ConfigError listing valid names
         return

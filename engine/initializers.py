@@ -15,7 +15,7 @@ from torch import Tensor, nn
 
 from engine.registry import Registry
 
-InitFn = Callable[[Tensor, float, torch.Generator], None]
+InitFn = Callable[[Tensor, float, torch.Generator], object]  # fills the tensor in place
 INITS: Registry[InitFn] = Registry("initializer", "model.init")
 
 

@@ -93,7 +93,7 @@ def evaluate_plane(
 
         return save
 
-    handles = [b.act.register_forward_hook(hook(i)) for i, b in enumerate(model.blocks)]
+    handles = [b.act.register_forward_hook(hook(i)) for i, b in enumerate(model.hidden_blocks())]
     was_training = model.training
     model.eval()
     try:
@@ -198,7 +198,9 @@ def train_vs_eval(model: Network, x: Tensor) -> list[ModeStats]:
     with unchanged(model):
         for mode in ("train", "eval"):
             model.train(mode == "train")
-            handles = [b.register_forward_hook(hook(mode, i)) for i, b in enumerate(model.blocks)]
+            handles = [
+                b.register_forward_hook(hook(mode, i)) for i, b in enumerate(model.hidden_blocks())
+            ]
             try:
                 model(x)
             finally:

@@ -23,13 +23,24 @@ from engine.norms import NORMS
 from engine.regularizers import DROPOUTS
 from engine.seeding import generator
 
+# A layer with a weight the probes, penalties and pictures read (DropConnect and weight norm
+# keep these classes).
+WeightLayer = nn.Linear | nn.Conv2d
+
 
 class Block(nn.Module):
     """One hidden layer with its norm, activation, dropout and (CNN) pooling."""
 
+    # Declared for the type checker: nn.Module's attribute lookup is typed Tensor | Module.
+    layer: WeightLayer
+    norm: nn.Module
+    act: nn.Module
+    drop: nn.Module
+    pool: nn.Module
+
     def __init__(
         self,
-        layer: nn.Module,
+        layer: WeightLayer,
         norm: nn.Module,
         act: nn.Module,
         drop: nn.Module,
@@ -53,6 +64,10 @@ class Block(nn.Module):
 class Residual(nn.Module):
     """x -> skip(x) + branch_drop(block(x)); skip is identity, or a projection if widths differ."""
 
+    block: Block
+    skip: nn.Module
+    branch_drop: nn.Module
+
     def __init__(self, block: Block, skip: nn.Module, branch_drop: nn.Module) -> None:
         super().__init__()
         self.block, self.skip, self.branch_drop = block, skip, branch_drop
@@ -62,7 +77,7 @@ class Residual(nn.Module):
         return self.block.act
 
     @property
-    def layer(self) -> nn.Module:
+    def layer(self) -> WeightLayer:
         return self.block.layer
 
     def forward(self, x: Tensor) -> Tensor:
@@ -72,12 +87,22 @@ class Residual(nn.Module):
 class Network(nn.Module):
     """stem (input dropout such as cutout, flatten for the MLP) -> hidden blocks -> head."""
 
-    def __init__(self, stem: nn.Module, blocks: list[nn.Module], head: nn.Module) -> None:
+    stem: nn.Sequential
+    head: nn.Module
+
+    def __init__(
+        self,
+        stem: nn.Sequential,
+        blocks: list[Block | Residual],
+        head: nn.Module,
+        dropout_generator: torch.Generator,
+    ) -> None:
         super().__init__()
         self.stem = stem
         self.blocks = nn.ModuleList(blocks)
         self.head = head
-        self.dropout_generator: torch.Generator | None = None
+        # The dropout layers' mask stream, kept so checkpoints can save and restore its state.
+        self.dropout_generator = dropout_generator
         self.eval_chunk = 4096  # examples per no-grad forward pass; the Trainer sizes it
 
     def train(self, mode: bool = True) -> Network:
@@ -96,11 +121,15 @@ class Network(nn.Module):
             x = block(x)
         return self.head(x)
 
-    def weight_layers(self) -> list[tuple[str, nn.Module]]:
+    def weight_layers(self) -> list[tuple[str, WeightLayer]]:
         """(name, layer) for every hidden layer and the output layer, input to output."""
-        layers = [(f"hidden {i + 1}", b.layer) for i, b in enumerate(self.blocks)]
+        layers = [(f"hidden {i + 1}", b.layer) for i, b in enumerate(self.hidden_blocks())]
         head = [m for m in self.head.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
         return [*layers, ("output", head[-1])]
+
+    def hidden_blocks(self) -> list[Block | Residual]:
+        """The hidden blocks, input to output (what `blocks` holds, typed)."""
+        return list(self.blocks)  # type: ignore[arg-type]  # a ModuleList iterates as Module
 
     def penalized_weights(self) -> list[Tensor]:
         """Weight matrices that L1/L2 penalties apply to (not biases, not norm scales)."""
@@ -109,13 +138,13 @@ class Network(nn.Module):
 
 def _linear(
     n_in: int, n_out: int, bias: bool, m: ModelConfig, g: torch.Generator | None
-) -> nn.Module:
+) -> WeightLayer:
     if m.dropout == "dropconnect":
         return DropConnectLinear(n_in, n_out, bias=bias, p=m.dropout_rate, generator=g)
     return nn.Linear(n_in, n_out, bias=bias)
 
 
-def _conv(n_in: int, n_out: int, m: ModelConfig, g: torch.Generator | None) -> nn.Module:
+def _conv(n_in: int, n_out: int, m: ModelConfig, g: torch.Generator | None) -> WeightLayer:
     k = m.kernel_size
     if m.dropout == "dropconnect":
         return DropConnectConv2d(
@@ -125,7 +154,7 @@ def _conv(n_in: int, n_out: int, m: ModelConfig, g: torch.Generator | None) -> n
 
 
 def _block(
-    arch: str, layer: nn.Module, width: int, m: ModelConfig, g: torch.Generator | None
+    arch: str, layer: WeightLayer, width: int, m: ModelConfig, g: torch.Generator | None
 ) -> Block:
     drop_entry = DROPOUTS.get(m.dropout)
     drop = drop_entry.build(m, g) if drop_entry.extra["where"] == "activation" else nn.Identity()
@@ -142,10 +171,12 @@ def _block(
     )
 
 
-def _mlp(m: ModelConfig, n_in: int, n_out: int, g: torch.Generator | None) -> list[nn.Module]:
+def _mlp(
+    m: ModelConfig, n_in: int, n_out: int, g: torch.Generator | None
+) -> tuple[list[Block | Residual], nn.Module]:
     pieces = m.maxout_pieces if ACTIVATIONS.get(m.activation).extra.get("maxout") else 1
     where = DROPOUTS.get(m.dropout).extra["where"]
-    blocks: list[nn.Module] = []
+    blocks: list[Block | Residual] = []
     width_in = n_in
     for i, width in enumerate(m.hidden):
         # Maxout takes the max over `pieces` linear units, so the layer is `pieces` times wider.
@@ -158,15 +189,15 @@ def _mlp(m: ModelConfig, n_in: int, n_out: int, g: torch.Generator | None) -> li
         else:
             blocks.append(block)
         width_in = width
-    return [*blocks, nn.Linear(width_in, n_out, bias=m.bias)]
+    return blocks, nn.Linear(width_in, n_out, bias=m.bias)
 
 
 def _cnn(
     m: ModelConfig, shape: tuple[int, ...], n_out: int, g: torch.Generator | None
-) -> list[nn.Module]:
+) -> tuple[list[Block | Residual], nn.Module]:
     pieces = m.maxout_pieces if ACTIVATIONS.get(m.activation).extra.get("maxout") else 1
     c_in, h, w = shape
-    blocks: list[nn.Module] = []
+    blocks: list[Block | Residual] = []
     for channels in m.hidden:
         blocks.append(_block("cnn", _conv(c_in, channels * pieces, m, g), channels * pieces, m, g))
         c_in = channels
@@ -181,7 +212,7 @@ def _cnn(
         )
     else:
         head = nn.Sequential(nn.Flatten(), nn.Linear(c_in * h * w, n_out, bias=m.bias))
-    return [*blocks, head]
+    return blocks, head
 
 
 def build_model(
@@ -206,13 +237,12 @@ def build_model(
         torch.manual_seed(generator(seed, "init").initial_seed())
         if m.arch == "mlp":
             stem_parts.append(nn.Flatten())
-            *blocks, head = _mlp(m, math.prod(input_shape), n_outputs, drop_gen)
+            blocks, head = _mlp(m, math.prod(input_shape), n_outputs, drop_gen)
         else:
             if len(input_shape) != 3:
                 raise ValueError(f"cnn needs (channels, h, w) inputs, got shape {input_shape}")
-            *blocks, head = _cnn(m, input_shape, n_outputs, drop_gen)
-    net = Network(nn.Sequential(*stem_parts), blocks, head)
-    net.dropout_generator = drop_gen  # kept so checkpoints can save and restore mask state
+            blocks, head = _cnn(m, input_shape, n_outputs, drop_gen)
+    net = Network(nn.Sequential(*stem_parts), blocks, head, drop_gen)
     _initialize(net, m, seed)
     if NORMS.get(m.norm).extra.get("reparam"):
         for _, layer in net.weight_layers()[:-1]:
@@ -239,7 +269,7 @@ def unchanged(model: Network) -> Iterator[None]:
     train/eval mode are restored on exit, so training curves do not depend on who looked."""
     buffers = [b.detach().clone() for b in model.buffers()]
     gen = model.dropout_generator
-    gen_state = gen.get_state() if gen is not None else None
+    gen_state = gen.get_state()
     was_training = model.training
     try:
         yield
@@ -247,6 +277,5 @@ def unchanged(model: Network) -> Iterator[None]:
         with torch.no_grad():
             for b, saved in zip(model.buffers(), buffers, strict=True):
                 b.copy_(saved)
-        if gen is not None and gen_state is not None:
-            gen.set_state(gen_state)
+        gen.set_state(gen_state)
         model.train(was_training)

@@ -25,7 +25,7 @@ from engine.registry import ConfigError, Registry
 if TYPE_CHECKING:
     from engine.config import TrainConfig
 
-Params = Iterable[torch.nn.Parameter] | list[dict[str, Any]]
+Params = Iterable[torch.Tensor] | list[dict[str, Any]]  # what torch.optim takes
 
 OPTIMIZERS: Registry[Callable[..., Optimizer]] = Registry("optimizer", "train.optimizer")
 

@@ -13,14 +13,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
 from engine.activations import ACTIVATIONS
-from engine.models import Network, unchanged
+from engine.models import Network, WeightLayer, unchanged
 from engine.registry import ConfigError
 
 # A unit counts as saturated when its output lies within this fraction of the output range from
@@ -160,7 +160,7 @@ class Probes:
         """Record pre/post-activation summaries of the forward passes run inside the block."""
         handles = [
             block.act.register_forward_hook(self._hook(i))
-            for i, block in enumerate(self.model.blocks)
+            for i, block in enumerate(self.model.hidden_blocks())
         ]
         try:
             yield
@@ -266,10 +266,11 @@ class Probes:
         return rows
 
 
-def _weight_grad(layer: nn.Module) -> Tensor | None:
+def _weight_grad(layer: WeightLayer) -> Tensor | None:
     """The weight's gradient; for a weight-normed layer, its parameters' (g, v) grads joined."""
     if parametrize.is_parametrized(layer, "weight"):
-        params = list(layer.parametrizations.weight.parameters())
+        parametrizations = cast(nn.ModuleDict, layer.parametrizations)
+        params: list[Tensor] = list(parametrizations["weight"].parameters())
     else:
         params = [layer.weight]
     grads = [p.grad.flatten() for p in params if p.grad is not None]

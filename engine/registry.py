@@ -19,7 +19,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-T = TypeVar("T")
+# The type of an entry's `build`: one signature per registry (see each module).
+T = TypeVar("T", bound=Callable[..., Any])
 
 ARCHS = ("mlp", "cnn")
 # Field path -> registry, in the order their modules were imported (engine/__init__.py).
@@ -46,7 +47,7 @@ class Entry(Generic[T]):
     name: str
     label: str
     help: str
-    build: Callable[..., T]
+    build: T
     params: tuple[str, ...] = ()
     applies_to: tuple[str, ...] = ARCHS
     needs_batch_gt_1: bool = False
@@ -66,7 +67,7 @@ class Registry(Generic[T]):
     def add(
         self,
         name: str,
-        build: Callable[..., T],
+        build: T,
         *,
         label: str,
         help: str,
@@ -82,10 +83,10 @@ class Registry(Generic[T]):
         self._entries[name] = entry
         return entry
 
-    def register(self, name: str, **meta: Any) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    def register(self, name: str, **meta: Any) -> Callable[[T], T]:
         """Decorator form of `add`."""
 
-        def deco(build: Callable[..., T]) -> Callable[..., T]:
+        def deco(build: T) -> T:
             self.add(name, build, **meta)
             return build
 

@@ -635,7 +635,7 @@ class RunStore:
         if self._url is None:
             # Fixed now: a later chdir must not move the database.
             self.path = Path(where).expanduser().absolute()
-        self.location = str(self.path) if self.path is not None else hide_password(self._url)
+        self.location = str(self.path) if self._url is None else hide_password(self._url)
         if self._url is not None:
             self._engine()  # a dialect or driver that is not installed fails here, clearly
         self._ready = self._inspect()  # True once the database holds our schema
@@ -919,7 +919,9 @@ class RunStore:
         row = _row(trainer, page, name)
         with self._write("save the run") as conn:
             values = {**row.values, "name": row.values["name"] or ""}
-            run_id = int(conn.execute(insert(RUNS).values(values)).inserted_primary_key[0])
+            key = conn.execute(insert(RUNS).values(values)).inserted_primary_key
+            assert key is not None, "an insert returns its row's key"
+            run_id = int(key[0])
             if name is None:
                 named = default_name(json.loads(row.values["config"]), run_id)
                 if label:
@@ -1095,7 +1097,7 @@ class RunStore:
             weights=self.weights(run_id),
             history=record.history,
             step=record.steps,
-            status=record.summary.get("status"),
+            status=str(record.summary.get("status", "")),  # "" (none stored): "ready"
             message=str(record.summary.get("message", "")),
             seconds=record.seconds,
             points=self.points(run_id),

@@ -231,16 +231,17 @@ class Trainer:
         # Probe the steps that end at multiples of probe_every, so that with
         # probe_every == eval_every each evaluation has a probe of the same step.
         probing = self.probes is not None and (self.step_count + 1) % self.probe_every == 0
+        probes = self.probes if probing else None
         xb, yb = self.next_batch()
         if not model.training:  # train() walks every module: skip it unless eval() ran
             model.train()
-        with self.probes.capture() if probing else nullcontext():
+        with probes.capture() if probes is not None else nullcontext():
             data_loss, pen = self._loss_and_grads(xb, yb)
         if t.grad_clip:
             torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
-        if probing:
-            self.probes.record_grads()
-            self.probes.snapshot_weights()
+        if probes is not None:
+            probes.record_grads()
+            probes.snapshot_weights()
         lr = self.optimizer.param_groups[0]["lr"]
         # A schedule's first step follows a real optimizer.step(): torch checks that order.
         if self.scheduler._step_count <= 1 or not lean_step(self.optimizer):
@@ -259,8 +260,8 @@ class Trainer:
         if not math.isfinite(value):
             self._diverged(value, lr)
             return
-        if probing:
-            self.history.probes.append({"step": self.step_count, "layers": self.probes.summary()})
+        if probes is not None:
+            self.history.probes.append({"step": self.step_count, "layers": probes.summary()})
             if self.max_probes and len(self.history.probes) > self.max_probes:
                 self._thin_probes()
         if self.snapshot_every and self.step_count % self.snapshot_every == 0:
@@ -296,10 +297,12 @@ class Trainer:
         """Add the gradients of the L1 and L2 penalties (see `penalty`) to the weights'."""
         t = self.cfg.train
         for w in self.model.penalized_weights() if t.l1 or t.l2 else ():
+            grad = w.grad
+            assert grad is not None, "penalty gradients are added after the backward pass"
             if t.l1:
-                w.grad.add_(torch.sign(w), alpha=t.l1)  # d(l1·|w|)/dw; sign(0) = 0 as autograd
+                grad.add_(torch.sign(w), alpha=t.l1)  # d(l1·|w|)/dw; sign(0) = 0 as autograd
             if t.l2:
-                w.grad.add_(w, alpha=t.l2)  # d(0.5·l2·w²)/dw
+                grad.add_(w, alpha=t.l2)  # d(0.5·l2·w²)/dw
 
     def _thin_probes(self) -> None:
         """Drop every other frame of the older half: recent frames stay dense, the whole run

@@ -164,9 +164,13 @@ class Points(Protocol):
     """User points (see engine.data.uploads.UploadedPoints): xy (n, 2), labels y (n,) in
     0..n_classes-1."""
 
-    xy: np.ndarray[Any, Any]
-    y: np.ndarray[Any, Any]
-    n_classes: int
+    # Properties: a frozen dataclass (UploadedPoints) holds them read-only.
+    @property
+    def xy(self) -> np.ndarray[Any, Any]: ...
+    @property
+    def y(self) -> np.ndarray[Any, Any]: ...
+    @property
+    def n_classes(self) -> int: ...
 
 
 def build_dataset(cfg: DataConfig, seed: int, points: Points | None = None) -> Dataset:

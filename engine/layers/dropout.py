@@ -12,6 +12,8 @@ the global RNG and cannot take a generator.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -292,7 +294,7 @@ class DropConnectConv2d(nn.Conv2d):
         dilation: int | tuple[int, int] = 1,
         groups: int = 1,
         bias: bool = True,
-        padding_mode: str = "zeros",
+        padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = "zeros",
         *,
         p: float = 0.5,
         generator: torch.Generator | None = None,
