@@ -16,7 +16,8 @@ import streamlit as st
 from engine.config import Config, field_paths
 from engine.presets import list_presets
 from engine.registry import ConfigError
-from engine.search import MAX_STUDY_NAME, MAX_TRIALS, SAMPLERS, default_storage, make_study
+from engine.search import SAMPLERS, default_storage, make_study
+from engine.search.limits import MAX_STUDY_NAME, MAX_TRIALS
 from ui import search_view
 from ui.controls import values_key
 from ui.navigation import MNIST, PLAYGROUND, SEARCH, TRAINERS, page

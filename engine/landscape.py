@@ -18,7 +18,13 @@ Points on a line or plane, theta = base + sum_k c_k d_k, also take a shortcut th
 to rounding: the first layer with parameters sees only the data, and a Linear/Conv layer is
 linear in (weight, bias), so its output at every point is z_base + sum_k c_k z_k, computed
 k + 1 times instead of once per point (for the MNIST MLP this layer is 70% of the work).
-On the CPU, points go one at a time into a private copy of the model (see `_affine_in_place`).
+
+That is the one fast path; `naive_slice_2d` is the plain loop it is checked and timed against
+(bench/bench_landscape.py). Two others were measured and removed (one shared CPU core): writing
+each point's weights in place into a copy of the model was 0-20% faster than a
+`functional_call` per point on the MNIST MLP with 1,000-2,000 images (the only place it ran),
+about even with vmapped chunks of 8-16 there, and the same as the naive loop on a CNN; a
+generic batched `losses(param_batches)` had no caller.
 """
 
 from __future__ import annotations
@@ -203,42 +209,18 @@ def _private_copy(model: nn.Module, tries: int = 5) -> nn.Module:
     return out
 
 
-class _Replay(nn.Module):
-    """Stands in for the first layer in `LossEvaluator`'s private copy: returns the output
-    computed for the current point (`z`), whatever it is given."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.z: Tensor | None = None
-
-    def forward(self, _x: Tensor) -> Tensor:
-        assert self.z is not None, "set z before calling"
-        return self.z
-
-
-def _replace(model: nn.Module, path: str, new: nn.Module) -> nn.Module:
-    """`model` with the submodule at `path` ('' is the model itself) replaced by `new`."""
-    if not path:
-        return new
-    parent, _, name = path.rpartition(".")
-    setattr(model.get_submodule(parent), name, new)
-    return model
-
-
 class LossEvaluator:
-    """The loss of one model on fixed data at many parameter sets at once.
+    """The loss of one model on fixed data at many points of a line or plane at once.
 
-    `losses(param_batches)` maps `torch.func.functional_call` over the leading axis B of the
-    batches with `torch.func.vmap`, `chunk` points per call (bounding memory: the activations of
-    chunk x examples), in eval mode under no_grad. Parameters missing from the batches take the
-    values in `fixed`, else the model's own as they were when the evaluator was made (it works
-    on a private copy, without the model's hooks); buffers (BatchNorm running statistics) are the
-    model's, unbatched. `loss_fn(output, target)` must be a mean over the examples (all of
-    engine.losses are): when one point's activations exceed `memory` bytes (on the CPU, the
-    smaller CPU_PIECE_BYTES) the examples are split into pieces and the piece means are
-    averaged, weighted by size. `chunk` None picks a size from the activations (see the
-    constants above); 1 calls the model directly, without vmap (and on lines and planes,
-    writes each point's values into a private copy of the model: `_affine_in_place`).
+    `affine_losses` maps `torch.func.functional_call` over the points with `torch.func.vmap`,
+    `chunk` points per call (bounding memory: the activations of chunk x examples), in eval mode
+    under no_grad. It works on a private copy of the model made with the evaluator (without the
+    model's hooks), whose buffers (BatchNorm running statistics) all points share.
+    `loss_fn(output, target)` must be a mean over the examples (all of engine.losses are): when
+    one point's activations exceed `memory` bytes (on the CPU, the smaller CPU_PIECE_BYTES) the
+    examples are split into pieces and the piece means are averaged, weighted by size. `chunk`
+    None picks a size from the activations (see the constants above); 1 calls the model
+    directly, without vmap.
     """
 
     def __init__(
@@ -342,35 +324,6 @@ class LossEvaluator:
         names = tuple(prefix + n for n, _ in module.named_parameters())
         return _FirstLayer(module, prefix, names, captured[0])
 
-    # The generic path ---------------------------------------------------------------------------
-
-    def losses(
-        self,
-        param_batches: Mapping[str, Tensor],
-        fixed: Mapping[str, Tensor] | None = None,
-        progress: Progress | None = None,
-    ) -> Tensor:
-        """Loss (B,) at each of the B parameter sets; tensors in `param_batches` are
-        (B, *shape), those in `fixed` (*shape,) and shared by every point."""
-        sizes = {v.shape[0] for v in param_batches.values()}
-        if len(sizes) != 1:
-            raise ValueError(
-                f"param_batches need one leading size B, got sizes {sorted(sizes)}; "
-                "give at least one (B, *shape) tensor"
-            )
-        (b,) = sizes
-        unknown = (set(param_batches) | set(fixed or {})) - set(self.names)
-        if unknown:
-            raise ValueError(f"not parameters of the model: {sorted(unknown)}")
-        shared = {k: v.to(self.device) for k, v in (fixed or {}).items() if k not in param_batches}
-
-        def batch(start: int, stop: int) -> tuple[Params, Tensor | None]:
-            return {k: v[start:stop].to(self.device) for k, v in param_batches.items()}, None
-
-        return self._run(b, batch, shared, None, progress)
-
-    # The line/plane path ------------------------------------------------------------------------
-
     def affine_losses(
         self,
         base: Mapping[str, Tensor],
@@ -380,9 +333,9 @@ class LossEvaluator:
     ) -> Tensor:
         """Loss (B,) at base + sum_k coeffs[b, k] * directions[k], for coeffs (B, K).
 
-        The same values as `losses` on those points, computed faster: parameters that no
-        direction moves stay unbatched, and the first layer's output is combined from K + 1
-        evaluations (see the module docstring).
+        Parameters that no direction moves stay unbatched, and the first layer's output is
+        combined from K + 1 evaluations (see the module docstring). `progress(done, total)` is
+        called as chunks finish, about every 1% of the points at most.
         """
         coeffs = coeffs.to(self.device, torch.float32)
         k = coeffs.shape[1]
@@ -398,81 +351,8 @@ class LossEvaluator:
             if inject is not None:
                 moved = [n for n in moved if n not in first.names]
         shared = self._differing({n: base_d[n] for n in self.names if n not in moved})
-        if self.chunk == 1:
-            return self._affine_in_place(base_d, dirs, coeffs, moved, shared, inject, progress)
-        stacked = {n: torch.stack([d[n] for d in dirs]) for n in moved}  # (K, *shape)
-
-        def batch(start: int, stop: int) -> tuple[Params, Tensor | None]:
-            c = coeffs[start:stop]  # (chunk, K)
-            params = {
-                n: base_d[n] + torch.tensordot(c, stacked[n], dims=1)  # (chunk, *shape)
-                for n in moved
-            }
-            return params, c
-
-        return self._run(len(coeffs), batch, shared, inject, progress)
-
-    def _affine_in_place(
-        self,
-        base: Params,
-        dirs: list[Params],
-        coeffs: Tensor,
-        moved: list[str],
-        shared: Params,
-        inject: tuple[Tensor, Tensor] | None,
-        progress: Progress | None,
-    ) -> Tensor:
-        """`affine_losses` one point at a time (chunk 1, the CPU's choice for all but tiny
-        nets): each point's parameters are written straight into a private copy of the
-        model, which then runs as it is. On the CPU, functional_call's swapping of every
-        parameter on every call costs as much as the last layers' matrix products."""
-        work = self._work_model(shared)
-        own = dict(work.named_parameters())
-        # per moved tensor: base (numel,) and the directions as columns (numel, K), so that a
-        # point's values base + D c are one matrix-vector product written in place
-        flat = {n: (base[n].reshape(-1), torch.stack([d[n].reshape(-1) for d in dirs], 1))
-                for n in moved}  # fmt: skip
-        targets = {n: own[n].detach().view(-1) for n in moved}
-        replay: _Replay | None = None
-        firsts: list[tuple[Tensor, Tensor]] = []  # per piece: z0 (m,) and Z (m, K)
-        if inject is not None and self._first is not None:
-            z0, zk = inject  # (N, ...) and (K, N, ...)
-            replay = _Replay()
-            work = _replace(work, self._first.prefix.rstrip("."), replay)
-            k, shape = zk.shape[0], z0.shape[1:]
-            # the first layer's output at a point on examples lo:hi is z0 + Z c, with Z's
-            # columns the directions' outputs
-            firsts = [
-                (z0[lo:hi].reshape(-1), zk[:, lo:hi].reshape(k, -1).T) for lo, hi in self.pieces
-            ]
-        n, total = len(self.y), len(coeffs)
-        result = torch.empty(total, dtype=torch.float32)
-        every = max(1, total // 100)  # progress about every 1%: a callback may redraw a page
-        with torch.no_grad():
-            for i in range(total):
-                c = coeffs[i]  # (K,)
-                for name, (b, d) in flat.items():
-                    torch.addmv(b, d, c, out=targets[name])
-                loss = 0.0
-                for j, (lo, hi) in enumerate(self.pieces):
-                    if replay is not None:
-                        replay.z = torch.addmv(*firsts[j], c).view(hi - lo, *shape)
-                    part = self.loss_fn(work(self.x[lo:hi]), self.y[lo:hi])
-                    loss = loss + part * ((hi - lo) / n)  # piece means, weighted by size
-                result[i] = float(loss)
-                if progress is not None and ((i + 1) % every == 0 or i + 1 == total):
-                    progress(i + 1, total)
-        return result
-
-    def _work_model(self, shared: Params) -> nn.Module:
-        """A private copy of the model in eval mode, with `shared`'s values swapped in; points
-        are written into it and the model itself stays as it is."""
-        work = _private_copy(self.model).eval()
-        own = dict(work.named_parameters())
-        with torch.no_grad():
-            for k, v in shared.items():
-                own[k].copy_(v)
-        return work
+        moving = {n: (base_d[n], torch.stack([d[n] for d in dirs])) for n in moved}
+        return self._run(coeffs, moving, shared, inject, progress)
 
     def _first_outputs(
         self, first: _FirstLayer, base: Params, dirs: list[Params]
@@ -499,24 +379,23 @@ class LossEvaluator:
         own = dict(self.model.named_parameters())
         return {n: v for n, v in params.items() if not torch.equal(v, own[n].detach())}
 
-    # Shared driver ------------------------------------------------------------------------------
-
     def _run(
         self,
-        total: int,
-        batch: Callable[[int, int], tuple[Params, Tensor | None]],
+        coeffs: Tensor,
+        moving: dict[str, tuple[Tensor, Tensor]],
         shared: Params,
         inject: tuple[Tensor, Tensor] | None,
         progress: Progress | None,
     ) -> Tensor:
-        """Loss (total,) of the points that `batch(start, stop)` returns chunk by chunk, as
-        (param batches (chunk, *shape), coefficients (chunk, K) or None)."""
+        """Loss (B,) at the points of coeffs (B, K), chunk by chunk: `moving` holds each
+        batched parameter's base (*shape) and directions (K, *shape), `shared` the unbatched
+        values swapped in, `inject` the first layer's outputs (see `_first_outputs`)."""
         model, loss_fn, first = self.model, self.loss_fn, self._first
         state: dict[str, Tensor] = {}  # the current point's first-layer output
 
-        def one(params: Params, c: Tensor | None, lo: int, hi: int) -> Tensor:
+        def one(params: Params, c: Tensor, lo: int, hi: int) -> Tensor:
             """Loss of one point on examples lo:hi (vmap adds the chunk axis)."""
-            if inject is not None and c is not None:
+            if inject is not None:
                 z0, zk = inject
                 # (n, ...) + (K,) . (K, n, ...): this point's first-layer output (n, ...)
                 state["z"] = z0[lo:hi] + torch.tensordot(c, zk[:, lo:hi], dims=1)
@@ -537,22 +416,26 @@ class LossEvaluator:
                 first.module.register_forward_pre_hook(skip_input),
                 first.module.register_forward_hook(injected),
             ]
+        total, n = len(coeffs), len(self.y)
         result = torch.empty(total, dtype=torch.float32)
-        n = len(self.y)
+        every = max(1, total // 100)  # progress about every 1%: a callback may redraw a page
         try:
             with _eval_mode(model):
                 for start in range(0, total, self.chunk):
                     stop = min(start + self.chunk, total)
-                    params, c = batch(start, stop)
+                    c = coeffs[start:stop]  # (chunk, K)
+                    params = {  # (chunk, *shape) each
+                        k: b + torch.tensordot(c, d, dims=1) for k, (b, d) in moving.items()
+                    }
                     acc = torch.zeros(stop - start, device=self.device)  # (chunk,)
                     for lo, hi in self.pieces:
                         if stop - start == 1:
                             # vmap over one point is a plain call (the torch.func.vmap docs:
                             # chunk_size=1 is a for-loop), without vmap's per-op overhead
                             p0 = {k: v[0] for k, v in params.items()}
-                            part = one(p0, None if c is None else c[0], lo, hi)[None]  # (1,)
+                            part = one(p0, c[0], lo, hi)[None]  # (1,)
                         else:
-                            f = vmap(one, in_dims=(0, None if c is None else 0, None, None))
+                            f = vmap(one, in_dims=(0, 0, None, None))
                             with warnings.catch_warnings():
                                 # weight norm has no batching rule yet: torch falls back to a
                                 # loop over the chunk (correct, slower) and says so every call
@@ -560,7 +443,7 @@ class LossEvaluator:
                                 part = f(params, c, lo, hi)  # (chunk,)
                         acc += part * ((hi - lo) / n)  # piece means, weighted by size
                     result[start:stop] = acc.cpu()
-                    if progress is not None:
+                    if progress is not None and (stop // every > start // every or stop == total):
                         progress(stop, total)
         finally:
             for h in handles:

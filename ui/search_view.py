@@ -17,7 +17,15 @@ import streamlit as st
 from engine.config import Config, field_info
 from engine.data import Dataset, build_dataset
 from engine.registry import ConfigError
-from engine.search import Param, Space, best_config, best_so_far, run_search, trials_table
+from engine.search import (
+    PARAM_TYPES,
+    Param,
+    Space,
+    best_config,
+    best_so_far,
+    run_search,
+    trials_table,
+)
 from engine.store import RunStore, StoreError
 from ui import charts
 from ui.live import KICK_S, training_slot
@@ -27,7 +35,7 @@ from ui.widgets import field_label
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 SPACE_COLUMNS = ("field", "type", "low", "high", "log", "choices", "grid")
-TYPES = ("float", "int", "categorical", "widths")
+TYPES = PARAM_TYPES  # the type column's choices
 
 
 def default_space(cfg: Config) -> pd.DataFrame:

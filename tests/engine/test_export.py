@@ -317,7 +317,7 @@ def test_script_is_readable(toy_run: tuple[Trainer, RunRecord]) -> None:
 
 
 def test_unknown_modules_are_refused_by_name() -> None:
-    from engine.export import _module_code
+    from engine.codegen import _module_code
 
     class Mystery(torch.nn.Module):
         pass

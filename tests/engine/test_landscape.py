@@ -3,6 +3,7 @@ the Trainer's weight snapshots and the `landscape` command."""
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -70,7 +71,7 @@ def test_slice_of_a_linear_model_with_mse_is_the_hand_computed_quadratic() -> No
 
 
 @pytest.mark.parametrize("chunk", [1, 3, 64])
-def test_generic_batched_losses_agree_with_the_plane_shortcut(chunk) -> None:
+def test_affine_losses_are_the_models_loss_at_each_point(chunk) -> None:
     t = trained(10, **{"model.hidden": [6, 5], "model.activation": "relu"})
     x, y = t.train_split.x, t.train_split.y
     center = ls.snapshot(t.model)
@@ -78,38 +79,33 @@ def test_generic_batched_losses_agree_with_the_plane_shortcut(chunk) -> None:
     coeffs = torch.tensor([[0.0, 0.0], [0.5, -0.25], [-1.0, 1.0], [0.3, 0.9], [2.0, 0.1]])
     ev = ls.LossEvaluator(t.model, x, y, t.loss_fn, chunk)
     fast = ev.affine_losses(center, [d1, d2], coeffs)
-    pairs = coeffs.tolist()
-    batches = {
-        n: torch.stack([center[n] + a * d1[n] + b * d2[n] for a, b in pairs]) for n in center
-    }
-    generic = ev.losses(batches)
-    np.testing.assert_allclose(generic.numpy(), fast.numpy(), rtol=1e-5, atol=1e-6)
+    model = copy.deepcopy(t.model).eval()
+    expected = []
     with torch.no_grad():
-        t.model.eval()
-        assert fast[0].item() == pytest.approx(t.loss_fn(t.model(x), y).item(), rel=1e-5)
+        for a, b in coeffs.tolist():
+            for n, p in model.named_parameters():
+                p.copy_(center[n] + a * d1[n] + b * d2[n])
+            expected.append(t.loss_fn(model(x), y).item())
+    np.testing.assert_allclose(fast.numpy(), expected, rtol=1e-5, atol=1e-6)
 
 
-def test_fixed_values_replace_the_models_own() -> None:
-    t = trained(10)
+def test_the_evaluator_keeps_the_model_as_it_was_when_made() -> None:
+    """It works on a private copy: the model training on (weights and BatchNorm running
+    statistics moving) does not disturb a landscape being computed."""
+    t = trained(10, **{"model.norm": "batch"})
     x, y = t.train_split.x, t.train_split.y
     center = ls.snapshot(t.model)
-    d1, _ = directions(t.model)
-    weights = [n for n, _ in ls.perturbable(t.model)]
-    batches = {n: torch.stack([center[n], center[n] + 0.5 * d1[n]]) for n in weights}
-    fixed = {n: v for n, v in center.items() if n not in weights}  # the biases
+    d1, d2 = directions(t.model)
+    coeffs = torch.tensor([[0.0, 0.0], [0.5, -0.5]])
     ev = ls.LossEvaluator(t.model, x, y, t.loss_fn, 2)
-    before = ev.losses(batches, fixed)
-    with torch.no_grad():
-        for n, p in t.model.named_parameters():
-            if n not in weights:
-                p.add_(1.0)  # the model's own biases move; `fixed` still holds the old ones
-    # the evaluator took a copy when it was made: the model moving on does not disturb it
-    np.testing.assert_allclose(ev.losses(batches).numpy(), before.numpy(), rtol=1e-6)
-    moved = ls.LossEvaluator(t.model, x, y, t.loss_fn, 2)
-    np.testing.assert_allclose(moved.losses(batches, fixed).numpy(), before.numpy(), rtol=1e-6)
-    assert not np.allclose(moved.losses(batches).numpy(), before.numpy())
-    with pytest.raises(ValueError, match="not parameters"):
-        moved.losses({"nope": torch.zeros(2, 3)})
+    before = ev.affine_losses(center, [d1, d2], coeffs)
+    with torch.no_grad():  # the model trains on: its weights and running statistics move
+        for v in [*t.model.parameters(), *t.model.buffers()]:
+            if v.is_floating_point():  # not BatchNorm's step count
+                v.add_(0.5)
+    np.testing.assert_allclose(ev.affine_losses(center, [d1, d2], coeffs), before, rtol=1e-6)
+    moved = ls.LossEvaluator(t.model, x, y, t.loss_fn, 2)  # running statistics now differ
+    assert not np.allclose(moved.affine_losses(center, [d1, d2], coeffs), before)
 
 
 @pytest.mark.parametrize("chunk", [1, 4])

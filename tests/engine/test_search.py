@@ -272,13 +272,13 @@ def test_invalid_combination_and_divergence_do_not_stop_the_study() -> None:
 
 def test_trials_share_one_dataset_when_the_data_config_is_the_same(monkeypatch) -> None:
     builds: list[Any] = []
-    real = search.build_dataset
+    real = search.trials.build_dataset
 
     def counting(cfg: Any, seed: int, *args: Any) -> Any:
         builds.append((cfg.noise, seed))
         return real(cfg, seed, *args)
 
-    monkeypatch.setattr(search, "build_dataset", counting)
+    monkeypatch.setattr(search.trials, "build_dataset", counting)
     space = Space.from_dict(
         {**one("data.noise", "categorical", choices=[0.1, 0.2]), "max_epochs": 1}
     )

@@ -124,14 +124,14 @@ def test_a_fine_step_is_counted_not_listed() -> None:
 def test_the_grid_limit_is_the_servers_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     grid = {"params": [{"field": "train.batch_size", "type": "int", "grid": [1, 2, 3]}]}
     space = Space.from_dict(grid)
-    monkeypatch.setattr(search, "MAX_GRID", 3)
+    monkeypatch.setattr(search.limits, "MAX_GRID", 3)
     assert len(space.grid()["train.batch_size"]) == 3
-    monkeypatch.setattr(search, "MAX_GRID", 2)
+    monkeypatch.setattr(search.limits, "MAX_GRID", 2)
     with pytest.raises(ConfigError, match=r"has 3 combinations; the limit is 2 \("):
         search.make_sampler("grid", space=space)
     for value, read in (("50", 50), ("lots", 7), ("-3", 7), ("0", 7)):
         monkeypatch.setenv("PLAYGROUND_MAX_GRID", value)
-        assert search._env_int("PLAYGROUND_MAX_GRID", 7) == read
+        assert search.limits._env_int("PLAYGROUND_MAX_GRID", 7) == read
 
 
 @pytest.mark.parametrize(
@@ -177,7 +177,7 @@ def test_hostile_numbers_and_keys_give_short_one_line_errors(param, where, says)
 
 
 def test_trials_are_bounded_before_any_runs(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(search, "MAX_TRIALS", 5)
+    monkeypatch.setattr(search.limits, "MAX_TRIALS", 5)
     study = search.make_study(None, "s", "random", 0, space=Space.from_dict(SMALL))
     with pytest.raises(ConfigError, match=r"at most 5 trials at a time \(PLAYGROUND_MAX_TRIALS\)"):
         search.run_search(BASE, Space.from_dict(SMALL), study, 6)
@@ -332,7 +332,7 @@ def test_search_spaces_keep_working(tmp_path: Path) -> None:
 
 
 def test_cli_bounds_the_trials(tmp_path: Path, capsys, monkeypatch) -> None:
-    monkeypatch.setattr(search, "MAX_TRIALS", 3)
+    monkeypatch.setattr(search.limits, "MAX_TRIALS", 3)
     config, space = tmp_path / "config.json", tmp_path / "space.json"
     config.write_text(BASE.to_json())
     space.write_text(json.dumps(SMALL))

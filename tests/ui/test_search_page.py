@@ -40,7 +40,7 @@ def errors(at: AppTest) -> list[str]:
 
 def test_visitors_name_a_study_in_the_servers_storage(tmp_path: Path, monkeypatch) -> None:
     """No Storage box: the study '../../x' is a name in $PLAYGROUND_SEARCH_DB, no path."""
-    monkeypatch.setattr(search, "MAX_TRIALS", 7)
+    monkeypatch.setattr(search.limits, "MAX_TRIALS", 7)
     at = open_page("search")
     assert_clean(at)
     assert [t.label for t in at.text_input] == ["Study name"]
