@@ -24,7 +24,7 @@ from __future__ import annotations
 import ast
 import inspect
 import textwrap
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from torch import nn
 from torch.nn.utils import parametrize
@@ -148,9 +148,10 @@ def _module_code(mod: nn.Module) -> str:
     if not code:
         raise ExportError(f"cannot rebuild {cls.__name__}({full}) from its description")
     if parametrize.is_parametrized(mod):
-        p = mod.parametrizations.weight[0]  # type: ignore[union-attr,index]
+        parametrizations = cast(nn.ModuleDict, mod.parametrizations)
+        p = cast(nn.ModuleList, parametrizations["weight"])[0]
         dim = getattr(p, "dim", 0)
-        if type(p).__name__ != "_WeightNorm" or set(mod.parametrizations) != {"weight"}:
+        if type(p).__name__ != "_WeightNorm" or set(parametrizations) != {"weight"}:
             raise ExportError(f"only weight norm is exported, not {type(p).__name__}")
         code = f"weight_norm({code}{'' if dim == 0 else f', dim={dim}'})"
     return code

@@ -385,10 +385,10 @@ class Widths(_Span):
         for v in (wlo, whi):
             _check_value(self.field, (v,), f"{where}.width", f"width {v} is out of range")
         self._check_step(where, wlo, whi)
-        for j, v in enumerate(self.grid or ()):
-            if not float(v).is_integer() or not wlo <= v <= whi:
+        for j, g in enumerate(self.grid or ()):
+            if not float(g).is_integer() or not wlo <= g <= whi:
                 raise ConfigError(
-                    f"{where}.grid", f"grid[{j}] = {v} is not a width in {wlo}..{whi}"
+                    f"{where}.grid", f"grid[{j}] = {g} is not a width in {wlo}..{whi}"
                 )
 
     def suggest(self, trial: optuna.Trial) -> dict[str, Any]:
