@@ -17,7 +17,7 @@ What is stored per run (one row of `runs`, one of `weights`, one of `points` for
 
 - config and summary as JSON text (`Trainer.summary()`, so MNIST runs carry test metrics);
 - `io`: what the network takes and gives (input shape, outputs, task, feature names and the
-  input scaling fitted on the training split), which `engine.export` needs to write a
+  input scaling fitted on the training split), which `engine.codegen` needs to write a
   standalone script without loading the data;
 - the history as zlib-compressed JSON, thinned so that a run of any length stays small, each
   list to evenly spaced items with the first and the last kept: per-step loss and learning rate
