@@ -20,7 +20,7 @@ preload.wait()  # app.py's warm-up, if it is still importing: never import along
 
 import torch  # noqa: E402
 
-from ui import presenter, sessions  # noqa: E402
+from ui import i18n, presenter, sessions  # noqa: E402
 from ui.live import session_lock  # noqa: E402
 from ui.navigation import HOME, PAGES  # noqa: E402
 
@@ -43,10 +43,14 @@ presenter.page_styles()
 # the page script as an old-style multipage app, and on a fresh server a deep link such as
 # /playground then ran the page script alone, without this file (no navigation, no settings).
 # The pages and their sections are listed once, in ui/navigation.py.
+# Titles in the session's language (ui/i18n.py); a page's URL comes from its script's name,
+# so switching the language keeps the page and its links.
 sections: dict[str, list] = {}  # section -> its pages, in the table's order
 for entry in PAGES:
-    sections.setdefault(entry.section, []).append(
-        st.Page(entry.path, title=entry.title, icon=entry.icon, default=entry is HOME)
+    section = i18n.section_title(entry.section) if entry.section else ""
+    title = i18n.page_title(entry.key, entry.title)
+    sections.setdefault(section, []).append(
+        st.Page(entry.path, title=title, icon=entry.icon, default=entry is HOME)
     )
 
 # Past the server's cap on sessions (PLAYGROUND_MAX_SESSIONS, ui/sessions.py) no page runs,
@@ -66,3 +70,4 @@ if full:
 with session_lock():
     page.run()
 presenter.switch()  # at the bottom of the sidebar, under the page's own controls
+i18n.switch()

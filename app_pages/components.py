@@ -4,12 +4,15 @@ import pandas as pd
 import streamlit as st
 
 from engine.config import field_info, registries
+from ui.i18n import entry_help, entry_label, field_help, t
 
-st.title("Components")
+st.title(t("Components"))
 st.markdown(
-    "Each choice in the sidebars comes from one of these tables. The *settings* column names "
-    "the extra knobs a choice shows (for example, momentum for SGD with momentum); *works with* "
-    "says which networks it fits."
+    t(
+        "Each choice in the sidebars comes from one of these tables. The *settings* column "
+        "names the extra knobs a choice shows (for example, momentum for SGD with momentum); "
+        "*works with* says which networks it fits."
+    )
 )
 
 TITLES = {
@@ -24,15 +27,15 @@ TITLES = {
 }
 
 for path, registry in registries().items():
-    st.subheader(TITLES.get(path, registry.kind.capitalize()))
-    st.caption(field_info(path)["help"])
+    st.subheader(t(TITLES.get(path, registry.kind.capitalize())))
+    st.caption(field_help(path, field_info(path)["help"]))
     rows = [
         {
-            "name": e.name,
-            "label": e.label,
-            "what it does": e.help,
-            "settings": ", ".join(e.params),
-            "works with": " / ".join(a.upper() for a in e.applies_to),
+            t("name"): e.name,
+            t("label"): entry_label(path, e.name, e.label),
+            t("what it does"): entry_help(path, e.name, e.help),
+            t("settings"): ", ".join(e.params),
+            t("works with"): " / ".join(a.upper() for a in e.applies_to),
         }
         for e in registry
     ]

@@ -2,30 +2,35 @@
 
 import streamlit as st
 
+from ui.i18n import page_blurb, page_title, section_title, t
 from ui.navigation import PAGES, SECTIONS
 
-st.title("Neural-network playground")
+st.title(t("Neural-network playground"))
 
 st.markdown(
-    "Train neural networks live in your browser, on toy 2-D datasets or on MNIST handwritten "
-    "digits. You choose how each network is initialized, activated, normalized, regularized "
-    "and optimized. Then you watch what happens inside while it learns: every neuron, the "
-    "activation histograms of each layer, the gradients, and the training and test curves."
+    t(
+        "Train neural networks live in your browser, on toy 2-D datasets or on MNIST handwritten "
+        "digits. You choose how each network is initialized, activated, normalized, regularized "
+        "and optimized. Then you watch what happens inside while it learns: every neuron, the "
+        "activation histograms of each layer, the gradients, and the training and test curves."
+    )
 )
 
 for section in SECTIONS:
-    st.subheader(section)
+    st.subheader(section_title(section))
     entries = [p for p in PAGES if p.section == section]
     cols = st.columns(2)
     for i, entry in enumerate(entries):
         with cols[i % 2]:
-            st.page_link(entry.path, label=entry.title, icon=entry.icon)
-            st.caption(entry.blurb)
+            st.page_link(entry.path, label=page_title(entry.key, entry.title), icon=entry.icon)
+            st.caption(page_blurb(entry.key, entry.blurb))
 
-st.subheader("From a script")
+st.subheader(t("From a script"))
 st.markdown(
-    "Everything the pages do, the engine does from the command line too: each evaluation "
-    "prints one line of JSON."
+    t(
+        "Everything the pages do, the engine does from the command line too: each evaluation "
+        "prints one line of JSON."
+    )
 )
 st.code(
     "python -m engine train assets/presets/mnist_mlp.json\n"

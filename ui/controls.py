@@ -13,6 +13,7 @@ State: the page's values live in one flat dict {"train.lr": 0.03, ...} in sessio
 
 from __future__ import annotations
 
+import dataclasses
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ import streamlit as st
 from engine.budget import MAX_HIDDEN_LAYERS
 from engine.config import Config, ConfigError, allowed_choices, field_info, registries
 from engine.device import available_devices
+from ui import i18n
 from ui.state import forget, skey
 from ui.text import plain
 from ui.widgets import FEATURE_LABELS, SPECS, WidgetSpec, format_number, ladder_options
@@ -114,12 +116,14 @@ CHOICE_LABELS = {
 def label_of(path: str, value: Any) -> str:
     """Display text of a choice: the registry label, a table label, or the value itself."""
     if path == "device" and value == "auto":
-        return f"Automatic ({label_of('device', available_devices()[0])})"
+        return i18n.t("Automatic ({device})").format(
+            device=label_of("device", available_devices()[0])
+        )
     if value in CHOICE_LABELS.get(path, {}):
-        return CHOICE_LABELS[path][value]
+        return i18n.choice_label(path, value, CHOICE_LABELS[path][value])
     regs = registries()
     if path in regs and value in regs[path]:
-        return regs[path].get(value).label
+        return i18n.entry_label(path, value, regs[path].get(value).label)
     return str(value)
 
 
@@ -172,12 +176,16 @@ def _seed_widget(key: str, value: Any, valid: Callable[[Any], bool] | None = Non
         st.session_state[key] = value
 
 
-def _help(path: str, value: Any) -> str:
-    info = field_info(path)
+def _entry_help(path: str, value: Any) -> str:
+    """A registry entry's one-line help, in the session's language."""
+    return i18n.entry_help(path, value, registries()[path].get(value).help)
+
+
+def _help(path: str, value: Any, field_help: str) -> str:
     regs = registries()
     if path in regs and value in regs[path]:
-        return f"{info['help']} {regs[path].get(value).label}: {regs[path].get(value).help}"
-    return info["help"]
+        return f"{field_help} {label_of(path, value)}: {_entry_help(path, value)}"
+    return field_help
 
 
 def _bounds(path: str, spec: WidgetSpec) -> tuple[float | None, float | None]:
@@ -191,9 +199,16 @@ def _bounds(path: str, spec: WidgetSpec) -> tuple[float | None, float | None]:
 def _render_field(pc: PageControls, path: str, values: dict[str, Any]) -> None:
     """Draw the control of one field and store its value in `values`."""
     spec = SPECS.get(path) or _derived_spec(path)
+    # The label and help in the session's language (ui/i18n.py); keys and values stay as they are.
+    spec = dataclasses.replace(
+        spec,
+        label=i18n.field_label(path, spec.label),
+        labels=i18n.pair_labels(path, spec.labels),
+    )
     key = widget_key(pc.page, path)
     value = values[path]
     info = field_info(path)
+    info = {**info, "help": i18n.field_help(path, info["help"])}
     if spec.kind == "select":
         options = options_for(path, values, pc.datasets, pc.page)
         if value not in options:
@@ -201,21 +216,24 @@ def _render_field(pc: PageControls, path: str, values: dict[str, Any]) -> None:
             if path != "data.dataset":
                 add_notice(
                     pc.page,
-                    f"{label_of(path, value)} does not apply here; {spec.label.lower()} is now "
-                    f"{label_of(path, fallback)}.",
+                    i18n.t("{choice} does not apply here; {field} is now {fallback}.").format(
+                        choice=label_of(path, value),
+                        field=spec.label.lower(),
+                        fallback=label_of(path, fallback),
+                    ),
                 )
             value = fallback
         _seed_widget(key, value, lambda v: v in options)
         value = st.selectbox(
             spec.label,
             options,
-            format_func=lambda v: label_of(path, v),
+            # looked up now, in this run's language (a lambda would ask whenever it is called)
+            format_func={v: label_of(path, v) for v in options}.__getitem__,
             key=key,
-            help=_help(path, st.session_state[key]),
+            help=_help(path, st.session_state[key], info["help"]),
         )
-        regs = registries()
-        if path in regs and path != "data.dataset":
-            st.caption(regs[path].get(value).help)
+        if path in registries() and path != "data.dataset":
+            st.caption(_entry_help(path, value))
     elif spec.kind == "multiselect":
         options = list(info["choices"])
         _seed_widget(key, list(value), lambda v: all(x in options for x in v))
@@ -228,7 +246,9 @@ def _render_field(pc: PageControls, path: str, values: dict[str, Any]) -> None:
         )
         value = tuple(chosen) if chosen else value  # at least one feature: keep the last set
         if not chosen:
-            st.caption(":orange[Choose at least one feature; the previous choice stays.]")
+            st.caption(
+                ":orange[" + i18n.t("Choose at least one feature; the previous choice stays.") + "]"
+            )
     elif spec.kind == "ladder":
         is_int = info["type"] is int
         options = ladder_options(spec.ladder, value)
@@ -264,8 +284,9 @@ def _render_field(pc: PageControls, path: str, values: dict[str, Any]) -> None:
         value = st.toggle(spec.label, key=key, help=info["help"])
     elif spec.kind == "widths":
         if values["model.arch"] == "cnn":  # the same field counts channels for a CNN
-            spec = WidgetSpec("widths", "Channels per conv block")
-        value = _widths_input(pc.page, path, spec, value, info["help"])
+            spec = WidgetSpec("widths", i18n.t("Channels per conv block"))
+        cnn = values["model.arch"] == "cnn"
+        value = _widths_input(pc.page, path, spec, value, info["help"], cnn)
     elif spec.kind == "pair":
         value = _pair_input(pc.page, path, spec, value, info["help"])
     values[path] = value
@@ -305,18 +326,29 @@ def parse_widths(text: str) -> tuple[int, ...]:
 
 
 def _widths_input(
-    page: str, path: str, spec: WidgetSpec, value: tuple[int, ...], help: str
+    page: str, path: str, spec: WidgetSpec, value: tuple[int, ...], help: str, cnn: bool
 ) -> tuple[int, ...]:
     key = widget_key(page, path)
     _seed_widget(key, ", ".join(str(w) for w in value))
-    text = st.text_input(spec.label, key=key, help=help + " Comma-separated, e.g. 8, 8, 4.")
+    text = st.text_input(
+        spec.label, key=key, help=f"{help} {i18n.t('Comma-separated, e.g. 8, 8, 4.')}"
+    )
     try:
         widths = parse_widths(text)
     except ValueError as e:
-        st.error(plain(f"Neurons per hidden layer: {e}. Keeping {', '.join(map(str, value))}."))
+        kept = ", ".join(map(str, value))
+        st.error(
+            plain(
+                i18n.t("Neurons per hidden layer: {error}. Keeping {kept}.").format(
+                    error=e, kept=kept
+                )
+            )
+        )
         return value
-    noun = "conv block" if spec.label.startswith("Channels") else "hidden layer"
-    st.caption(f"{len(widths)} {noun}{'s' if len(widths) > 1 else ''}")
+    nouns = (
+        ("{n} conv block", "{n} conv blocks") if cnn else ("{n} hidden layer", "{n} hidden layers")
+    )
+    st.caption(i18n.t(nouns[len(widths) > 1]).format(n=len(widths)))
     return widths
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui import i18n
+
 KEY = "presenter"  # the setting (kept when a page stops before drawing the switch)
 WIDGET = "presenter.switch"
 PARAM = "view.present"
@@ -45,9 +47,9 @@ def presenting() -> bool:
 def intro(title: str, caption: str) -> None:
     """A page's title and its one-line introduction (left out in the presenter view, where
     the teacher does the introducing and the projector needs the room)."""
-    st.title(title)
+    st.title(i18n.t(title))
     if not presenting():
-        st.caption(caption)
+        st.caption(i18n.t(caption))
 
 
 def page_styles() -> None:
@@ -63,9 +65,11 @@ def switch() -> None:
         st.session_state[KEY] = st.session_state[WIDGET]
 
     st.sidebar.toggle(
-        "Presenter view",
+        i18n.t("Presenter view"),
         key=WIDGET,
         on_change=copy,
-        help="For a projector: larger text and pictures, sidebar collapsed when the link "
-        "opens (view.present=1 in the link).",
+        help=i18n.t(
+            "For a projector: larger text and pictures, sidebar collapsed when the link "
+            "opens (view.present=1 in the link)."
+        ),
     )

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from ui import liveview
+from ui import i18n, liveview
 from ui.controls import get_values, set_values
 from ui.lifecycle import discard, reset_run
 from ui.live import LiveRun, run_key, step_epoch
@@ -76,17 +76,17 @@ def transport(
     done = run is not None and run.done
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
         st.button(
-            "Pause" if playing else "Play",
+            i18n.t("Pause") if playing else i18n.t("Play"),
             key=f"{key}.btn.play",
             icon=":material/pause:" if playing else ":material/play_arrow:",
             type="primary",
             on_click=_set_playing,
             args=(key, not playing),
             disabled=blocked or done,
-            help="Train live; the pictures and charts update as it learns.",
+            help=i18n.t("Train live; the pictures and charts update as it learns."),
         )
         st.button(
-            "Step",
+            i18n.t("Step"),
             key=f"{key}.btn.step",
             icon=":material/skip_next:",
             on_click=_step,
@@ -95,22 +95,24 @@ def transport(
             help=step_help,
         )
         st.button(
-            "Reset",
+            i18n.t("Reset"),
             key=f"{key}.btn.reset",
             icon=":material/replay:",
             on_click=_reset,
             args=(key,),
-            help="Start again from freshly initialized weights (same seed: same start).",
+            help=i18n.t("Start again from freshly initialized weights (same seed: same start)."),
         )
         if new_data:
             st.button(
-                "New data",
+                i18n.t("New data"),
                 key=skey(page, "btn.newdata"),
                 icon=":material/casino:",
                 on_click=_new_data,
                 args=(page,),
-                help="Draw new random points (the seed goes up by one, which also gives a "
-                "new random start) and reset.",
+                help=i18n.t(
+                    "Draw new random points (the seed goes up by one, which also gives a "
+                    "new random start) and reset."
+                ),
             )
         speed = speed_control(page, speeds or speeds_for(run))
         if more is not None:
@@ -137,14 +139,16 @@ def speed_control(page: str, speeds: tuple[str, ...]) -> str:
     if st.session_state.get(widget) not in speeds:
         st.session_state[widget] = views["speed"]
     views["speed"] = st.segmented_control(
-        "Speed (epochs per second)",
+        i18n.t("Speed (epochs per second)"),
         speeds,
-        format_func=lambda s: "Max" if s == "max" else f"{s}/s",
+        format_func={s: i18n.t("Max") if s == "max" else f"{s}/s" for s in speeds}.__getitem__,
         key=widget,
         required=True,
         label_visibility="collapsed",
-        help="Slow training down to talk a class through it: epochs per second of each run. "
-        "Max trains as fast as the server allows.",
+        help=i18n.t(
+            "Slow training down to talk a class through it: epochs per second of each run. "
+            "Max trains as fast as the server allows."
+        ),
     )
     return views["speed"]
 

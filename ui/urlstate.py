@@ -17,6 +17,7 @@ import streamlit as st
 
 from engine.config import Config
 from engine.registry import ConfigError
+from ui import i18n
 from ui.controls import PageControls, add_notice, values_key
 from ui.presenter import presenting
 from ui.state import skey
@@ -39,7 +40,9 @@ def init_page_state(pc: PageControls, views: Mapping[str, Any]) -> None:
         st.session_state.setdefault(skey(pc.page, "view"), dict(views))
         return
     params = st.query_params.to_dict()
-    config_params = {k: v for k, v in params.items() if not k.startswith(VIEW_PREFIX)}
+    config_params = {
+        k: v for k, v in params.items() if not k.startswith(VIEW_PREFIX) and k != i18n.PARAM
+    }
     cfg, notices = Config.from_query(config_params, base=pc.base)
     if cfg.data.dataset not in pc.datasets or cfg.data.dataset == "uploaded":
         why = (
@@ -115,5 +118,8 @@ def write_url(pc: PageControls, cfg: Config | None, view_defaults: Mapping[str, 
         if value != view_defaults.get(name):
             text = value if isinstance(value, str) else ("true" if value else "false")
             params[VIEW_PREFIX + name] = text
+    language = i18n.link_value()  # session-wide, like the presenter view
+    if language is not None:
+        params[i18n.PARAM] = language
     if st.query_params.to_dict() != params:
         st.query_params.from_dict(params)

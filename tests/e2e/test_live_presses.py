@@ -109,7 +109,8 @@ class Presser:
     def speed(self) -> None:
         """Slow down to the slowest speed and back: meanwhile a playing run still moves, at
         about that many epochs a second."""
-        choices = self.page.get_by_test_id("stButtonGroup").first.get_by_role("radio")
+        main = self.page.get_by_test_id("stMain")  # the sidebar has the language switch
+        choices = main.get_by_test_id("stButtonGroup").first.get_by_role("radio")
         press(self.page, choices.nth(3).click)  # the slowest
         if playing(self.page):
             start = steps(self.page)

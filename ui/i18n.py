@@ -1,0 +1,139 @@
+"""The interface's language: English (the source text, kept in the code that owns each string)
+or Simplified Chinese (data in assets/i18n/zh.json, keyed by stable ids).
+
+The engine keeps English and stable keys (field paths, registry names) and never learns about
+languages; what the student reads is looked up here as it is drawn:
+
+- `field_label`, `field_help`: a config field's sidebar label and help, by field path;
+- `entry_label`, `entry_help`: a registry entry's label and one-line help, by field path + name;
+- `page_title`, `page_blurb`, `section_title`: the page table (ui/navigation.py);
+- `choice_label`: a fixed choice's shown text (data.normalize, model.pool, ...);
+- `t`: any other interface text, by its English source (gettext's way: the English is the key).
+
+A missing Chinese text falls back to the English source, so a new string never breaks a page;
+`tests/ui/test_i18n.py` lists what is missing. The terms follow `assets/i18n/glossary.json`
+(the course notes' words), which a test checks the translations against.
+
+The language is session-wide, like the presenter view: from the link (`lang=zh`), else the
+switch in the sidebar, else the browser's language (`st.context.locale`). Trainer and lab pages
+write it into their links (ui/urlstate.py) when it is not English.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+LANGS = {"en": "English", "zh": "中文"}
+DEFAULT = "en"
+PARAM = "lang"  # the link parameter
+KEY = "lang"  # the session's setting
+WIDGET = "lang.switch"
+I18N_DIR = Path(__file__).resolve().parents[1] / "assets" / "i18n"
+
+
+@cache
+def table(lang: str) -> dict[str, Any]:
+    """The translation table of `lang` (empty for English, whose text lives in the code)."""
+    if lang == DEFAULT:
+        return {}
+    return json.loads((I18N_DIR / f"{lang}.json").read_text(encoding="utf-8"))
+
+
+def _from_link_or_browser() -> str:
+    text = str(st.query_params.get(PARAM, "")).strip().lower()
+    if text in LANGS:
+        return text
+    locale = str(getattr(st.context, "locale", "") or "").lower()
+    return "zh" if locale.startswith("zh") else DEFAULT
+
+
+def lang() -> str:
+    """This session's language: "en" or "zh"."""
+    if KEY not in st.session_state:
+        st.session_state[KEY] = _from_link_or_browser()
+    return str(st.session_state[KEY])
+
+
+def link_value() -> str | None:
+    """What a page's link says of the language: None for English (links stay short), else
+    the language's code."""
+    current = lang()
+    return None if current == DEFAULT else current
+
+
+def _lookup(*keys: str) -> str | None:
+    node: Any = table(lang())
+    for key in keys:
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node if isinstance(node, str) and node else None
+
+
+def t(text: str) -> str:
+    """Interface text by its English source."""
+    return _lookup("text", text) or text
+
+
+def field_label(path: str, english: str) -> str:
+    return _lookup("fields", path, "label") or english
+
+
+def field_help(path: str, english: str) -> str:
+    return _lookup("fields", path, "help") or english
+
+
+def pair_labels(path: str, english: tuple[str, ...]) -> tuple[str, ...]:
+    node = table(lang()).get("fields", {}).get(path, {}).get("labels")
+    return tuple(node) if isinstance(node, list) and len(node) == len(english) else english
+
+
+def entry_label(path: str, name: str, english: str) -> str:
+    return _lookup("registries", path, name, "label") or english
+
+
+def entry_help(path: str, name: str, english: str) -> str:
+    return _lookup("registries", path, name, "help") or english
+
+
+def choice_label(path: str, value: str, english: str) -> str:
+    return _lookup("choices", path, value) or english
+
+
+def page_title(key: str, english: str) -> str:
+    return _lookup("pages", key, "title") or english
+
+
+def page_blurb(key: str, english: str) -> str:
+    return _lookup("pages", key, "blurb") or english
+
+
+def section_title(english: str) -> str:
+    return _lookup("sections", english) or english
+
+
+def switch() -> None:
+    """The language switch, in the sidebar. A change keeps the session's runs and values (they
+    live under keys no label touches) and rewrites the link's `lang`."""
+    st.session_state[WIDGET] = lang()
+
+    def copy() -> None:
+        chosen = st.session_state[WIDGET] or lang()  # a segmented control can be cleared
+        st.session_state[KEY] = chosen
+        if chosen == DEFAULT:
+            st.query_params.pop(PARAM, None)
+        else:
+            st.query_params[PARAM] = chosen
+
+    st.sidebar.segmented_control(
+        "Language / 语言",
+        list(LANGS),
+        format_func=LANGS.__getitem__,
+        key=WIDGET,
+        on_change=copy,
+    )
