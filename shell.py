@@ -65,9 +65,10 @@ if full:
     st.button("Try again", type="primary")
     st.stop()
 
+i18n.switch()  # under the navigation, above the page's own controls: easy to find in class
+
 # The page runs holding the session's lock: the training service trains this session's runs
 # only between its script runs, never while a page reads or changes a model (ui/live.py).
 with session_lock():
     page.run()
 presenter.switch()  # at the bottom of the sidebar, under the page's own controls
-i18n.switch()
