@@ -5,7 +5,7 @@ import streamlit as st
 from engine.data import DATASETS, DataError, build_dataset
 from engine.presets import list_presets
 from engine.registry import ConfigError
-from ui import panels, toy_view
+from ui import i18n, panels, toy_view
 from ui.controls import Group, PageControls, pop_notices, render_controls
 from ui.lifecycle import ensure_run
 from ui.live import LiveRun, panels_area
@@ -58,7 +58,10 @@ for notice in pop_notices(PAGE):
 
 run = None
 if error:
-    st.error(f"This combination cannot train: {plain(error)}", icon=":material/block:")
+    st.error(
+        i18n.t("This combination cannot train: {error}").format(error=plain(error)),
+        icon=":material/block:",
+    )
 else:
     try:
         run, _ = ensure_run(PAGE, cfg, lambda c: build_dataset(c.data, c.seed, get_points(PAGE)))
@@ -68,12 +71,15 @@ else:
 transport(PAGE, run, blocked=run is None, new_data=True, more=lambda: preset_picker(PAGE, PRESETS))
 views = view_values(PAGE)
 present = presenting()
+lang = i18n.lang()  # read here: `view` also runs in the training service, outside the script
 
 
 def view(live: LiveRun, static: bool) -> dict:
     """The numbers, the network and the output (also built by the training service)."""
-    data = toy_view.network_data(live, views["test_points"], views["discretize"], present, static)
-    data["metrics"] = panels.metric_items(live, held_out="test")
+    data = toy_view.network_data(
+        live, views["test_points"], views["discretize"], present, static, lang
+    )
+    data["metrics"] = panels.metric_items(live, held_out="test", lang=lang)
     return data
 
 
@@ -86,10 +92,10 @@ if run is not None:
     status_banner(run)
 live_view(PAGE, view)
 with st.container(horizontal=True, gap="large"):
-    view_toggle(PAGE, "test_points", "Show test data")
-    view_toggle(PAGE, "discretize", "Discretize output")
-    view_toggle(PAGE, "log_loss", "Log-scale loss")
+    view_toggle(PAGE, "test_points", i18n.t("Show test data"))
+    view_toggle(PAGE, "discretize", i18n.t("Discretize output"))
+    view_toggle(PAGE, "log_loss", i18n.t("Log-scale loss"))
 panels_area(PAGE, charts, every=charts_every)
-with st.expander("Use your own points"):
+with st.expander(i18n.t("Use your own points")):
     upload_box(PAGE, run.trainer.data if run else None)
 write_url(CONTROLS, cfg, VIEWS)

@@ -67,11 +67,50 @@ def spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
     return out
 
 
+def translate_spec(node: Any, tr: Callable[[str], str]) -> None:
+    """Put a spec's shown text through `tr`, in place: every title (chart, axis, legend,
+    facet header) and, where a legend colours a fixed domain (the curves' splits), its
+    labels. The builders keep writing English; the language is applied here, once per
+    cached template."""
+    if isinstance(node, list):
+        for item in node:
+            translate_spec(item, tr)
+        return
+    if not isinstance(node, dict):
+        return
+    for key, value in node.items():
+        if key == "title" and isinstance(value, str):
+            node[key] = tr(value)
+        else:
+            translate_spec(value, tr)
+    legend, domain = node.get("legend"), node.get("scale", {}).get("domain")
+    if isinstance(legend, dict) and isinstance(domain, list):
+        labels = [(d, tr(d)) for d in domain if isinstance(d, str) and tr(d) != d]
+        if labels:
+            cases = "".join(
+                f"datum.label == {_quoted(d)} ? {_quoted(shown)} : " for d, shown in labels
+            )
+            legend["labelExpr"] = cases + "datum.label"
+
+
+def _quoted(text: str) -> str:
+    """`text` as a string literal of a Vega expression."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 @lru_cache(maxsize=128)
-def _template(build: Callable[..., Any], columns: tuple[str, ...], params: tuple) -> str:
-    """JSON of the spec `build(empty table, *params)` makes; the data is added per draw."""
+def _template(
+    build: Callable[..., Any], columns: tuple[str, ...], params: tuple, lang: str = "en"
+) -> str:
+    """JSON of the spec `build(empty table, *params)` makes, its text in `lang` (part of the
+    cache key: one session's language never shows in another's); the data is added per draw."""
+    from ui import i18n
+
     empty = pd.DataFrame({c: [] for c in columns})
-    return json.dumps(spec(build(empty, *params)))
+    out = spec(build(empty, *params))
+    if lang != i18n.DEFAULT:
+        translate_spec(out, lambda text: i18n.text_in(lang, text))
+    return json.dumps(out)
 
 
 def show(
@@ -90,7 +129,9 @@ def show(
     """
     import streamlit as st
 
-    template = json.loads(_template(build, tuple(df.columns), tuple(params)))
+    from ui import i18n
+
+    template = json.loads(_template(build, tuple(df.columns), tuple(params), i18n.lang()))
     (where or st).vega_lite_chart(df, template, width=width)
 
 
@@ -265,7 +306,7 @@ def grad_norms_chart(df: pd.DataFrame, height: int = 200):
         alt.Chart(df, title="Gradient norm per layer over time", height=height, autosize=FIT_WIDTH)
         .mark_line()
         .encode(
-            x=alt.X("step:Q"),
+            x=alt.X("step:Q", title="step"),
             y=alt.Y("norm:Q", scale=alt.Scale(type="log"), title="‖∂loss/∂W‖"),
             color=alt.Color("layer:N", sort=None, legend=TOP_LEGEND),
             tooltip=["layer:N", "step:Q", alt.Tooltip("norm:Q", format=".3g")],
@@ -314,7 +355,11 @@ def lr_chart(df: pd.DataFrame, height: int = 200):
     return (
         alt.Chart(df, title="Learning rate", height=height, autosize=FIT_WIDTH)
         .mark_line(color="#0877bd")
-        .encode(x="epoch:Q", y=alt.Y("lr:Q", title=None), tooltip=["epoch:Q", "lr:Q"])
+        .encode(
+            x=alt.X("epoch:Q", title="epoch"),
+            y=alt.Y("lr:Q", title=None),
+            tooltip=["epoch:Q", "lr:Q"],
+        )
     )
 
 
@@ -453,7 +498,7 @@ def grad_time_chart(df: pd.DataFrame):
         alt.Chart(df, height=150, width=220)
         .mark_line()
         .encode(
-            x=alt.X("step:Q"),
+            x=alt.X("step:Q", title="step"),
             y=alt.Y("norm:Q", scale=alt.Scale(type="log"), title="‖∂loss/∂W‖"),
             color=alt.Color("layer:N", sort=None, legend=TOP_LEGEND),
             tooltip=["layer:N", "step:Q", alt.Tooltip("norm:Q", format=".3g")],

@@ -385,7 +385,7 @@ def render_controls(pc: PageControls) -> tuple[Config | None, str | None]:
     values = get_values(pc.page)
     with st.sidebar:
         for group in pc.groups:
-            with st.expander(group.title, expanded=group.expanded):
+            with st.expander(i18n.t(group.title), expanded=group.expanded):
                 for path in group.fields:
                     if is_visible(path, values):
                         _render_field(pc, path, values)

@@ -8,7 +8,8 @@ languages; what the student reads is looked up here as it is drawn:
 - `entry_label`, `entry_help`: a registry entry's label and one-line help, by field path + name;
 - `page_title`, `page_blurb`, `section_title`: the page table (ui/navigation.py);
 - `choice_label`: a fixed choice's shown text (data.normalize, model.pool, ...);
-- `t`: any other interface text, by its English source (gettext's way: the English is the key).
+- `t`: any other interface text, by its English source (gettext's way: the English is the key);
+  `text_in` the same in a given language, for code that runs outside the page's script.
 
 A missing Chinese text falls back to the English source, so a new string never breaks a page;
 `tests/ui/test_i18n.py` lists what is missing. The terms follow `assets/i18n/glossary.json`
@@ -78,6 +79,20 @@ def _lookup(*keys: str) -> str | None:
 def t(text: str) -> str:
     """Interface text by its English source."""
     return _lookup("text", text) or text
+
+
+def text_in(language: str, text: str) -> str:
+    """`t` in a given language, without asking the session: for code that runs outside the
+    page's script (the training service's frames, cached chart specs)."""
+    found = table(language).get("text", {}).get(text)
+    return found if isinstance(found, str) and found else text
+
+
+def layer_name(language: str, name: str) -> str:
+    """An engine layer name ("hidden 2", "output") as shown in `language`."""
+    if name.startswith("hidden "):
+        return text_in(language, "hidden {n}").format(n=name.removeprefix("hidden "))
+    return text_in(language, name)
 
 
 def field_label(path: str, english: str) -> str:

@@ -78,9 +78,19 @@ def ticker(key: str, every: float, on_tick: Callable[[], None]) -> None:
     _mount(key=key, data={"kind": "ticker", "every": every}, on_tick_change=on_tick)
 
 
-def copy_link(key: str) -> None:
-    """A button that copies the page's link, with every setting in it, to the clipboard."""
-    _mount(key=key, data={"kind": "copy"}, width="content")
+COPY_TEXT = {
+    "copy": "Copy link",
+    "copied": "Link copied",
+    "failed": "Copy failed: use the address bar",
+    "title": "Copy this page's link: it opens the same data, network and settings.",
+}
+
+
+def copy_link(key: str, tr: Callable[[str], str] = str) -> None:
+    """A button that copies the page's link, with every setting in it, to the clipboard; its
+    texts put through `tr` (the session's language)."""
+    text = {name: tr(english) for name, english in COPY_TEXT.items()}
+    _mount(key=key, data={"kind": "copy", "text": text}, width="content")
 
 
 def pad(key: str, data: dict[str, Any], on_change: Callable[[], None]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.presets import Preset
+from ui import i18n
 from ui.controls import set_values
 from ui.lifecycle import reset_run
 from ui.state import skey
@@ -15,7 +16,10 @@ def _load(page: str, presets: dict[str, Preset]) -> None:
     if name in presets:
         set_values(page, presets[name].config.to_flat())
         reset_run(page)
-        st.toast(f"Loaded “{presets[name].title}”. Press Play.", icon=":material/check:")
+        title = i18n.t(presets[name].title)
+        st.toast(
+            i18n.t("Loaded “{title}”. Press Play.").format(title=title), icon=":material/check:"
+        )
 
 
 def preset_picker(page: str, presets: list[Preset]) -> None:
@@ -24,16 +28,21 @@ def preset_picker(page: str, presets: list[Preset]) -> None:
     if not presets:
         return
     by_name = {p.name: p for p in presets}
-    with st.popover("Presets", icon=":material/science:", help="Classic experiments in one click"):
+    with st.popover(
+        i18n.t("Presets"),
+        icon=":material/science:",
+        help=i18n.t("Classic experiments in one click"),
+    ):
         name = st.selectbox(
-            "Preset",
+            i18n.t("Preset"),
             list(by_name),
-            format_func=lambda n: by_name[n].title,
+            # looked up now, in this run's language (a lambda would ask whenever it is called)
+            format_func={n: i18n.t(p.title) for n, p in by_name.items()}.__getitem__,
             key=skey(page, "preset"),
         )
-        st.caption(by_name[name].summary)
+        st.caption(i18n.t(by_name[name].summary))
         st.button(
-            "Load preset",
+            i18n.t("Load preset"),
             key=skey(page, "btn.preset"),
             on_click=_load,
             args=(page, by_name),

@@ -23,7 +23,7 @@ from engine.inspection import (
     plane_grid,
     plane_inputs,
 )
-from ui import liveview
+from ui import i18n, liveview
 from ui.live import LiveRun
 from ui.widgets import FEATURE_LABELS
 
@@ -182,13 +182,20 @@ def _labels(d: Dataset, split: str) -> np.ndarray:
     return y[:, 0] if y.ndim == 2 else y
 
 
-def legend(d: Dataset) -> str:
-    """What the output map's colours and rings mean (class names from the data)."""
+def legend(d: Dataset, lang: str = i18n.DEFAULT) -> str:
+    """What the output map's colours and rings mean (class names from the data), in `lang`."""
     if d.task == "regression":
-        return "Output: blue high, orange low. White rings: training points; black: test."
+        return i18n.text_in(
+            lang, "Output: blue high, orange low. White rings: training points; black: test."
+        )
     names = ["orange", "blue", "green", "purple"]
-    classes = ", ".join(f"class {k} {names[k % 4]}" for k in range(d.n_classes))
-    return f"Output: {classes}; pale = unsure. White rings: training points; black: test."
+    each = i18n.text_in(lang, "class {k} {colour}")
+    classes = i18n.text_in(lang, ", ").join(
+        each.format(k=k, colour=i18n.text_in(lang, names[k % 4])) for k in range(d.n_classes)
+    )
+    return i18n.text_in(
+        lang, "Output: {classes}; pale = unsure. White rings: training points; black: test."
+    ).format(classes=classes)
 
 
 def curve(run: LiveRun) -> dict[str, list[float]]:
@@ -206,16 +213,26 @@ def curve(run: LiveRun) -> dict[str, list[float]]:
 
 
 def network_data(
-    run: LiveRun, show_test: bool, discretize: bool, present: bool, static: bool = True
+    run: LiveRun,
+    show_test: bool,
+    discretize: bool,
+    present: bool,
+    static: bool = True,
+    lang: str = i18n.DEFAULT,
 ) -> dict[str, Any]:
     """Everything the component needs to draw the network, the output and the loss chart;
     without the data points unless `static` (they do not change while the run plays, and
-    the browser keeps them). Calls no Streamlit: the training service builds frames with it."""
+    the browser keeps them); its text in `lang`. Calls no Streamlit: the training service
+    builds frames with it."""
+
+    def tr(text: str) -> str:
+        return i18n.text_in(lang, text)
+
     t = run.trainer
     d = t.data
     plane = plane_of(run)
     bounds = ACTIVATIONS.get(t.cfg.model.activation).extra.get("bounds")
-    columns = [_plane(run)[2]]  # the input column
+    columns = [{**_plane(run)[2], "title": tr("Inputs")}]  # the input column
     for i, units in enumerate(plane.units):
         shown = units[..., :MAX_UNITS_SHOWN]
         if bounds is not None:
@@ -225,13 +242,13 @@ def network_data(
             centre, limit = 0.0, float(np.abs(np.nan_to_num(shown)).max()) if shown.size else 1.0
         maps = _pooled(shown - centre)
         more = plane.widths[i] - shown.shape[-1]
-        columns.append(_column(f"Layer {i + 1}", maps, limit or 1.0, more))
+        columns.append(_column(tr("Layer {n}").format(n=i + 1), maps, limit or 1.0, more))
     value_limit = 1.0
     if d.task == "regression":
         value_limit = float(np.abs(d.train.y.numpy()).max()) or 1.0
     output = output_values(plane, discretize, value_limit)
     out_map = _output_thumb(plane, value_limit)
-    columns.append(_column("Output", out_map, 1.0))
+    columns.append(_column(tr("Output"), out_map, 1.0))
     weights = _weights(run, plane, [c["n"] for c in columns])
     names = ", ".join(FEATURE_LABELS.get(f, f) for f in d.feature_names)
     points = _points_data(d, plane.extent, value_limit, show_test) if static else {}
@@ -245,12 +262,17 @@ def network_data(
         "columns": columns,
         "weights": [_weight_data(w) for w in weights],
         "output": output,
-        "output_title": "Output (decision boundary)" if d.task == "classification" else "Output",
+        "output_title": tr("Output (decision boundary)")
+        if d.task == "classification"
+        else tr("Output"),
         "curve": curve(run),
-        "curve_legend": "Loss: training (blue), test (orange)",
-        "legend": legend(d),
-        "caption": f"Inputs: {names}. Each square is one neuron over the plane. Lines are "
-        "weights: blue positive, orange negative, thicker = larger.",
+        "curve_legend": tr("Loss: training (blue), test (orange)"),
+        "more_text": tr("+{n} more"),  # under a column with hidden units
+        "legend": legend(d, lang),
+        "caption": tr(
+            "Inputs: {names}. Each square is one neuron over the plane. Lines are weights: "
+            "blue positive, orange negative, thicker = larger."
+        ).format(names=names),
     }
 
 

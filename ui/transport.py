@@ -92,7 +92,7 @@ def transport(
             on_click=_step,
             args=(key,),
             disabled=blocked or done,
-            help=step_help,
+            help=i18n.t(step_help),
         )
         st.button(
             i18n.t("Reset"),
@@ -117,7 +117,7 @@ def transport(
         speed = speed_control(page, speeds or speeds_for(run))
         if more is not None:
             more()
-        liveview.copy_link(key=f"{key}.copylink")
+        liveview.copy_link(key=f"{key}.copylink", tr=i18n.t)
     if run is not None:
         with run.lock:
             run.speed = None if speed == "max" else float(speed)
@@ -159,25 +159,38 @@ def status_banner(run: LiveRun) -> None:
     t = run.trainer
     single = len(run.trainers) == 1
     if run.error:
-        st.error(run.error + " Press Reset to start again.", icon=":material/error:")
+        st.error(f"{run.error} {i18n.t('Press Reset to start again.')}", icon=":material/error:")
     elif single and t.status == "diverged":
         st.error(t.message, icon=":material/warning:")
     elif single and t.status == "finished":
         st.info(
-            f"Training finished: {t.epoch:,.0f} epochs ({t.step_count:,} steps). Raise the "
-            "number of epochs in the sidebar (Run) to keep going, or press Reset.",
+            i18n.t(
+                "Training finished: {epochs:,.0f} epochs ({steps:,} steps). Raise the number "
+                "of epochs in the sidebar (Run) to keep going, or press Reset."
+            ).format(epochs=t.epoch, steps=t.step_count),
             icon=":material/flag:",
         )
     elif run.notice:
         st.info(run.notice, icon=":material/info:")
     elif run.queued:
-        whose = "yours continues" if single else "these runs continue"
-        st.warning(
-            f"Queued: the server is busy with other trainings; {whose} as soon as a slot frees up.",
-            icon=":material/hourglass_top:",
+        text = (
+            i18n.t(
+                "Queued: the server is busy with other trainings; yours continues as soon as "
+                "a slot frees up."
+            )
+            if single
+            else i18n.t(
+                "Queued: the server is busy with other trainings; these runs continue as soon "
+                "as a slot frees up."
+            )
         )
+        st.warning(text, icon=":material/hourglass_top:")
     if run.store_error:
         st.warning(run.store_error, icon=":material/database:")
     elif run.store_page and run.saved:
         ids = ", ".join(f"#{i}" for i in run.saved.values())
-        st.caption(f"Saved in the run store as run {ids}: rename, export or compare it on Runs.")
+        st.caption(
+            i18n.t(
+                "Saved in the run store as run {ids}: rename, export or compare it on Runs."
+            ).format(ids=ids)
+        )

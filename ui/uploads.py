@@ -11,6 +11,7 @@ import streamlit as st
 
 from engine.data import DataError, Dataset
 from engine.data.uploads import UploadedPoints, parse_points_csv, points_to_csv
+from ui import i18n
 from ui.controls import points_key, set_values
 from ui.lifecycle import reset_run
 from ui.state import skey
@@ -41,29 +42,35 @@ def _on_upload(page: str) -> None:
 def upload_box(page: str, dataset: Dataset | None) -> None:
     """File uploader with its error message, and a download of the current points."""
     st.file_uploader(
-        "Upload a CSV of 2-D points: columns x1, x2, label",
+        i18n.t("Upload a CSV of 2-D points: columns x1, x2, label"),
         type=["csv", "txt"],
         key=skey(page, "csv"),
         on_change=_on_upload,
         args=(page,),
-        help="One point per row; a header row is optional. Labels: 2 to 10 classes "
-        "(numbers or names). Up to 20,000 rows and 2 MB.",
+        help=i18n.t(
+            "One point per row; a header row is optional. Labels: 2 to 10 classes "
+            "(numbers or names). Up to 20,000 rows and 2 MB."
+        ),
     )
     error = st.session_state.get(skey(page, "csv_error"))
     if error:
-        st.error(f"Could not use this file. {plain(error)}", icon=":material/error:")
+        st.error(
+            i18n.t("Could not use this file. {error}").format(error=plain(error)),
+            icon=":material/error:",
+        )
     points = get_points(page)
     if points is not None:
         st.caption(
-            f"Loaded {len(points.y):,} points in {points.n_classes} classes "
-            f"({', '.join(points.class_names)}). Pick *Your own points (CSV)* as the dataset "
-            "to train on them."
+            i18n.t(
+                "Loaded {n:,} points in {k} classes ({names}). Pick *Your own points (CSV)* "
+                "as the dataset to train on them."
+            ).format(n=len(points.y), k=points.n_classes, names=", ".join(points.class_names))
         )
     if dataset is not None and dataset.train_xy is not None and dataset.task == "classification":
         xy = np.concatenate([dataset.train_xy, dataset.val_xy])
         y = np.concatenate([dataset.train.y.numpy(), dataset.val.y.numpy()])
         st.download_button(
-            "Download these points as CSV",
+            i18n.t("Download these points as CSV"),
             points_to_csv(xy, y),
             file_name=f"{dataset.name}.csv",
             mime="text/csv",

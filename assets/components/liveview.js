@@ -272,7 +272,8 @@ function drawNetwork(state, data) {
     if (col.more) {
       const [, yLast] = unitOrigin(layout, data, i, col.n - 1);
       ctx.fillStyle = "#777";
-      ctx.fillText(`+${col.more} more`, x0 + thumb / 2, yLast + thumb + 14);
+      const more = (data.more_text || "+{n} more").replace("{n}", String(col.more));
+      ctx.fillText(more, x0 + thumb / 2, yLast + thumb + 14);
     }
   });
 }
@@ -690,12 +691,26 @@ function copyLabel(button, text) {
   button.appendChild(document.createTextNode(text));
 }
 
+// The copy button's texts; the page sends them in its language (data.text, see renderCopy).
+const COPY_TEXT = {
+  copy: "Copy link",
+  copied: "Link copied",
+  failed: "Copy failed: use the address bar",
+  title: "Copy this page's link: it opens the same data, network and settings.",
+};
+
+function renderCopy(state, data) {
+  state.text = Object.assign({}, COPY_TEXT, data.text || {});
+  state.button.title = state.text.title;
+  if (!state.busy) copyLabel(state.button, state.text.copy);
+}
+
 function buildCopy(root) {
-  const state = {};
+  const state = { text: COPY_TEXT, busy: false };
   state.button = el("button", "nv-button nv-copy", root);
   state.button.type = "button";
-  copyLabel(state.button, "Copy link");
-  state.button.title = "Copy this page's link: it opens the same data, network and settings.";
+  copyLabel(state.button, state.text.copy);
+  state.button.title = state.text.title;
   state.button.addEventListener("click", async () => {
     const url = window.location.href;
     let ok = false;
@@ -717,9 +732,13 @@ function buildCopy(root) {
       }
       area.remove();
     }
-    copyLabel(state.button, ok ? "Link copied" : "Copy failed: use the address bar");
+    copyLabel(state.button, ok ? state.text.copied : state.text.failed);
     state.button.dataset.copied = ok ? "true" : "false";
-    setTimeout(() => copyLabel(state.button, "Copy link"), 2500);
+    state.busy = true;
+    setTimeout(() => {
+      state.busy = false;
+      copyLabel(state.button, state.text.copy);
+    }, 2500);
   });
   return state;
 }
@@ -740,7 +759,7 @@ const RENDER = {
   pad: renderPad,
   table: renderTable,
   ticker: renderTicker,
-  copy: () => {},
+  copy: renderCopy,
 };
 
 function draw(root, data) {

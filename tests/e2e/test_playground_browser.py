@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from e2e_helpers import (
@@ -16,6 +17,8 @@ from e2e_helpers import (
     wait_until,
 )
 from playwright.sync_api import Browser, Page, expect
+
+from ui.i18n import I18N_DIR
 
 
 def open_playground(page: Page, url: str, query: str = "") -> None:
@@ -116,3 +119,21 @@ def test_uploading_a_bad_csv_shows_what_is_wrong(app_url: str, page: Page) -> No
     expect(error).to_contain_text(re.compile("line 4.*oops.*not a number"))
     screenshot(page, "playground-bad-csv")
     assert page.locator(EXCEPTION).count() == 0
+
+
+def test_the_page_in_chinese_keeps_its_language_while_it_trains(app_url: str, page: Page) -> None:
+    """lang=zh: the page's own texts, and the live view's, whose frames the training service
+    builds outside the page's script, stay Chinese while the run plays."""
+    zh = json.loads((I18N_DIR / "zh.json").read_text(encoding="utf-8"))["text"]
+    open_playground(page, app_url, "?lang=zh")
+    expect(page.get_by_role("heading", name=zh["Playground"])).to_be_visible()
+    assert metric_value(page, zh["Epoch"]) == "0.00"
+    click_button(page, zh["Play"])
+    wait_until(lambda: number(metric_value(page, zh["Steps"])) > 20, what="live frames")
+    wait_until(lambda: charts_drawn(page) >= 2, what="the loss and accuracy charts")
+    live = page.locator(".nv-root[data-kind='network']")
+    expect(live).to_contain_text(zh["Output (decision boundary)"])
+    expect(page.locator(".nv-copy")).to_contain_text(zh["Copy link"])
+    screenshot(page, "playground-zh")
+    click_button(page, zh["Pause"])
+    expect(page.get_by_role("button", name=zh["Play"], exact=True)).to_be_visible()
