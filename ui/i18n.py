@@ -67,8 +67,9 @@ def link_value() -> str | None:
     return None if current == DEFAULT else current
 
 
-def _lookup(*keys: str) -> str | None:
-    node: Any = table(lang())
+def _lookup(*keys: str, language: str | None = None) -> str | None:
+    """The non-empty text at `keys` in the table of `language` (the session's by default)."""
+    node: Any = table(language or lang())
     for key in keys:
         if not isinstance(node, dict) or key not in node:
             return None
@@ -84,8 +85,7 @@ def t(text: str) -> str:
 def text_in(language: str, text: str) -> str:
     """`t` in a given language, without asking the session: for code that runs outside the
     page's script (the training service's frames, cached chart specs)."""
-    found = table(language).get("text", {}).get(text)
-    return found if isinstance(found, str) and found else text
+    return _lookup("text", text, language=language) or text
 
 
 def layer_name(language: str, name: str) -> str:

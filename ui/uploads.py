@@ -64,7 +64,9 @@ def upload_box(page: str, dataset: Dataset | None) -> None:
             i18n.t(
                 "Loaded {n:,} points in {k} classes ({names}). Pick *Your own points (CSV)* "
                 "as the dataset to train on them."
-            ).format(n=len(points.y), k=points.n_classes, names=", ".join(points.class_names))
+            ).format(
+                n=len(points.y), k=points.n_classes, names=plain(", ".join(points.class_names))
+            )  # the names are the file's own labels: visitor text, shown as text
         )
     if dataset is not None and dataset.train_xy is not None and dataset.task == "classification":
         xy = np.concatenate([dataset.train_xy, dataset.val_xy])

@@ -332,3 +332,23 @@ def test_each_view_tab_draws_only_when_open(at: AppTest) -> None:
     assert len(at.get("vega_lite_chart")) == 2 and not at.table  # by depth and over time
     # the gradient norm by depth a walkthrough points to (it was blank: bars on a log scale)
     assert_every_chart_has_data(at, "Gradients")
+
+
+def test_the_files_class_names_are_shown_as_typed_text() -> None:
+    """Class labels come from the visitor's file: a Markdown link there stays typed text."""
+    from app_helpers import open_page, unplain
+
+    from engine.data.uploads import parse_points_csv
+    from ui.controls import points_key
+
+    link = "[click](https://evil.example)"
+    rows = "x1,x2,label\n" + "".join(
+        f"{i / 10},{-i / 10},{link if i % 2 else 'b'}\n" for i in range(20)
+    )
+    at = open_page("playground")
+    at.session_state[points_key("pg")] = parse_points_csv(rows.encode())
+    at.run()
+    raw = [str(c.value) for c in at.caption if "points in 2 classes" in unplain(str(c.value))]
+    assert raw, [str(c.value) for c in at.caption]
+    assert link in unplain(raw[0])  # a reader sees exactly the file's label
+    assert link not in raw[0]  # but Markdown gets it escaped, so it is no link
