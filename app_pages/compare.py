@@ -4,7 +4,7 @@ import streamlit as st
 
 from engine.config import Config, field_info, field_paths, parse_value
 from engine.registry import ConfigError
-from ui import charts, compare
+from ui import charts, compare, stored_compare
 from ui.labs import Lab, comparison
 from ui.navigation import COMPARE
 from ui.runstore import COMPARED, SWEEPS, open_store
@@ -36,19 +36,19 @@ if not records:
     st.info("No stored runs yet: train on the Playground, the MNIST page or a lab first.")
 elif chosen:
     picked = [store.get(i) for i in chosen]
-    st.table(compare.final_table(picked), hide_index=True)
+    st.table(stored_compare.final_table(picked), hide_index=True)
     cols = st.columns(2)
-    loss = compare.stored_curves(picked, "loss")
+    loss = stored_compare.stored_curves(picked, "loss")
     if len(loss):
         splits, runs = charts.splits_present(loss), tuple(dict.fromkeys(loss["run"]))
         charts.show(compare.curves_chart, loss, "Loss", False, splits, runs, where=cols[0])
-    acc = compare.stored_curves(picked, "acc")
+    acc = stored_compare.stored_curves(picked, "acc")
     if len(acc):
         splits, runs = charts.splits_present(acc), tuple(dict.fromkeys(acc["run"]))
         charts.show(compare.curves_chart, acc, "Accuracy", False, splits, runs, where=cols[1])
     if len(picked) > 1:
         st.markdown("**Settings that differ**")
-        diff = compare.config_diff(picked)
+        diff = stored_compare.config_diff(picked)
         if len(diff):
             st.table(diff, hide_index=True)
         else:

@@ -13,12 +13,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from engine.config import Config, field_paths, format_value
-from engine.trainer import History
 from ui import charts
 from ui.live import LiveRun
-from ui.text import plain
-from ui.widgets import field_label
 
 SPLIT_DASH = {"training": [1, 0], "validation": [5, 3], "test": [5, 3]}
 
@@ -84,11 +80,11 @@ def show_curves(run: LiveRun, held_out: str = "validation", log_loss: bool = Fal
         charts.show(curves_chart, acc, "Accuracy", False, splits, runs, where=cols[1])
 
 
-def _pct(x: float | None) -> str:
+def percent(x: float | None) -> str:
     return "" if x is None or not math.isfinite(x) else f"{x:.1%}"
 
 
-def _num(x: float | None) -> str:
+def number(x: float | None) -> str:
     return "" if x is None or not math.isfinite(x) else f"{x:.3g}"
 
 
@@ -105,10 +101,10 @@ def summary_table(run: LiveRun, held_out: str = "validation") -> pd.DataFrame:
                 "run": label,
                 "epoch": f"{t.epoch:.1f}",
                 "status": t.status,
-                "training loss": _num(last.get("train_loss")),
-                f"{held_out} loss": _num(last.get("val_loss")),
-                "training accuracy": _pct(tr),
-                f"{held_out} accuracy": _pct(va),
+                "training loss": number(last.get("train_loss")),
+                f"{held_out} loss": number(last.get("val_loss")),
+                "training accuracy": percent(tr),
+                f"{held_out} accuracy": percent(va),
                 "gap": "" if gap is None else f"{gap * 100:+.1f} points",
             }
         )
@@ -137,59 +133,3 @@ def diverged_warning(run: LiveRun) -> None:
             "runs go on.",
             icon=":material/warning:",
         )
-
-
-def stored_curves(records: list[Any], metric: str) -> pd.DataFrame:
-    """(epoch, value, split, run) of stored runs' evaluations, for the overlaid curves."""
-    frames = []
-    for r in records:
-        h = History(**{k: r.history.get(k, []) for k in ("step", "loss", "lr", "evals", "probes")})
-        df = charts.curves_table(h, 1, metric, "validation")
-        frames.append(df[df.split != "minibatch"].assign(run=f"#{r.id}"))  # names: in the table
-    if not frames:
-        return pd.DataFrame(columns=["epoch", "value", "split", "run"])
-    return pd.concat(frames, ignore_index=True)
-
-
-def config_diff(records: list[Any]) -> pd.DataFrame:
-    """Only the config fields whose values differ between the runs: one row per field."""
-    cfgs = [Config.from_dict(r.config) for r in records]
-    rows = []
-    for path in field_paths():
-        vals = [c.get(path) for c in cfgs]
-        if any(v != vals[0] for v in vals[1:]):
-            rows.append(
-                {
-                    "setting": field_label(path),
-                    **{f"#{r.id}": _show(v) for r, v in zip(records, vals, strict=True)},
-                }
-            )
-    return pd.DataFrame(rows)
-
-
-def _show(value: Any) -> str:
-    """A config value for reading: floats to 4 significant digits, widths as 8-8-4."""
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, tuple) and all(isinstance(v, int) for v in value):
-        return "-".join(map(str, value))
-    return format_value(value)
-
-
-def final_table(records: list[Any]) -> pd.DataFrame:
-    """Where each stored run ended."""
-    return pd.DataFrame(
-        [
-            {
-                "run": f"#{r.id}",
-                "name": plain(r.name),  # st.table renders Markdown; a name is text
-                "status": r.status,
-                "steps": r.steps,
-                "seconds": f"{r.seconds:.1f}",
-                "validation loss": _num(r.val_loss),
-                "validation accuracy": _pct(r.val_acc),
-                "test accuracy": _pct(r.test_acc),
-            }
-            for r in records
-        ]
-    )

@@ -1,5 +1,5 @@
 """The interface's language: English (the source text, kept in the code that owns each string)
-or Simplified Chinese (data in assets/i18n/zh.json, keyed by stable ids).
+or Simplified Chinese (data in assets/i18n/zh/*.json, keyed by stable ids).
 
 The engine keeps English and stable keys (field paths, registry names) and never learns about
 languages; what the student reads is looked up here as it is drawn:
@@ -37,12 +37,30 @@ WIDGET = "lang.switch"
 I18N_DIR = Path(__file__).resolve().parents[1] / "assets" / "i18n"
 
 
+def _merge(into: dict[str, Any], part: dict[str, Any], where: str) -> None:
+    for key, value in part.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value, f"{where}.{key}")
+        elif key in into and into[key] != value:
+            raise ValueError(f"{where}.{key} is translated twice, differently")
+        else:
+            into[key] = value
+
+
+def parts(lang: str) -> list[Path]:
+    """The files that hold `lang`'s table: one per part of the app (interface, presets, lab
+    walkthroughs, messages ...), so that each can be written and reviewed on its own."""
+    return sorted((I18N_DIR / lang).glob("*.json"))
+
+
 @cache
 def table(lang: str) -> dict[str, Any]:
-    """The translation table of `lang` (empty for English, whose text lives in the code)."""
-    if lang == DEFAULT:
-        return {}
-    return json.loads((I18N_DIR / f"{lang}.json").read_text(encoding="utf-8"))
+    """The translation table of `lang` (empty for English, whose text lives in the code): the
+    parts in assets/i18n/<lang>/ merged; a text two parts translate differently is an error."""
+    merged: dict[str, Any] = {}
+    for path in parts(lang):
+        _merge(merged, json.loads(path.read_text(encoding="utf-8")), path.stem)
+    return merged
 
 
 def _from_link_or_browser() -> str:

@@ -3,15 +3,12 @@ and the link carries the language."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from e2e_helpers import EXCEPTION, charts_drawn, metric_value, number, wait_for_app, wait_until
 from playwright.sync_api import Page, expect
 
-ZH = json.loads(
-    (Path(__file__).resolve().parents[2] / "assets/i18n/zh.json").read_text(encoding="utf-8")
-)
+from ui.i18n import table
+
+ZH = table("zh")
 
 
 def zh(english: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 from e2e_helpers import (
@@ -18,7 +17,7 @@ from e2e_helpers import (
 )
 from playwright.sync_api import Browser, Page, expect
 
-from ui.i18n import I18N_DIR
+from ui.i18n import table
 
 
 def open_playground(page: Page, url: str, query: str = "") -> None:
@@ -124,7 +123,7 @@ def test_uploading_a_bad_csv_shows_what_is_wrong(app_url: str, page: Page) -> No
 def test_the_page_in_chinese_keeps_its_language_while_it_trains(app_url: str, page: Page) -> None:
     """lang=zh: the page's own texts, and the live view's, whose frames the training service
     builds outside the page's script, stay Chinese while the run plays."""
-    zh = json.loads((I18N_DIR / "zh.json").read_text(encoding="utf-8"))["text"]
+    zh = table("zh")["text"]
     open_playground(page, app_url, "?lang=zh")
     expect(page.get_by_role("heading", name=zh["Playground"])).to_be_visible()
     assert metric_value(page, zh["Epoch"]) == "0.00"

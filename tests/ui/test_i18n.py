@@ -20,7 +20,7 @@ from ui import controls, i18n
 from ui.navigation import PAGES
 from ui.widgets import SPECS
 
-ZH = json.loads((i18n.I18N_DIR / "zh.json").read_text(encoding="utf-8"))
+ZH = i18n.table("zh")
 GLOSSARY = json.loads((i18n.I18N_DIR / "glossary.json").read_text(encoding="utf-8"))["terms"]
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
@@ -57,7 +57,7 @@ def sources() -> list[tuple[str, str, str]]:
 
 def test_every_field_component_and_page_has_chinese_text() -> None:
     missing = [where for where, _, zh in sources() if not HAN.search(zh)]
-    assert not missing, f"{len(missing)} texts lack Chinese (assets/i18n/zh.json): {missing[:20]}"
+    assert not missing, f"{len(missing)} texts lack Chinese (assets/i18n/zh/): {missing[:20]}"
 
 
 def test_the_chinese_table_names_only_what_exists() -> None:
