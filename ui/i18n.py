@@ -9,7 +9,9 @@ languages; what the student reads is looked up here as it is drawn:
 - `page_title`, `page_blurb`, `section_title`: the page table (ui/navigation.py);
 - `choice_label`: a fixed choice's shown text (data.normalize, model.pool, ...);
 - `t`: any other interface text, by its English source (gettext's way: the English is the key);
-  `text_in` the same in a given language, for code that runs outside the page's script.
+  `text_in` the same in a given language, for code that runs outside the page's script;
+- `message`: a message the engine or the training thread made from a template ("Loss became
+  nan at step 12"), matched against the table's "messages" templates.
 
 A missing Chinese text falls back to the English source, so a new string never breaks a page;
 `tests/ui/test_i18n.py` lists what is missing. The terms follow `assets/i18n/glossary.json`
@@ -23,6 +25,7 @@ write it into their links (ui/urlstate.py) when it is not English.
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -104,6 +107,42 @@ def text_in(language: str, text: str) -> str:
     """`t` in a given language, without asking the session: for code that runs outside the
     page's script (the training service's frames, cached chart specs)."""
     return _lookup("text", text, language=language) or text
+
+
+_SLOT = re.compile(r"\{(\w+)\}")
+
+
+@cache
+def _templates(language: str) -> tuple[tuple[re.Pattern[str], str], ...]:
+    """The "messages" table as (pattern of the English template, Chinese template); longer
+    templates first, so that the most specific one wins."""
+    out = []
+    for english, chinese in table(language).get("messages", {}).items():
+        pattern, last = "", 0
+        for slot in _SLOT.finditer(english):
+            pattern += re.escape(english[last : slot.start()]) + f"(?P<{slot.group(1)}>.+?)"
+            last = slot.end()
+        out.append((re.compile(pattern + re.escape(english[last:]), re.DOTALL), chinese))
+    return tuple(sorted(out, key=lambda item: -len(item[0].pattern)))
+
+
+def message(text: str, language: str | None = None, depth: int = 0) -> str:
+    """A made-up message in the session's language (or `language`): the first "messages"
+    template it fits, its slots filled with what they matched, each of which is translated in
+    turn ("Training stopped: {error}" wraps an engine error); else an exact interface text;
+    else the English as it is. The engine keeps writing English; the CLI reads that."""
+    language = language or lang()
+    if language == DEFAULT or not text:
+        return text
+    exact = _lookup("text", text, language=language)
+    if exact:
+        return exact
+    for pattern, chinese in _templates(language):
+        match = pattern.fullmatch(text)
+        if match and depth < 3:
+            values = {k: message(v, language, depth + 1) for k, v in match.groupdict().items()}
+            return chinese.format(**values)
+    return text
 
 
 def layer_name(language: str, name: str) -> str:
