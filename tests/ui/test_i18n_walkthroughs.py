@@ -80,7 +80,7 @@ def glossary_misses(english: str, chinese: str) -> list[str]:
     return [
         f"'{term['en']}' -> one of {[term['zh'], *term.get('also', [])]}"
         for term in GLOSSARY
-        if re.search(rf"\b{re.escape(term['en'])}\b", english, re.IGNORECASE)
+        if re.search(rf"\b{re.escape(term['en'])}s?\b", english, re.IGNORECASE)
         and not any(form in chinese for form in [term["zh"], *term.get("also", [])])
     ]
 
