@@ -234,6 +234,7 @@ def _pad_result(page: str, key: str) -> None:
     run = get_run(page)
     state = st.session_state.get(key) or {}
     out: dict[str, Any] = {"steps": [], "probs": [], "message": "", "error": False}
+    out["lang"] = i18n.lang()  # worded in it: a switch of language words it again
     try:
         ink = decode_ink(state.get("ink"))
         if ink is None:
@@ -295,6 +296,8 @@ def your_digit(page: str, run: LiveRun) -> None:
 def _drawing_pad(page: str) -> None:
     """The pad in its own fragment: a stroke reruns this, not the page (nor the live view)."""
     key = skey(page, "pad")
+    if st.session_state.get(skey(page, "pad.result"), {}).get("lang", i18n.lang()) != i18n.lang():
+        _pad_result(page, key)  # the last drawing's result, in the language just switched to
     result = st.session_state.get(skey(page, "pad.result")) or {
         "message": i18n.t("Draw a digit: large, in the middle of the pad.")
     }

@@ -5,12 +5,13 @@ names and formulas; the engine's messages a student can trigger here come out in
 
 from __future__ import annotations
 
+import base64
 import io
 from pathlib import Path
 
 import numpy as np
 import pytest
-from app_helpers import assert_clean, open_page, run_of, shown
+from app_helpers import assert_clean, live_view, open_page, run_of, shown
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 from zh_check import ALLOWED, HAN, ZH, english_words, shown_texts, untranslated
@@ -188,3 +189,23 @@ def test_without_a_chinese_font_pictures_fall_back(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(images, "cjk_font_file", lambda: None)
     tile = Image.new("RGB", (8, 8), "white")
     images.network_diagram([[tile], [tile]], ["输入", "输出层"], [None], [0, 3], lang="zh")
+
+
+def test_the_drawing_pads_result_follows_a_language_switch() -> None:
+    """The pad's result is worded when the drawing arrives; switched to Chinese, the page words
+    the same drawing's result again (its steps and its reading) rather than keep English."""
+    at = open_page(PAGE)
+    at.button(key=f"{PAGE}.run.btn.step").click().run()
+    digit = Image.fromarray(mnist.load_embedded().test_x[0]).resize((112, 112))
+    pixels = base64.b64encode(np.asarray(digit).tobytes()).decode()
+    at.session_state[f"{PAGE}.pad"] = {"ink": {"n": 1, "pixels": pixels}}  # as a stroke sends
+    english = {"message": "The network reads 7 (90% sure).", "steps": [], "lang": "en"}
+    at.session_state[f"{PAGE}.pad.result"] = english
+    at.session_state["lang"] = "zh"
+    at.run()
+    assert_clean(at)
+    pad = live_view(at, f"{PAGE}.pad")
+    reads = ZH["text"]["The network reads {digit} ({sure:.0%} sure)."]
+    assert pad["message"].startswith(reads.split("{")[0]) and not pad["error"]
+    steps = ("ink cropped", "fit in 20×20", "centred in 28×28")
+    assert [s["label"] for s in pad["steps"]] == [ZH["text"][s] for s in steps]
