@@ -31,10 +31,11 @@ for path, registry in registries().items():
     st.caption(field_help(path, field_info(path)["help"]))
     rows = [
         {
-            t("name"): e.name,
+            # names and settings are what a config file or a link writes: shown as code
+            t("name"): f"`{e.name}`",
             t("label"): entry_label(path, e.name, e.label),
             t("what it does"): entry_help(path, e.name, e.help),
-            t("settings"): ", ".join(e.params),
+            t("settings"): ", ".join(f"`{p}`" for p in e.params),
             t("works with"): " / ".join(a.upper() for a in e.applies_to),
         }
         for e in registry

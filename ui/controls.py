@@ -162,7 +162,8 @@ def add_notice(page: str, text: str) -> None:
 
 
 def pop_notices(page: str) -> list[str]:
-    return st.session_state.pop(skey(page, "notices"), [])
+    """The page's notices, taken (each shows once), in the session's language."""
+    return [i18n.message(text) for text in st.session_state.pop(skey(page, "notices"), [])]
 
 
 # ---------------------------------------------------------------------------------------------

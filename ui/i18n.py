@@ -110,6 +110,9 @@ def text_in(language: str, text: str) -> str:
 
 
 _SLOT = re.compile(r"\{(\w+)\}")
+# What a slot may match: a field path is a dotted name (so "{path}: ..." cannot swallow the
+# head of a wrapping message); anything else is any text.
+_SLOT_PATTERN = {"path": r"[\w.]+"}
 
 
 @cache
@@ -120,7 +123,9 @@ def _templates(language: str) -> tuple[tuple[re.Pattern[str], str], ...]:
     for english, chinese in table(language).get("messages", {}).items():
         pattern, last = "", 0
         for slot in _SLOT.finditer(english):
-            pattern += re.escape(english[last : slot.start()]) + f"(?P<{slot.group(1)}>.+?)"
+            name = slot.group(1)
+            matches = _SLOT_PATTERN.get(name, ".+?")
+            pattern += re.escape(english[last : slot.start()]) + f"(?P<{name}>{matches})"
             last = slot.end()
         out.append((re.compile(pattern + re.escape(english[last:]), re.DOTALL), chinese))
     return tuple(sorted(out, key=lambda item: -len(item[0].pattern)))
@@ -141,7 +146,10 @@ def message(text: str, language: str | None = None, depth: int = 0) -> str:
         match = pattern.fullmatch(text)
         if match and depth < 3:
             values = {k: message(v, language, depth + 1) for k, v in match.groupdict().items()}
-            return chinese.format(**values)
+            try:
+                return chinese.format(**values)
+            except (KeyError, IndexError, ValueError):  # a broken template: show the English
+                return text
     return text
 
 

@@ -17,6 +17,7 @@ import streamlit as st
 from engine.config import Config
 from engine.data import Dataset, build_dataset
 from engine.trainer import Trainer, can_apply_live
+from ui import i18n
 from ui.live import MAX_PROBES, LiveRun, get_run, make_live, run_key, save_run
 from ui.service import service
 
@@ -91,6 +92,7 @@ def _retire(run: LiveRun) -> None:
     new = [i for k, i in run.saved.items() if before.get(k) != i]
     if new:
         ids = ", ".join(f"#{i}" for i in new)
-        st.toast(f"Saved in the run store as run {ids} (see Runs).", icon=":material/database:")
+        text = i18n.t("Saved in the run store as run {ids} (see Runs).").format(ids=ids)
+        st.toast(text, icon=":material/database:")
     elif run.store_error:
-        st.toast(run.store_error, icon=":material/warning:")
+        st.toast(i18n.message(run.store_error), icon=":material/warning:")

@@ -159,9 +159,10 @@ def status_banner(run: LiveRun) -> None:
     t = run.trainer
     single = len(run.trainers) == 1
     if run.error:
-        st.error(f"{run.error} {i18n.t('Press Reset to start again.')}", icon=":material/error:")
+        error = i18n.message(run.error)
+        st.error(f"{error} {i18n.t('Press Reset to start again.')}", icon=":material/error:")
     elif single and t.status == "diverged":
-        st.error(t.message, icon=":material/warning:")
+        st.error(i18n.message(t.message), icon=":material/warning:")
     elif single and t.status == "finished":
         st.info(
             i18n.t(
@@ -171,7 +172,7 @@ def status_banner(run: LiveRun) -> None:
             icon=":material/flag:",
         )
     elif run.notice:
-        st.info(run.notice, icon=":material/info:")
+        st.info(i18n.message(run.notice), icon=":material/info:")
     elif run.queued:
         text = (
             i18n.t(
@@ -186,7 +187,7 @@ def status_banner(run: LiveRun) -> None:
         )
         st.warning(text, icon=":material/hourglass_top:")
     if run.store_error:
-        st.warning(run.store_error, icon=":material/database:")
+        st.warning(i18n.message(run.store_error), icon=":material/database:")
     elif run.store_page and run.saved:
         ids = ", ".join(f"#{i}" for i in run.saved.values())
         st.caption(

@@ -32,7 +32,9 @@ def _on_upload(page: str) -> None:
     try:
         points = parse_points_csv(file.getvalue(), max_bytes=MAX_UPLOAD_BYTES)
     except DataError as e:
-        st.session_state[skey(page, "csv_error")] = f"{file.name}: {e}"
+        # the file name and the engine's (English) message apart: the message is translated
+        # when shown, the name never
+        st.session_state[skey(page, "csv_error")] = (file.name, str(e))
         return
     st.session_state[points_key(page)] = points
     set_values(page, {"data.dataset": "uploaded"})
@@ -54,8 +56,11 @@ def upload_box(page: str, dataset: Dataset | None) -> None:
     )
     error = st.session_state.get(skey(page, "csv_error"))
     if error:
+        name, why = error
         st.error(
-            i18n.t("Could not use this file. {error}").format(error=plain(error)),
+            i18n.t("Could not use this file. {error}").format(
+                error=f"{plain(name)}: {plain(i18n.message(why))}"
+            ),
             icon=":material/error:",
         )
     points = get_points(page)
