@@ -188,8 +188,8 @@ else:
     if record.has_weights:
         try:
             weights = export.weights_bytes(store, chosen)
-            script = export.pytorch_script(record)
-            bundle = export.bundle_zip(store, chosen)
+            script = export.pytorch_script(record, i18n.t)  # its prose in the reader's language
+            bundle = export.bundle_zip(store, chosen, i18n.t)
         except (export.ExportError, ConfigError, StoreError) as e:
             st.warning(
                 i18n.t("This run's weights cannot be exported: {error}").format(
