@@ -10,9 +10,10 @@ from ui.navigation import COMPARE
 from ui.runstore import COMPARED, SWEEPS, open_store
 from ui.state import skey
 from ui.text import plain
+from ui.widgets import field_label
 
 PAGE = COMPARE.key
-field_label = stored_compare.setting_label
+setting_label = stored_compare.setting_label  # in the session's language
 
 st.title(i18n.page_title(PAGE, "Compare"))
 store = open_store()
@@ -78,7 +79,7 @@ path = cols[0].selectbox(
     i18n.t("Setting"),
     paths,
     index=paths.index("train.lr"),
-    format_func={p: field_label(p) for p in paths}.__getitem__,
+    format_func={p: setting_label(p) for p in paths}.__getitem__,
     key=skey(PAGE, "field"),
 )
 info = field_info(path)
@@ -88,7 +89,7 @@ hint = (
     else i18n.t("e.g. 0.001, 0.01, 0.1")
 )
 text = cols[1].text_input(
-    i18n.t("Values of {setting}, separated by semicolons").format(setting=field_label(path)),
+    i18n.t("Values of {setting}, separated by semicolons").format(setting=setting_label(path)),
     key=skey(PAGE, f"values.{path}"),
     placeholder=hint,
     help=i18n.field_help(path, info["help"]),
@@ -97,6 +98,8 @@ runs = []
 for part in [p.strip() for p in text.split(";") if p.strip()]:
     try:
         runs.append(
+            # the label is the sweep's key (ui.lifecycle rebuilds a sweep whose labels change):
+            # English in both languages, so that a language switch keeps a trained sweep
             (f"{field_label(path)} = {part}", base.replace(**{path: parse_value(path, part)}))
         )
     except ConfigError as e:

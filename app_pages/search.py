@@ -83,7 +83,7 @@ st.caption(
 )
 space_key = skey(PAGE, f"space.{source}")
 table = st.data_editor(
-    search_view.default_space(base),
+    search_view.space_to_edit(space_key, base),
     key=space_key,
     num_rows="dynamic",
     hide_index=True,
@@ -142,6 +142,7 @@ study_name = cols[4].text_input(
         "<name>."
     ),
 )
+search_view.keep_edits(space_key, table)
 try:
     space = search_view.space_from_table(pd.DataFrame(table), objective, epochs)
 except ConfigError as e:

@@ -109,6 +109,25 @@ def default_space(cfg: Config) -> pd.DataFrame:
     return df
 
 
+def space_to_edit(key: str, cfg: Config) -> pd.DataFrame:
+    """The table the search-space editor under `key` starts from: `default_space(cfg)`, or,
+    once the language has changed, the table as last edited. The editor's column labels are
+    part of its identity, so a new language draws a new editor; starting it from the edits
+    keeps them (a language switch must not reset what the student typed)."""
+    start, edited, lang = f"{key}.start", f"{key}.edited", f"{key}.lang"
+    if start not in st.session_state:
+        st.session_state[start] = default_space(cfg)
+    if st.session_state.get(lang, i18n.lang()) != i18n.lang() and edited in st.session_state:
+        st.session_state[start] = st.session_state[edited]
+    st.session_state[lang] = i18n.lang()
+    return st.session_state[start]
+
+
+def keep_edits(key: str, table: Any) -> None:
+    """Remember the editor's table as edited (see `space_to_edit`)."""
+    st.session_state[f"{key}.edited"] = pd.DataFrame(table)
+
+
 def _numbers(text: Any) -> list[float] | None:
     if text is None or (isinstance(text, float) and math.isnan(text)) or not str(text).strip():
         return None

@@ -133,6 +133,13 @@ def test_compare_page_in_chinese() -> None:
     assert [unplain(w.value) for w in at.warning] == [
         "fast: " + said.format(path="train.lr", value="'fast'")
     ]
+    # a sweep is keyed by its runs' labels: a language switch keeps it (and its training)
+    at.text_input(key="compare.values.train.lr").input("0.01; 0.3").run()
+    sweep = at.session_state["compare.cmp.sweep"]
+    assert sweep.labels == ["Learning rate = 0.01", "Learning rate = 0.3"]
+    at.segmented_control(key=i18n.WIDGET).set_value("en").run()
+    assert_clean(at)
+    assert at.session_state["compare.cmp.sweep"] is sweep
 
 
 def test_search_page_in_chinese() -> None:
@@ -161,6 +168,24 @@ def test_search_page_in_chinese() -> None:
     assert ZH["text"]["log scale"] in labels and ZH["text"]["categorical"] in options
     assert "学习率" in options and len(options) > 40
     assert not english_words(labels + options), english_words(labels + options)
+
+
+def test_switching_the_language_keeps_the_edited_search_space() -> None:
+    """The editor's column labels change with the language, which draws a new editor: it
+    starts from the table as edited, not from the default space. (AppTest cannot type into a
+    data editor, so the edits are put where the page keeps them.)"""
+    at = open_page("search")
+    key = f"search.space.{at.selectbox(key='search.source').value}"
+    default = at.data_editor[0].value
+    edited = default.copy()
+    edited.loc[0, "high"] = 0.05
+    at.session_state[f"{key}.edited"] = edited  # as if typed: the page keeps it each run
+    at.segmented_control(key=i18n.WIDGET).set_value("zh").run()
+    assert_clean(at)
+    assert at.data_editor[0].value.loc[0, "high"] == 0.05
+    assert json.loads(at.data_editor[0].proto.columns)["log"]["label"] == "对数刻度"
+    at.run()  # the same language again: the same editor, its data unchanged
+    assert at.data_editor[0].value.loc[0, "high"] == 0.05
 
 
 def test_a_bad_search_space_says_why_in_chinese(monkeypatch: pytest.MonkeyPatch) -> None:
