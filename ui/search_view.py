@@ -378,7 +378,8 @@ def knob_chart(df: pd.DataFrame, objective: str):
             tooltip=[
                 alt.Tooltip("trial:Q", title=i18n.t("trial")),
                 alt.Tooltip("knob:N", title=i18n.t("setting")),
-                alt.Tooltip("value:Q", title=i18n.t("value")),
+                # "value" is the objective's in the trials table: say whose it is here
+                alt.Tooltip("value:Q", title=i18n.t("value of the setting")),
                 alt.Tooltip("metric:Q", title=objective, format=".4g"),
             ],
         )
