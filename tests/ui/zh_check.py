@@ -25,6 +25,7 @@ SKIP_FIELDS = {"id", "form_id", "icon", "help", "json", "spec", "data", "dataset
 # The live view component's text keys (its other strings are base64 pictures and flags).
 # (A column's "labels" is a list of names; the points' "labels" a base64 string.)
 VIEW_TEXT = {"title", "label", "labels[]", "legend", "caption", "output_title", "curve_legend"}
+SLOT = re.compile(r"\{\w*(:[^}]*)?\}")  # a format slot: "{n:,}" names no English word
 STYLE = re.compile(r"\s*<style>")  # a page's CSS, sent as markdown but never shown
 
 
@@ -127,5 +128,6 @@ def untranslated(paths: Sequence[str]) -> list[str]:
         f"{path}: {text!r}"
         for path in paths
         for text in translated_literals(path)
-        if text not in ZH["text"] or (WORD.search(text) and not HAN.search(ZH["text"][text]))
+        if text not in ZH["text"]
+        or (WORD.search(SLOT.sub("", text)) and not HAN.search(ZH["text"][text]))
     ]
