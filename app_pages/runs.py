@@ -236,9 +236,12 @@ if file is not None:
         )
     else:
         target = trainer_page(cfg.data.dataset)
+        # the engine's names in English (as they were), their labels in Chinese
+        arch = i18n.choice_label("model.arch", cfg.model.arch, cfg.model.arch)
+        dataset = i18n.entry_label("data.dataset", cfg.data.dataset, cfg.data.dataset)
         st.success(
             i18n.t("{file}: a valid config ({arch} on {dataset}).").format(
-                file=plain(file.name), arch=cfg.model.arch, dataset=cfg.data.dataset
+                file=plain(file.name), arch=arch, dataset=dataset
             ),
             icon=":material/check:",
         )
@@ -247,7 +250,7 @@ if file is not None:
                 i18n.t(
                     "No trainer page trains the {dataset} data: it is one of the labs' own "
                     "datasets. Open the {lab} to use standard-normal inputs."
-                ).format(dataset=cfg.data.dataset, lab=origin(LAB_INIT.key)),
+                ).format(dataset=dataset, lab=origin(LAB_INIT.key)),
                 icon=":material/info:",
             )
         elif st.button(
