@@ -32,12 +32,13 @@ torch.set_num_threads(1)
 sys.setswitchinterval(0.0005)
 
 st.set_page_config(
-    page_title="Neural-network playground",
+    page_title=i18n.t("Neural-network playground"),  # the browser tab's title
     page_icon="🧠",
     layout="wide",
     initial_sidebar_state="collapsed" if presenter.presenting() else "auto",
 )
 presenter.page_styles()
+i18n.chrome_styles()
 
 # Page scripts live in app_pages/, not pages/: Streamlit treats a folder named pages/ next to
 # the page script as an old-style multipage app, and on a fresh server a deep link such as
@@ -60,9 +61,9 @@ for entry in PAGES:
 full = not sessions.admitted()
 page = st.navigation(sections, position="hidden" if full else "sidebar")
 if full:
-    st.title("Neural-network playground")
-    st.warning(sessions.full_message(), icon=":material/group:")
-    st.button("Try again", type="primary")
+    st.title(i18n.t("Neural-network playground"))
+    st.warning(i18n.message(sessions.full_message()), icon=":material/group:")
+    st.button(i18n.t("Try again"), type="primary")
     st.stop()
 
 i18n.switch()  # under the navigation, above the page's own controls: easy to find in class

@@ -89,7 +89,9 @@ listed = isinstance(base.get(path), tuple)
 hint = (
     "; ".join(map(str, info["choices"][:6]))
     if info.get("choices")
-    else i18n.t("e.g. 8, 8; 16, 16") if listed else i18n.t("e.g. 0.001; 0.01; 0.1")
+    else i18n.t("e.g. 8, 8; 16, 16")
+    if listed
+    else i18n.t("e.g. 0.001; 0.01; 0.1")
 )
 text = cols[1].text_input(
     i18n.t("Values of {setting}, separated by semicolons").format(setting=setting_label(path)),

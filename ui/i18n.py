@@ -200,6 +200,29 @@ def section_title(english: str) -> str:
     return _lookup("sections", english) or english
 
 
+# Streamlit draws a file uploader's button ("Upload") and its size line ("20MB per file •
+# JSON") itself, in English, with no parameter to change them. In another language the button
+# says its word through CSS, and the size line goes (each page's label and help say what a
+# file may hold, and the app's own checks say it again when one is too large).
+_UPLOADER_CSS = """
+<style>
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p {
+  visibility: hidden; position: relative; }
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p::after {
+  visibility: visible; position: absolute; left: 0; right: 0; text-align: center;
+  content: "UPLOAD"; }
+[data-testid="stFileUploaderDropzoneInstructions"] { display: none; }
+</style>
+"""
+
+
+def chrome_styles() -> None:
+    """Streamlit's own words in this session's language, where CSS can reach them (the file
+    uploader's button); nothing for English."""
+    if lang() != DEFAULT:
+        st.html(_UPLOADER_CSS.replace("UPLOAD", t("Upload").replace('"', "")))
+
+
 def switch() -> None:
     """The language switch, in the sidebar. A change keeps the session's runs and values (they
     live under keys no label touches) and rewrites the link's `lang`."""

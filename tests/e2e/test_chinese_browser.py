@@ -22,7 +22,7 @@ ZH = table("zh")
 # "Skip to main content" link for keyboard users, which only shows when focused.
 SHOWN_TEXT = """() => {
   const hide = document.createElement('style');
-  hide.textContent = "pre, code, [data-testid='stIconMaterial'], " +
+  hide.textContent = "pre, code, [data-testid*='Icon'], [translate='no'][aria-hidden='true'], " +
     "[data-testid='stSkipToContent'] { display: none !important; }";
   document.head.appendChild(hide);
   const texts = [document.body.innerText];

@@ -63,3 +63,20 @@ def test_a_session_past_the_cap_sees_the_full_page_and_trains_nothing(
     assert not at.exception
     assert not at.warning
     assert "pg.run" in at.session_state  # the Playground is there now
+
+
+def test_the_full_page_speaks_the_visitors_language(
+    monkeypatch: pytest.MonkeyPatch, connected: set[str]
+) -> None:
+    from ui import i18n
+
+    monkeypatch.setenv("PLAYGROUND_MAX_SESSIONS", "1")
+    connected.add("a classmate")
+    assert sessions.gate().admit("a classmate", 1)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    at.query_params["lang"] = "zh"
+    at.switch_page("app_pages/playground.py").run()
+    assert [t.value for t in at.title] == [i18n.text_in("zh", "Neural-network playground")]
+    (warning,) = [w.value for w in at.warning]
+    assert warning.startswith("服务器已满（1 名学生）")
+    assert at.button[0].label == i18n.text_in("zh", "Try again")
