@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from engine.config import field_info, registries
+from engine.rules import works_with
 from ui.i18n import entry_help, entry_label, field_help, t
 
 st.title(t("Components"))
@@ -31,11 +32,13 @@ for path, registry in registries().items():
     st.caption(field_help(path, field_info(path)["help"]))
     rows = [
         {
-            t("name"): e.name,
+            # names and settings are what a config file or a link writes: shown as code
+            t("name"): f"`{e.name}`",
             t("label"): entry_label(path, e.name, e.label),
             t("what it does"): entry_help(path, e.name, e.help),
-            t("settings"): ", ".join(e.params),
-            t("works with"): " / ".join(a.upper() for a in e.applies_to),
+            t("settings"): ", ".join(f"`{p}`" for p in e.params),
+            # the rule the config enforces: a CNN needs images, so 2-D datasets say MLP only
+            t("works with"): " / ".join(a.upper() for a in works_with(path, e.name)),
         }
         for e in registry
     ]

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ui.i18n import page_blurb, page_title, section_title, t
-from ui.navigation import PAGES, SECTIONS
+from ui.navigation import LAB_INIT, PAGES, PLAYGROUND, SECTIONS
 
 st.title(t("Neural-network playground"))
 
@@ -15,6 +15,31 @@ st.markdown(
         "activation histograms of each layer, the gradients, and the training and test curves."
     )
 )
+
+# A first step for a newcomer: both pages open on their first experiment.
+with st.container(border=True, key="home.start"):
+    st.subheader(t("Start here"))
+    first, second = st.columns(2)
+    with first:
+        st.page_link(
+            PLAYGROUND.path, label=t("1. Train your first network"), icon=":material/play_arrow:"
+        )
+        st.caption(
+            t(
+                "The Playground opens on TensorFlow Playground's first experiment: press Play "
+                "and watch a small network learn to separate a circle from a ring."
+            )
+        )
+    with second:
+        st.page_link(
+            LAB_INIT.path, label=t("2. Your first lesson: initialization"), icon=":material/school:"
+        )
+        st.caption(
+            t(
+                "A guided walkthrough: why the scale of the starting weights decides whether a "
+                "deep network can learn at all."
+            )
+        )
 
 for section in SECTIONS:
     st.subheader(section_title(section))

@@ -5,7 +5,7 @@ import streamlit as st
 from engine.data import DataError
 from engine.presets import list_presets
 from engine.registry import ConfigError
-from ui import mnist_view, panels
+from ui import i18n, mnist_view, panels
 from ui.controls import Group, PageControls, pop_notices, render_controls
 from ui.lifecycle import ensure_run
 from ui.live import LiveRun, panels_area
@@ -56,31 +56,35 @@ intro(
 )
 cfg, error = render_controls(CONTROLS)
 for notice in pop_notices(PAGE):
-    st.warning(plain(notice), icon=":material/info:")
+    st.warning(plain(i18n.message(notice)), icon=":material/info:")
 
 run = None
 if error:
-    st.error(f"This combination cannot train: {plain(error)}", icon=":material/block:")
+    st.error(
+        i18n.t("This combination cannot train: {error}").format(error=plain(i18n.message(error))),
+        icon=":material/block:",
+    )
 elif cfg.data.dataset == "mnist_full" and not mnist_view.full_set_ready():
     mnist_view.download_panel(PAGE)
 else:
     try:
         run, _ = ensure_run(PAGE, cfg)
     except (DataError, ConfigError) as e:  # e.g. BatchNorm with a one-example split
-        st.error(str(e), icon=":material/error:")
+        st.error(i18n.message(str(e)), icon=":material/error:")
 
 transport(
     PAGE, run, blocked=run is None, speeds=IMAGE_SPEEDS, more=lambda: preset_picker(PAGE, PRESETS)
 )
 views = view_values(PAGE)
 present = presenting()
+lang = i18n.lang()  # read here: `view` also runs in the training service, outside the script
 
 
 def view(live: LiveRun, static: bool) -> dict:
     """The numbers and the validation digits with what the network reads (also built by the
     training service)."""
-    metrics = panels.metric_items(live, held_out="validation")
-    return mnist_view.validation_data(live, metrics, present, static)
+    metrics = panels.metric_items(live, held_out="validation", lang=lang)
+    return mnist_view.validation_data(live, metrics, present, static, lang)
 
 
 def charts(live: LiveRun) -> None:
@@ -91,12 +95,14 @@ def charts(live: LiveRun) -> None:
 if run is not None:
     status_banner(run)
 live_view(PAGE, view)
-view_toggle(PAGE, "log_loss", "Log-scale loss")
+view_toggle(PAGE, "log_loss", i18n.t("Log-scale loss"))
 panels_area(PAGE, charts, every=charts_every)
 if run is not None:
-    st.subheader("Results on the test set")
-    force = st.button("Score the test set now", key=skey(PAGE, "btn.score"), disabled=run.playing)
+    st.subheader(i18n.t("Results on the test set"))
+    force = st.button(
+        i18n.t("Score the test set now"), key=skey(PAGE, "btn.score"), disabled=run.playing
+    )
     mnist_view.test_results(run, force)
-    st.subheader("Try your own digit")
+    st.subheader(i18n.t("Try your own digit"))
     mnist_view.your_digit(PAGE, run)
 write_url(CONTROLS, cfg, VIEWS)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import ast
 import inspect
 import textwrap
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from torch import nn
@@ -215,7 +216,19 @@ def _floats(name: str, values: Any) -> str:
     return f"{name} = torch.tensor([\n    {body}\n])"
 
 
-def _preprocess_code(record: RunRecord, cfg: Config) -> str:
+Translate = Callable[[str], str]  # a sentence's English -> the reader's language
+
+
+def _english(text: str) -> str:
+    return text
+
+
+def _comment(text: str) -> str:
+    """`text` as comment lines (wrapped at 92 columns where it has spaces to wrap at)."""
+    return textwrap.fill(text, 92, initial_indent="# ", subsequent_indent="# ") + "\n"
+
+
+def _preprocess_code(record: RunRecord, cfg: Config, tr: Translate = _english) -> str:
     io_ = record.io
     names = [str(n) for n in io_.get("feature_names") or []]
     scaling = f"{_floats('SHIFT', io_['shift'])}\n{_floats('SCALE', io_['scale'])}\n"
@@ -224,30 +237,36 @@ def _preprocess_code(record: RunRecord, cfg: Config) -> str:
     normalize = _safe(io_.get("normalize", ""))
     shape = _shape(record)
     if len(shape) == 3:  # images
+        about = tr(
+            "The playground scaled pixel values (0..255) as (x - SHIFT) / SCALE, with SHIFT and "
+            "SCALE fitted on its training images ({normalize} scaling)."
+        )
         return (
-            "# The playground scaled pixel values (0..255) as (x - SHIFT) / SCALE, with SHIFT and\n"
-            f"# SCALE fitted on its training images ({normalize} scaling).\n"
-            f"{scaling}\n\n"
+            _comment(_safe(about.format(normalize=normalize))) + f"{scaling}\n\n"
             "def preprocess(images: torch.Tensor) -> torch.Tensor:\n"
             '    """Images (n, 28, 28) or (n, 1, 28, 28), pixels 0..255 -> network inputs."""\n'
             "    x = images.float().reshape(-1, 1, 28, 28)\n"
             "    return (x - SHIFT) / SCALE\n"
         )
     if cfg.data.dataset == "normal_noise" or not all(n in FEATURE_CODE for n in names):
+        about = tr(
+            "The playground scaled inputs as (x - SHIFT) / SCALE, fitted on its training split "
+            "({normalize} scaling)."
+        )
         return (
-            "# The playground scaled inputs as (x - SHIFT) / SCALE, fitted on its training split\n"
-            f"# ({normalize} scaling).\n"
-            f"{scaling}\n\n"
+            _comment(_safe(about.format(normalize=normalize))) + f"{scaling}\n\n"
             "def preprocess(x: torch.Tensor) -> torch.Tensor:\n"
             f'    """Inputs (n, {shape[0]}) -> network inputs."""\n'
             "    return (x.float() - SHIFT) / SCALE\n"
         )
     feats = ", ".join(FEATURE_CODE[n] for n in names)
+    about = tr(
+        "The network's inputs are the features {features} of each 2-D point (x1, x2), scaled as "
+        "(features - SHIFT) / SCALE, fitted on the training split ({normalize} scaling)."
+    )
     return (
-        f"# The network's inputs are the features {', '.join(names)} of each 2-D point (x1, x2),\n"
-        f"# scaled as (features - SHIFT) / SCALE, fitted on the training split "
-        f"({normalize} scaling).\n"
-        f"{scaling}\n\n"
+        _comment(_safe(about.format(features=", ".join(names), normalize=normalize)))
+        + f"{scaling}\n\n"
         "def preprocess(xy: torch.Tensor) -> torch.Tensor:\n"
         f'    """Points (n, 2) -> network inputs (n, {len(names)}), features in float64 as in the '
         'playground."""\n'
@@ -257,22 +276,22 @@ def _preprocess_code(record: RunRecord, cfg: Config) -> str:
     )
 
 
-def _notes(cfg: Config) -> list[str]:
+def _notes(cfg: Config, tr: Translate = _english) -> list[str]:
     """What the script leaves out, and why."""
     from engine.regularizers import DROPOUTS
 
     m = cfg.model
     notes = []
     if m.dropout == "dropconnect":
-        notes.append(
-            f"Training used DropConnect (rate {m.dropout_rate:g}); at inference its layers are "
-            "plain nn.Linear / nn.Conv2d with the mean weights."
+        text = tr(
+            "Training used DropConnect (rate {rate}); at inference its layers are plain "
+            "nn.Linear / nn.Conv2d with the mean weights."
         )
+        notes.append(text.format(rate=f"{m.dropout_rate:g}"))
     elif m.dropout != "none":
         label = DROPOUTS.get(m.dropout).label
-        notes.append(
-            f"Left out: {label} (model.dropout = {m.dropout}), which acts only in training mode."
-        )
+        text = tr("Left out: {label} (model.dropout = {name}), which acts only in training mode.")
+        notes.append(text.format(label=tr(label), name=m.dropout))
     return notes
 
 
@@ -402,10 +421,13 @@ def _describe(net: Network, record: RunRecord, cfg: Config) -> str:
     )
 
 
-def pytorch_script(record: RunRecord) -> str:
+def pytorch_script(record: RunRecord, tr: Translate = _english) -> str:
     """A short standalone script that rebuilds the run's network with plain torch.nn, loads
     `weights.pt` (beside it, or the path given) with weights_only=True and prints the model;
-    `--check INPUT.pt [--out OUTPUT.pt]` runs it on a saved batch of network inputs."""
+    `--check INPUT.pt [--out OUTPUT.pt]` runs it on a saved batch of network inputs.
+
+    `tr` puts the script's prose (its docstring, comments and notes) in the reader's language:
+    the pages pass their translation, the CLI none (English). Code and names stay as they are."""
     cfg = Config.from_dict(record.config)
     io_ = record.io
     if not io_:
@@ -421,7 +443,7 @@ def pytorch_script(record: RunRecord) -> str:
         classes.append(_MAXOUT_CLASS)
     classes.append(_NETWORK_CLASS)
     notes = "".join(
-        f"\n\n    {textwrap.fill(n, 88, subsequent_indent='    ')}" for n in _notes(cfg)
+        f"\n\n    {textwrap.fill(_safe(n), 88, subsequent_indent='    ')}" for n in _notes(cfg, tr)
     )
     summary = record.summary
     metrics = ", ".join(
@@ -440,22 +462,31 @@ def pytorch_script(record: RunRecord) -> str:
         f"    head = {head}\n"
         f"    return Network({_stem_code(net)}, blocks, head)\n"
     )
-    about = (
-        f"{_safe(record.name)}: saved {_safe(record.created)} ({_safe(record.page)}), "
-        f"{_safe(record.steps)} steps, {_safe(record.status)}{', ' + metrics if metrics else ''}. "
-        "The run's config is config.json beside this script."
+    saved = tr("{name}: saved {created} ({page}), {steps} steps, {status}").format(
+        name=_safe(record.name),
+        created=_safe(record.created),
+        page=_safe(record.page),
+        steps=_safe(record.steps),
+        status=_safe(tr(str(record.status))),
     )
+    about = f"{saved}{', ' + metrics if metrics else ''}. " + _safe(
+        tr("The run's config is config.json beside this script.")
+    )
+    title = tr("Run {id} of the neural-network playground, rebuilt with plain PyTorch.")
+    usage = [
+        ("python model.py [weights.pt]            ", "rebuild, load and print the model"),
+        ("python model.py --check x.pt --out y.pt ", "its outputs for a batch of inputs"),
+    ]
     header = (
-        f'"""Run {int(record.id)} of the neural-network playground, rebuilt with plain PyTorch.\n\n'
+        f'"""{_safe(title.format(id=int(record.id)))}\n\n'
         + textwrap.fill(about, 92)
         + "\n\n"
-        "    python model.py [weights.pt]             # rebuild, load and print the model\n"
-        "    python model.py --check x.pt --out y.pt  # its outputs for a batch of inputs\n"
-        '"""\n\n'
+        + "".join(f"    {command} # {_safe(tr(what))}\n" for command, what in usage)
+        + '"""\n\n'
     )
     parts = [
         header + imports,
-        _preprocess_code(record, cfg),
+        _preprocess_code(record, cfg, tr),
         *classes,
         build,
         _MAIN,

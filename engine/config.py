@@ -24,7 +24,7 @@ from typing import Any
 from engine import budget
 from engine.budget import MAX_HIDDEN_LAYERS
 from engine.registry import ConfigError, Registry, by_field, registry_for
-from engine.rules import why_not
+from engine.rules import ARCHS, why_not
 from engine.textfiles import decode_json, one_line, shown, too_long
 
 # --------------------------------------------------------------------------------------------
@@ -148,7 +148,7 @@ class ModelConfig(_Section):
     """The network: architecture and the components of each hidden block."""
 
     _path = "model"
-    arch: str = _f("mlp", "mlp (fully connected) or cnn (conv blocks).", choices=("mlp", "cnn"))
+    arch: str = _f("mlp", "mlp (fully connected) or cnn (conv blocks).", choices=ARCHS)
     hidden: tuple[int, ...] = _f(
         (8, 8), "Widths of the hidden layers (MLP) or channels per conv block (CNN).", lo=1, hi=4096
     )

@@ -13,7 +13,7 @@ import json
 import zipfile
 from typing import TYPE_CHECKING, Any
 
-from engine.codegen import ExportError, pytorch_script
+from engine.codegen import ExportError, Translate, pytorch_script
 from engine.config import Config
 from engine.registry import ConfigError
 from engine.textfiles import one_line
@@ -84,9 +84,9 @@ def slug(record: RunRecord) -> str:
     return stem.rstrip(".-")
 
 
-def bundle_zip(store: RunStore, run_id: int) -> bytes:
+def bundle_zip(store: RunStore, run_id: int, tr: Translate | None = None) -> bytes:
     """A zip of config.json, metrics.csv, weights.pt and model.py (the script loads the
-    weights.pt beside it)."""
+    weights.pt beside it; `tr` puts its prose in the reader's language)."""
     record = store.get(run_id)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
@@ -94,7 +94,7 @@ def bundle_zip(store: RunStore, run_id: int) -> bytes:
         z.writestr(f"{folder}/config.json", config_json(record))
         z.writestr(f"{folder}/metrics.csv", metrics_csv(record))
         z.writestr(f"{folder}/weights.pt", weights_bytes(store, run_id))
-        z.writestr(f"{folder}/model.py", pytorch_script(record))
+        z.writestr(f"{folder}/model.py", pytorch_script(record, *([tr] if tr else [])))
     return buf.getvalue()
 
 

@@ -45,6 +45,26 @@ def why_not(path: str, name: str, *, arch: str, dataset: str) -> str | None:
     return None
 
 
+ARCHS = ("mlp", "cnn")  # model.arch's choices
+
+
+def works_with(path: str, name: str) -> list[str]:
+    """The architectures choice `name` of field `path` can be used with: those for which some
+    dataset admits both the architecture and the choice (what the Components page lists)."""
+    datasets = registry_for("data.dataset").names()
+    if path == "data.dataset":
+        datasets = [name]
+    return [
+        arch
+        for arch in ARCHS
+        if any(
+            why_not("model.arch", arch, arch=arch, dataset=d) is None
+            and why_not(path, name, arch=arch, dataset=d) is None
+            for d in datasets
+        )
+    ]
+
+
 def _image_sets() -> str:
     """The datasets of images, for messages: 'mnist, mnist_full'."""
     return ", ".join(e.name for e in registry_for("data.dataset") if e.extra.get("images"))

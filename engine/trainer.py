@@ -482,7 +482,12 @@ class Trainer:
         y = torch.cat([d.train.y, d.val.y]).cpu().numpy()
         order = data_rng(self.cfg.seed).permutation(len(y))
         undo = np.argsort(order)
-        return {"xy": torch.from_numpy(xy[undo]), "y": torch.from_numpy(y[undo]), "k": d.n_classes}
+        return {
+            "xy": torch.from_numpy(xy[undo]),
+            "y": torch.from_numpy(y[undo]),
+            "k": d.n_classes,
+            "names": list(d.class_names),  # plain strings: a weights_only load reads them
+        }
 
     @classmethod
     def load(cls, path: str | Path, *, device: str | None = None) -> Trainer:
@@ -595,7 +600,10 @@ class SavedRun:
 def points_from_saved(p: Mapping[str, Any]) -> UploadedPoints:
     """An `uploaded` run's points from what `Trainer._points_for_checkpoint` saved."""
     k = int(p["k"])
-    return UploadedPoints(p["xy"].numpy(), p["y"].numpy(), k, tuple(str(i) for i in range(k)))
+    names = [str(n) for n in p.get("names") or []]  # older checkpoints have none: the numbers
+    if len(names) != k:
+        names = [str(i) for i in range(k)]
+    return UploadedPoints(p["xy"].numpy(), p["y"].numpy(), k, tuple(names))
 
 
 def _check_batch_size(cfg: Config, n_train: int) -> None:

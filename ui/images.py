@@ -8,12 +8,16 @@ same picture. A third class (three spirals) is green.
 from __future__ import annotations
 
 import io
+import re
+import subprocess
+from functools import cache
 from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from engine.inspection import PlaneOutputs
+from ui import i18n
 
 Array = np.ndarray[Any, Any]
 
@@ -145,6 +149,7 @@ def network_diagram(
     weights: list[Array | None],
     hidden_more: list[int],
     thumb: int = 56,
+    lang: str = i18n.DEFAULT,
 ) -> Image.Image:
     """TensorFlow Playground's network picture: one column of neuron heatmaps per layer, and
     a line for every weight between neighbouring columns, blue for positive and orange for
@@ -152,7 +157,7 @@ def network_diagram(
 
     `columns[i]` are the heatmaps of layer i (inputs first); `weights[i]` (units of column
     i+1, units of column i) or None (no lines, e.g. when shapes differ); `hidden_more[i]` how
-    many units of column i are not drawn.
+    many units of column i are not drawn; the "+N more" notes are worded in `lang`.
     """
     gap_x, gap_y, top, pad = 70, 10, 34, 12
     tallest = max(len(c) for c in columns)
@@ -160,7 +165,6 @@ def network_diagram(
     height = top + tallest * (thumb + gap_y) + 24
     img = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(img, "RGBA")
-    font = _font(13)
 
     def origin(col: int, row: int) -> tuple[int, int]:
         n = len(columns[col])
@@ -188,13 +192,14 @@ def network_diagram(
             img.paste(tile.resize((thumb, thumb)), (x0, y0))
             draw.rectangle((x0, y0, x0 + thumb - 1, y0 + thumb - 1), outline=(200, 200, 200))
         x0, _ = origin(i, 0)
-        draw.text((x0 + thumb / 2, 8), titles[i], fill=(60, 60, 60), font=font, anchor="mt")
+        title = titles[i]
+        draw.text((x0 + thumb / 2, 8), title, fill=(60, 60, 60), font=_font(13, title), anchor="mt")
         if hidden_more[i]:
             _, y_last = origin(i, len(col) - 1)
-            note = f"+{hidden_more[i]} more"
+            note = i18n.text_in(lang, "+{n} more").format(n=hidden_more[i])
             draw.text(
-                (x0 + thumb / 2, y_last + thumb + 4), note, fill=(120, 120, 120), font=font,
-                anchor="mt",
+                (x0 + thumb / 2, y_last + thumb + 4), note, fill=(120, 120, 120),
+                font=_font(13, note), anchor="mt",
             )  # fmt: skip
     return img
 
@@ -208,8 +213,43 @@ def to_jpeg(img: Image.Image, quality: int = 92) -> bytes:
     return buf.getvalue()
 
 
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    """Pillow's bundled font at `size` (needs Pillow >= 10.1 with FreeType; else bitmap)."""
+HAN = re.compile(r"[\u2e80-\u9fff\uff00-\uffef]")  # CJK characters and full-width punctuation
+
+
+@cache
+def cjk_font_file() -> tuple[str, int] | None:
+    """(file, face index) of an installed font for Simplified Chinese, asked of fontconfig
+    (fonts-noto-cjk in the image): a sans-serif SC regular face if there is one; None when
+    fontconfig or a Chinese font is missing."""
+    try:
+        listed = subprocess.run(
+            ["fc-list", "-f", "%{file}|%{index}|%{family}|%{style}\n", ":lang=zh"],
+            capture_output=True, text=True, timeout=10, check=False,
+        ).stdout  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    found = []
+    for line in listed.splitlines():
+        path, index, family, style = [*line.split("|"), "", "", ""][:4]
+        if not path or not index.isdigit():
+            continue
+        # best first: Simplified Chinese, proportional, sans-serif, regular weight
+        rank = ("SC" not in family, "Mono" in family, "Sans" not in family, "Regular" not in style)
+        found.append((rank, path, int(index)))
+    return min(found)[1:] if found else None
+
+
+def _font(size: int, text: str = "") -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """A font at `size` that can draw `text`: a Chinese font where it has Chinese (Pillow's own
+    font has no Chinese glyphs: each would be an empty box), else Pillow's bundled font
+    (needs Pillow >= 10.1 with FreeType; else bitmap). Loaded per call: a font object is not
+    safe to share between the threads that draw."""
+    found = cjk_font_file() if HAN.search(text) else None
+    if found is not None:
+        try:
+            return ImageFont.truetype(found[0], size, index=found[1])
+        except OSError:  # unreadable or not a font after all: draw what the default can
+            pass
     try:
         return ImageFont.load_default(size=size)
     except (TypeError, OSError):  # pragma: no cover - Pillow without FreeType

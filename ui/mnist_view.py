@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,13 +18,22 @@ from engine.data.digits import DigitSteps, preprocess_digit, preprocess_ink, to_
 from engine.data.mnist import download_full, load_embedded, load_full
 from engine.inspection import Predictions, confusion_matrix, most_confident_wrong, predict
 from engine.trainer import Trainer
-from ui import charts, images, liveview
+from ui import charts, i18n, images, liveview
 from ui.live import LiveRun
 from ui.state import skey
 from ui.text import plain
 
 DIGITS = [str(d) for d in range(10)]
 GRID_N = 50  # validation digits shown live
+HAN = re.compile(r"[\u4e00-\u9fff]")  # a Chinese character: the text was translated
+# The charts' axis and tooltip titles (the data's column names in ui/charts.py) as this page
+# words them in another language: "true" alone would read as a yes/no value.
+CHART_TITLES = {
+    "true": "true digit",
+    "predicted": "read as",
+    "class": "digit",
+    "count": "number of images",
+}
 
 
 def full_set_ready() -> bool:
@@ -38,43 +48,54 @@ def full_set_ready() -> bool:
 def download_panel(page: str) -> None:
     """Download button with a progress bar; errors say what to do and change nothing else."""
     st.info(
-        "The full training set (60,000 images, about 10 MB) is not on this machine yet. "
-        "Download it once; it is checked against the official checksums and cached.",
+        i18n.t(
+            "The full training set (60,000 images, about 10 MB) is not on this machine yet. "
+            "Download it once; it is checked against the official checksums and cached."
+        ),
         icon=":material/cloud_download:",
     )
-    if not st.button("Download the full MNIST set", key=skey(page, "btn.download"), type="primary"):
+    label = i18n.t("Download the full MNIST set")
+    if not st.button(label, key=skey(page, "btn.download"), type="primary"):
         return
-    bar = st.progress(0.0, text="Starting download...")
+    bar = st.progress(0.0, text=i18n.t("Starting download..."))
+    downloading = i18n.t("Downloading MNIST: {mb:.1f} MB")  # the callback runs off the script
 
     def progress(done: int, total: int) -> None:
         frac = done / total if total else 0.0
-        bar.progress(min(frac, 1.0), text=f"Downloading MNIST: {done / 1e6:.1f} MB")
+        bar.progress(min(frac, 1.0), text=downloading.format(mb=done / 1e6))
 
     try:
         download_full(progress=progress)
     except DataError as e:
         bar.empty()
         st.error(
-            f"Download failed: {e}. The built-in 5,000-image set still works.",
+            i18n.t("Download failed: {error}. The built-in 5,000-image set still works.").format(
+                error=i18n.message(str(e))
+            ),
             icon=":material/error:",
         )
         return
-    bar.progress(1.0, text="Downloaded and verified.")
+    bar.progress(1.0, text=i18n.t("Downloaded and verified."))
     st.rerun()
 
 
 def validation_data(
-    run: LiveRun, metrics: list[dict[str, str]], present: bool = False, static: bool = True
+    run: LiveRun,
+    metrics: list[dict[str, str]],
+    present: bool = False,
+    static: bool = True,
+    lang: str = i18n.DEFAULT,
 ) -> dict[str, Any]:
     """The first validation digits for the live view, framed green when the network is right
     and red when wrong, each with its prediction and confidence; the images themselves only
-    if `static` (the browser keeps them while the run plays). Calls no Streamlit: the
-    training service builds frames with it."""
+    if `static` (the browser keeps them while the run plays); the caption in `lang`. Calls
+    no Streamlit: the training service builds frames with it."""
     t = run.trainer
     n = min(GRID_N, len(t.val_split.y))
     data: dict[str, Any] = {"kind": "digits", "frame": t.step_count, "metrics": metrics}
     if n == 0:
-        return {**data, "caption": "No validation images (validation fraction is 0)."}
+        caption = i18n.text_in(lang, "No validation images (validation fraction is 0).")
+        return {**data, "caption": caption}
     p = predict(t.model, Split(t.val_split.x[:n], t.val_split.y[:n]))
     right = int(p.correct.sum())
     return {
@@ -86,8 +107,11 @@ def validation_data(
         "conf": liveview.b64(np.rint(p.confidence * 100).astype(np.uint8)),
         "cols": 10,
         "scale": 3 if present else 2,
-        "caption": f"{right} of {n} validation digits right. Green frame: right; red: wrong, "
-        "with what the network read (→ digit) and how sure it was.",
+        "caption": i18n.text_in(
+            lang,
+            "{right} of {n} validation digits right. Green frame: right; red: wrong, with what "
+            "the network read (→ digit) and how sure it was.",
+        ).format(right=right, n=n),
     }
 
 
@@ -113,27 +137,69 @@ def test_results(run: LiveRun, force: bool) -> None:
     if cached is None or cached.step != t.step_count:
         if not (t.done or force):
             st.caption(
-                "The test set is scored when training ends, or press *Score the test set now*."
+                i18n.t(
+                    "The test set is scored when training ends, or press *Score the test set now*."
+                )
             )
             return
-        with st.spinner("Scoring the 10,000 test images..."):
+        with st.spinner(i18n.t("Scoring the 10,000 test images...")):
             cached = TestResults(t.step_count, predict(t.model, t.test_split))
         run.cache["test_results"] = cached
     p = cached.preds
     st.metric(
-        "Test accuracy", f"{p.accuracy:.2%}", help=f"On {len(p.target):,} official test images."
+        i18n.t("Test accuracy"),
+        f"{p.accuracy:.2%}",
+        help=i18n.t("On {n:,} official test images.").format(n=len(p.target)),
     )
-    st.markdown("**Confusion matrix**: how often each true digit (row) was read as each digit "
-                "(column); the diagonal is right.")  # fmt: skip
+    st.markdown(i18n.t("**Confusion matrix**: how often each true digit (row) was read as each "
+                       "digit (column); the diagonal is right."))  # fmt: skip
     matrix = confusion_matrix(p.target, p.pred, 10)
-    st.altair_chart(charts.confusion_chart(matrix, DIGITS), width="content")
-    st.markdown("**Most confidently wrong**: true digit → what the network read (how sure).")
+    st.vega_lite_chart(_shown_spec(charts.confusion_chart(matrix, DIGITS)), width="content")
+    st.markdown(
+        i18n.t("**Most confidently wrong**: true digit → what the network read (how sure).")
+    )
     idx = most_confident_wrong(p, 15)
     test_x = load_embedded().test_x
     st.image(
         [images.enlarge(255 - test_x[i], 2) for i in idx],
         caption=[f"{p.target[i]} → {p.pred[i]} ({p.confidence[i]:.0%})" for i in idx],
     )
+
+
+def _shown_spec(chart: Any) -> dict[str, Any]:
+    """An Altair chart's spec (its data included) for st.vega_lite_chart, with its titles in
+    the session's language: in English as built; else axes and tooltips named (Vega-Lite
+    would show the data's column names) and every title translated."""
+    spec: dict[str, Any] = chart.to_dict(validate=False)
+    spec.pop("config", None)  # Altair's default view size, which st.altair_chart leaves out too
+    if i18n.lang() != i18n.DEFAULT:
+        _name_fields(spec)
+        charts.translate_spec(spec, lambda text: i18n.t(CHART_TITLES.get(text, text)))
+    return spec
+
+
+def _name_fields(node: Any) -> None:
+    """Give the x, y and tooltip encodings of a spec an explicit title (their field's name)."""
+    if isinstance(node, list):
+        for item in node:
+            _name_fields(item)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key == "encoding" and isinstance(value, dict):
+                for channel in ("x", "y", "tooltip"):
+                    encs = value.get(channel)
+                    for enc in encs if isinstance(encs, list) else [encs]:
+                        if isinstance(enc, dict) and "field" in enc:
+                            enc.setdefault("title", enc["field"])
+            else:
+                _name_fields(value)
+
+
+def _sentence(text: str) -> str:
+    """A message (an engine error's clause) as a sentence of its own, in its own script."""
+    if HAN.search(text):
+        return text.rstrip("。") + "。"
+    return f"{text[:1].upper()}{text[1:]}."
 
 
 PAD_SIDE = 112  # the drawing pad sends its ink at this resolution (assets/components)
@@ -168,10 +234,11 @@ def _pad_result(page: str, key: str) -> None:
     run = get_run(page)
     state = st.session_state.get(key) or {}
     out: dict[str, Any] = {"steps": [], "probs": [], "message": "", "error": False}
+    out["lang"] = i18n.lang()  # worded in it: a switch of language words it again
     try:
         ink = decode_ink(state.get("ink"))
         if ink is None:
-            out["message"] = "Draw a digit: large, in the middle of the pad."
+            out["message"] = i18n.t("Draw a digit: large, in the middle of the pad.")
         elif run is not None:
             steps = preprocess_ink(ink)
             with run.lock:
@@ -180,10 +247,12 @@ def _pad_result(page: str, key: str) -> None:
             out.update(
                 steps=_steps_data(steps),
                 probs=[round(float(p), 4) for p in probs],
-                message=f"The network reads {best} ({probs[best]:.0%} sure).",
+                message=i18n.t("The network reads {digit} ({sure:.0%} sure).").format(
+                    digit=best, sure=probs[best]
+                ),
             )
     except DataError as e:
-        out.update(message=f"{str(e)[0].upper()}{str(e)[1:]}.", error=True)
+        out.update(message=_sentence(i18n.message(str(e))), error=True)
     st.session_state[skey(page, "pad.result")] = out
 
 
@@ -195,9 +264,9 @@ def _probabilities(t: Trainer, centred: np.ndarray) -> np.ndarray:
 def _steps_data(steps: DigitSteps) -> list[dict[str, Any]]:
     """The preprocessing steps as small square images for the component (ink bright)."""
     shown = [
-        ("ink cropped", steps.cropped),
-        ("fit in 20×20", steps.resized),
-        ("centred in 28×28", steps.centred),
+        (i18n.t("ink cropped"), steps.cropped),
+        (i18n.t("fit in 20×20"), steps.resized),
+        (i18n.t("centred in 28×28"), steps.centred),
     ]
     out = []
     for label, img in shown:
@@ -213,11 +282,13 @@ def your_digit(page: str, run: LiveRun) -> None:
     """Draw a digit (or upload a picture of one): the preprocessing steps and the predicted
     probabilities, updated as you draw."""
     st.caption(
-        "Draw one digit with the mouse (or a finger): while you draw, it is cropped, scaled to "
-        "20×20 and centred in 28×28 like the MNIST digits, and the network reads it."
+        i18n.t(
+            "Draw one digit with the mouse (or a finger): while you draw, it is cropped, scaled "
+            "to 20×20 and centred in 28×28 like the MNIST digits, and the network reads it."
+        )
     )
     _drawing_pad(page)
-    with st.expander("Or upload a photo or drawing of a digit", icon=":material/upload:"):
+    with st.expander(i18n.t("Or upload a photo or drawing of a digit"), icon=":material/upload:"):
         _upload(page, run)
 
 
@@ -225,8 +296,10 @@ def your_digit(page: str, run: LiveRun) -> None:
 def _drawing_pad(page: str) -> None:
     """The pad in its own fragment: a stroke reruns this, not the page (nor the live view)."""
     key = skey(page, "pad")
+    if st.session_state.get(skey(page, "pad.result"), {}).get("lang", i18n.lang()) != i18n.lang():
+        _pad_result(page, key)  # the last drawing's result, in the language just switched to
     result = st.session_state.get(skey(page, "pad.result")) or {
-        "message": "Draw a digit: large, in the middle of the pad."
+        "message": i18n.t("Draw a digit: large, in the middle of the pad.")
     }
     liveview.pad(key, result, on_change=lambda: _pad_result(page, key))
 
@@ -234,26 +307,33 @@ def _drawing_pad(page: str) -> None:
 def _upload(page: str, run: LiveRun) -> None:
     """Upload a photo or drawing of a digit: the preprocessing steps and the prediction."""
     file = st.file_uploader(
-        "A PNG or JPEG of one handwritten digit",
+        i18n.t("A PNG or JPEG of one handwritten digit"),
         type=["png", "jpg", "jpeg", "gif", "bmp", "webp"],
         key=skey(page, "digit"),
-        help="Dark ink on light paper or light on dark both work; the image is cropped, "
-        "scaled to 20x20 and centred in 28x28 like the MNIST digits.",
+        help=i18n.t(
+            "Dark ink on light paper or light on dark both work; the image is cropped, "
+            "scaled to 20x20 and centred in 28x28 like the MNIST digits."
+        ),
     )
     if file is None:
         return
     try:
         steps = preprocess_digit(file.getvalue())
     except DataError as e:
-        st.error(f"Could not read {plain(file.name)}: {plain(e)}", icon=":material/error:")
+        st.error(
+            i18n.t("Could not read {name}: {error}").format(
+                name=plain(file.name), error=plain(i18n.message(str(e)))
+            ),
+            icon=":material/error:",
+        )
         return
     t = run.trainer
     shown = [
-        ("original", steps.original),
-        ("inverted" if steps.inverted_applied else "not inverted", steps.inverted),
-        ("ink cropped", steps.cropped),
-        ("fit in 20×20", steps.resized),
-        ("centred in 28×28", steps.centred),
+        (i18n.t("original"), steps.original),
+        (i18n.t("inverted") if steps.inverted_applied else i18n.t("not inverted"), steps.inverted),
+        (i18n.t("ink cropped"), steps.cropped),
+        (i18n.t("fit in 20×20"), steps.resized),
+        (i18n.t("centred in 28×28"), steps.centred),
     ]
     cols = st.columns(len(shown) + 1)
     for col, (label, img) in zip(cols, shown, strict=False):
@@ -262,5 +342,6 @@ def _upload(page: str, run: LiveRun) -> None:
     with run.lock:
         probs = _probabilities(t, steps.centred)
     with cols[-1]:
-        st.metric("Prediction", DIGITS[int(probs.argmax())], f"{probs.max():.0%} sure")
-    st.altair_chart(charts.probabilities_chart(probs, DIGITS), width="stretch")
+        sure = i18n.t("{sure:.0%} sure").format(sure=probs.max())
+        st.metric(i18n.t("Prediction"), DIGITS[int(probs.argmax())], sure)
+    st.vega_lite_chart(_shown_spec(charts.probabilities_chart(probs, DIGITS)), width="stretch")

@@ -188,10 +188,15 @@ def legend(d: Dataset, lang: str = i18n.DEFAULT) -> str:
         return i18n.text_in(
             lang, "Output: blue high, orange low. White rings: training points; black: test."
         )
-    names = ["orange", "blue", "green", "purple"]
+    colours = ["orange", "blue", "green", "purple"]
     each = i18n.text_in(lang, "class {k} {colour}")
+    # an uploaded file's own class names, as typed (the live view shows text as text)
+    named = i18n.text_in(lang, "{name} ({colour})")
     classes = i18n.text_in(lang, ", ").join(
-        each.format(k=k, colour=i18n.text_in(lang, names[k % 4])) for k in range(d.n_classes)
+        named.format(name=d.class_names[k], colour=i18n.text_in(lang, colours[k % 4]))
+        if len(d.class_names) == d.n_classes
+        else each.format(k=k, colour=i18n.text_in(lang, colours[k % 4]))
+        for k in range(d.n_classes)
     )
     return i18n.text_in(
         lang, "Output: {classes}; pale = unsure. White rings: training points; black: test."

@@ -10,7 +10,7 @@ loader `() -> MnistArrays`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -142,6 +142,7 @@ class Dataset:
     scale: torch.Tensor
     train_xy: np.ndarray[Any, Any] | None = None
     val_xy: np.ndarray[Any, Any] | None = None
+    class_names: tuple[str, ...] = ()  # how the user's file named its classes; () elsewhere
 
     def prepare_points(self, xy: np.ndarray[Any, Any]) -> torch.Tensor:
         """Raw 2-D points (m, 2) -> model inputs (m, F): the features, then the train scaling.
@@ -171,6 +172,8 @@ class Points(Protocol):
     def y(self) -> np.ndarray[Any, Any]: ...
     @property
     def n_classes(self) -> int: ...
+    @property
+    def class_names(self) -> tuple[str, ...]: ...
 
 
 def build_dataset(cfg: DataConfig, seed: int, points: Points | None = None) -> Dataset:
@@ -191,7 +194,8 @@ def build_dataset(cfg: DataConfig, seed: int, points: Points | None = None) -> D
         # set of one class.
         order = data_rng(seed).permutation(len(points.y))
         xy, y = points.xy[order], points.y[order]
-        return _build_points(cfg, xy, y, "classification", points.n_classes)
+        data = _build_points(cfg, xy, y, "classification", points.n_classes)
+        return replace(data, class_names=tuple(points.class_names))
     rng = data_rng(seed)
     if entry.extra["points2d"]:
         xy, y = entry.build(cfg.n_samples, cfg.noise, rng)  # (n, 2), (n,)

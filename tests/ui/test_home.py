@@ -52,6 +52,37 @@ def test_components_page_lists_every_registry_entry():
 
     shown = set()
     for table in at.table:
-        shown |= set(table.value["name"])
+        shown |= {name.strip("`") for name in table.value["name"]}
     for registry in registries().values():
         assert set(registry.names()) <= shown
+
+
+def test_home_starts_a_newcomer_on_the_playground_and_the_first_lesson():
+    """Issue 14.7: a first step before the list of pages, in both languages."""
+    from ui import i18n
+    from ui.navigation import LAB_INIT, PLAYGROUND
+
+    for lang in ("en", "zh"):
+        at = AppTest.from_file(APP)
+        at.query_params["lang"] = lang
+        at.run(timeout=60)
+        assert_clean(at)
+        start = i18n.text_in(lang, "Start here")
+        assert at.subheader[0].value == start  # before the sections
+        links = [link.proto.page for link in at.get("page_link")]
+        assert links[:2] == [Path(PLAYGROUND.path).stem, Path(LAB_INIT.path).stem], links
+
+
+def test_components_says_what_a_choice_works_with_by_the_engines_rule():
+    """Issue 14.3: the 2-D datasets work with MLPs only (the engine refuses a CNN on them);
+    MNIST with both; spatial dropout with CNNs only."""
+    at = open_page("components")
+    rows = {}
+    for table in at.table:
+        df = table.value
+        for name, works in zip(df.iloc[:, 0], df.iloc[:, -1], strict=True):
+            rows[name.strip("`")] = works
+    assert rows["circle"] == "MLP" and rows["spiral"] == "MLP"
+    assert rows["mnist"] == "MLP / CNN"
+    assert rows["spatial"] == "CNN"
+    assert rows["relu"] == "MLP / CNN"

@@ -7,6 +7,7 @@ plays one turn of the training service: a training slice, then its frame.
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 import pytest
 from app_helpers import (
@@ -352,3 +353,40 @@ def test_the_files_class_names_are_shown_as_typed_text() -> None:
     assert raw, [str(c.value) for c in at.caption]
     assert link in unplain(raw[0])  # a reader sees exactly the file's label
     assert link not in raw[0]  # but Markdown gets it escaped, so it is no link
+
+
+def test_an_uploaded_files_class_names_label_the_boundary_legend_and_survive_a_restore(
+    tmp_path: Path,
+) -> None:
+    """Issue 14.5: three named classes train and the legend says their names, not
+    "class 0/1/2"; a checkpoint (the run store's format) keeps them."""
+    import json
+
+    from app_helpers import open_page
+
+    from engine.data.uploads import parse_points_csv
+    from engine.trainer import Trainer
+    from ui.controls import points_key
+
+    rows = "x1,x2,label\n" + "".join(
+        f"{i % 7 - 3},{i % 5 - 2},{['setosa', 'versicolor', 'virginica'][i % 3]}\n"
+        for i in range(60)
+    )
+    at = open_page("playground")
+    at.session_state[points_key("pg")] = parse_points_csv(rows.encode())
+    at.run()
+    at.selectbox(key="pg.w.data.dataset").set_value("uploaded").run()
+    at.button(key="pg.run.btn.step").click().run()
+    trainer = run_of(at, "pg").trainer
+    assert trainer.cfg.data.dataset == "uploaded" and trainer.step_count > 0
+    legend = next(
+        json.loads(e.proto.json)["legend"]
+        for e in at.get("bidi_component")
+        if "legend" in json.loads(e.proto.json or "{}")
+    )
+    for name in ("setosa", "versicolor", "virginica"):
+        assert name in legend, legend
+    assert "class 0" not in legend
+
+    path = trainer.save(tmp_path / "run.pt")
+    assert Trainer.load(path).data.class_names == ("setosa", "versicolor", "virginica")
