@@ -19,6 +19,7 @@ from engine.registry import ConfigError
 from engine.surfaces import SURFACES, Path, Racer, race, shaded, surface_grid
 from ui import charts, i18n, images
 from ui.state import skey
+from ui.text import plain
 
 MAP_WIDTH = 560
 COLUMNS = ("label", "optimizer", "lr", "momentum", "beta1", "beta2", "rho")
@@ -170,7 +171,7 @@ def race_section(page: str, preset: Preset) -> None:
     )
     racers, problems = racers_from(table)
     for problem in problems:
-        st.warning(problem, icon=":material/edit:")
+        st.warning(plain(problem), icon=":material/edit:")  # names a row's typed name
     if not racers:
         return
     paths = _race(name, (float(sx), float(sy)), _racers_json(racers), steps)
@@ -208,7 +209,8 @@ def draw_race(page: str, preset: Preset, name: str, paths: list[Path]) -> None:
         for p in paths:
             if p.diverged:
                 colon = i18n.t(": ")  # "：" in Chinese
-                st.warning(f"{p.label}{colon}{i18n.message(p.message)}", icon=":material/warning:")
+                shown = f"{p.label}{colon}{i18n.message(p.message)}"
+                st.warning(plain(shown), icon=":material/warning:")  # the name is typed text
     charts.show(
         charts.race_loss_chart,
         race_table(paths),
