@@ -98,7 +98,9 @@ def _label_expr(node: dict, part: str, values: Any, tr: Callable[[str], str]) ->
     labels = [(v, tr(v)) for v in values if isinstance(v, str) and tr(v) != v]
     if labels:
         cases = "".join(f"datum.label == {_quoted(v)} ? {_quoted(shown)} : " for v, shown in labels)
-        node.setdefault(part, {})["labelExpr"] = cases + "datum.label"
+        target = node.setdefault(part, {})
+        if isinstance(target, dict):  # not a header or legend switched off (None)
+            target["labelExpr"] = cases + "datum.label"
 
 
 def _quoted(text: str) -> str:
