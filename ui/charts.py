@@ -412,13 +412,8 @@ def probabilities_chart(probs: np.ndarray, labels: Sequence[str], height: int = 
         alt.Chart(df, height=height, autosize=FIT_WIDTH)
         .mark_bar(color="#0877bd")
         .encode(
-            x=alt.X("class:O", sort=list(labels), title="class"),
-            y=alt.Y(
-                "probability:Q",
-                title="probability",
-                scale=alt.Scale(domain=[0, 1]),
-                axis=alt.Axis(format="%"),
-            ),
+            x=alt.X("class:O", sort=list(labels)),
+            y=alt.Y("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
             tooltip=["class:O", alt.Tooltip("probability:Q", format=".1%")],
         )
     )
