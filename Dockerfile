@@ -7,8 +7,10 @@
 # Debian 12 (bookworm), as the project's CI: Python 3.11 and nginx from Debian's packages.
 FROM python:3.11-slim-bookworm
 
+# fonts-noto-cjk (and fontconfig's fc-list, which finds it): pictures the server draws with
+# Pillow may carry Chinese labels (lang=zh), which the default font draws as empty boxes.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends nginx \
+    && apt-get install -y --no-install-recommends nginx fontconfig fonts-noto-cjk \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

@@ -4,7 +4,7 @@ import streamlit as st
 
 from engine.config import Config, field_info, field_paths, parse_value
 from engine.registry import ConfigError
-from ui import charts, compare, stored_compare
+from ui import charts, compare, i18n, stored_compare
 from ui.labs import Lab, comparison
 from ui.navigation import COMPARE
 from ui.runstore import COMPARED, SWEEPS, open_store
@@ -13,30 +13,31 @@ from ui.text import plain
 from ui.widgets import field_label
 
 PAGE = COMPARE.key
+setting_label = stored_compare.setting_label  # in the session's language
 
-st.title("Compare")
+st.title(i18n.page_title(PAGE, "Compare"))
 store = open_store()
 if store is None:
     st.stop()
 
-st.header("Stored runs")
+st.header(i18n.t("Stored runs"))
 records = store.list(limit=500)
 by_id = {r.id: r for r in records}
 if COMPARED not in st.session_state:  # the Search page may have chosen the runs already
     st.session_state[COMPARED] = list(by_id)[:2]
 st.session_state[COMPARED] = [i for i in st.session_state[COMPARED] if i in by_id]
 chosen = st.multiselect(
-    "Runs",
+    i18n.t("Runs"),
     list(by_id),
     format_func=lambda i: f"#{i} {by_id[i].name}",
     key=COMPARED,
-    help="Runs are saved by the trainer pages, labs, sweeps and searches; see Runs.",
+    help=i18n.t("Runs are saved by the trainer pages, labs, sweeps and searches; see Runs."),
 )
 if not records:
-    st.info("No stored runs yet: train on the Playground, the MNIST page or a lab first.")
+    st.info(i18n.t("No stored runs yet: train on the Playground, the MNIST page or a lab first."))
 elif chosen:
     picked = [store.get(i) for i in chosen]
-    st.table(stored_compare.final_table(picked), hide_index=True)
+    st.table(stored_compare.shown(stored_compare.final_table(picked)), hide_index=True)
     cols = st.columns(2)
     loss = stored_compare.stored_curves(picked, "loss")
     if len(loss):
@@ -47,22 +48,26 @@ elif chosen:
         splits, runs = charts.splits_present(acc), tuple(dict.fromkeys(acc["run"]))
         charts.show(compare.curves_chart, acc, "Accuracy", False, splits, runs, where=cols[1])
     if len(picked) > 1:
-        st.markdown("**Settings that differ**")
+        st.markdown(i18n.t("**Settings that differ**"))
         diff = stored_compare.config_diff(picked)
         if len(diff):
-            st.table(diff, hide_index=True)
+            st.table(stored_compare.shown(diff), hide_index=True)
         else:
-            st.caption("These runs have identical configs (a repeat, or a different session).")
+            st.caption(
+                i18n.t("These runs have identical configs (a repeat, or a different session).")
+            )
 
-st.header("Sweep one knob")
+st.header(i18n.t("Sweep one knob"))
 st.caption(
-    "Train copies of one config that differ in a single setting: same seed, so the same data, "
-    "initial weights and batches. The runs are saved when they finish."
+    i18n.t(
+        "Train copies of one config that differ in a single setting: same seed, so the same "
+        "data, initial weights and batches. The runs are saved when they finish."
+    )
 )
 if not records:
     st.stop()
 base_id = st.selectbox(
-    "Start from the config of",
+    i18n.t("Start from the config of"),
     list(by_id),
     format_func=lambda i: f"#{i} {by_id[i].name}",
     key=skey(PAGE, "base"),
@@ -71,32 +76,38 @@ base = Config.from_dict(store.get(base_id).config)
 cols = st.columns([1, 2])
 paths = [p for p in field_paths() if p not in ("device",)]
 path = cols[0].selectbox(
-    "Setting",
+    i18n.t("Setting"),
     paths,
     index=paths.index("train.lr"),
-    format_func=field_label,
+    format_func={p: setting_label(p) for p in paths}.__getitem__,
     key=skey(PAGE, "field"),
 )
 info = field_info(path)
-hint = ", ".join(map(str, info["choices"][:6])) if info.get("choices") else "e.g. 0.001, 0.01, 0.1"
+hint = (
+    ", ".join(map(str, info["choices"][:6]))
+    if info.get("choices")
+    else i18n.t("e.g. 0.001, 0.01, 0.1")
+)
 text = cols[1].text_input(
-    f"Values of {field_label(path)}, separated by semicolons",
+    i18n.t("Values of {setting}, separated by semicolons").format(setting=setting_label(path)),
     key=skey(PAGE, f"values.{path}"),
     placeholder=hint,
-    help=info["help"],
+    help=i18n.field_help(path, info["help"]),
 )
 runs = []
 for part in [p.strip() for p in text.split(";") if p.strip()]:
     try:
         runs.append(
+            # the label is the sweep's key (ui.lifecycle rebuilds a sweep whose labels change):
+            # English in both languages, so that a language switch keeps a trained sweep
             (f"{field_label(path)} = {part}", base.replace(**{path: parse_value(path, part)}))
         )
     except ConfigError as e:
-        st.warning(plain(f"{part}: {e}"), icon=":material/edit:")
+        st.warning(plain(f"{part}: {i18n.message(str(e))}"), icon=":material/edit:")
 if len(runs) > 8:
-    st.warning("At most 8 values at once: the first 8 are used.")
+    st.warning(i18n.t("At most 8 values at once: the first 8 are used."))
     runs = runs[:8]
 if runs:
     comparison(Lab(PAGE, ()), "sweep", runs, store_page=SWEEPS)
 elif not text:
-    st.caption("Type two or more values to compare.")
+    st.caption(i18n.t("Type two or more values to compare."))

@@ -17,7 +17,7 @@ st.markdown(
 )
 
 # A first step for a newcomer: both pages open on their first experiment.
-with st.container(border=True, key="home.start"):
+with st.container(border=True):
     st.subheader(t("Start here"))
     first, second = st.columns(2)
     with first:

@@ -8,7 +8,9 @@ batch of two, droppath's residual connections) the config checks, with the other
 
 from __future__ import annotations
 
-from engine.registry import registry_for
+from typing import Any
+
+from engine.registry import by_field, registry_for
 
 
 def why_not(path: str, name: str, *, arch: str, dataset: str) -> str | None:
@@ -43,6 +45,29 @@ def why_not(path: str, name: str, *, arch: str, dataset: str) -> str | None:
             f"{' or '.join(fitting)} for {data['task']}"
         )
     return None
+
+
+def switch_for(path: str) -> str | None:
+    """The field whose choice switches knob `path` on or off: the registry field of the same
+    section some of whose entries (not all) list the knob among their settings, e.g.
+    model.dropout for model.dropout_rate, train.optimizer for train.momentum. None for a knob
+    every choice uses (train.lr) or that no registry lists."""
+    section, _, name = path.partition(".")
+    for field, registry in by_field().items():
+        if field.partition(".")[0] != section:
+            continue
+        users = [e for e in registry if name in e.params]
+        if users and len(users) < len(registry):
+            return field
+    return None
+
+
+def uses(switch: str, choice: Any, path: str) -> bool:
+    """Whether choice `choice` of field `switch` reads knob `path` (an unknown choice: no)."""
+    registry = registry_for(switch)
+    if choice not in registry.names():
+        return False
+    return path.partition(".")[2] in registry.get(choice).params
 
 
 ARCHS = ("mlp", "cnn")  # model.arch's choices

@@ -13,16 +13,55 @@ import torch
 
 from engine.data import Dataset, Split
 from engine.metrics import ClassifierReport, misclassified
-from ui import charts, images
+from ui import charts, i18n, images
+
+# Next to the ROC chart, in both languages: some course notes give its axes as X = TPR,
+# Y = 1 - FPR and call FPR specificity (issue 12); the chart and the page say it right.
+ROC_NOTE = (
+    "ROC: true-positive rate (recall) against false-positive rate FP / (FP + TN). Some notes "
+    "swap the axes or call FPR specificity; specificity is 1 − FPR = TN / (TN + FP)."
+)
+# The curves' axes: (data column, axis title) for x and y. ROC plots the true-positive rate
+# (recall, TP / (TP + FN)) up against the false-positive rate FP / (FP + TN) across.
+AXES = {
+    "roc": (("FPR", "false-positive rate"), ("TPR", "true-positive rate")),
+    "pr": (("recall", "recall"), ("precision", "precision")),
+}
+
+
+def in_context(english: str, source: str) -> str:
+    """`english` as it is in English; in another language the translation of `source`, a
+    longer English text of the same meaning (the short word means something else elsewhere,
+    e.g. a table's "label" column holding a class)."""
+    return english if i18n.lang() == i18n.DEFAULT else i18n.t(source)
+
+
+def translated_chart(chart: alt.TopLevelMixin, width: str = "content") -> None:
+    """Draw an Altair chart with its titles in the session's language (as `charts.show`
+    does for the charts it caches)."""
+    spec = chart.to_dict()
+    datasets = spec.pop("datasets", None)  # the data: not text to translate
+    charts.translate_spec(spec, i18n.t)
+    if datasets is not None:
+        spec["datasets"] = datasets
+    st.vega_lite_chart(spec, width=width)
 
 
 def summary(report: ClassifierReport) -> None:
     cols = st.columns(5)
-    cols[0].metric("Accuracy", f"{report.accuracy:.2%}", help=f"On {report.n:,} examples.")
-    cols[1].metric("Macro F1", _pct(report.macro["f1"]))
-    cols[2].metric("Macro precision", _pct(report.macro["precision"]))
-    cols[3].metric("Macro recall", _pct(report.macro["recall"]))
-    cols[4].metric("Macro ROC AUC", _num(report.macro_auc), help="One class against the rest.")
+    cols[0].metric(
+        i18n.t("Accuracy"),
+        f"{report.accuracy:.2%}",
+        help=i18n.t("On {n:,} examples.").format(n=report.n),
+    )
+    cols[1].metric(i18n.t("Macro F1"), _pct(report.macro["f1"]))
+    cols[2].metric(i18n.t("Macro precision"), _pct(report.macro["precision"]))
+    cols[3].metric(i18n.t("Macro recall"), _pct(report.macro["recall"]))
+    cols[4].metric(
+        i18n.t("Macro ROC AUC"),
+        _num(report.macro_auc),
+        help=i18n.t("One class against the rest."),
+    )
 
 
 def _pct(x: float) -> str:
@@ -39,41 +78,76 @@ def per_class(report: ClassifierReport) -> None:
     for col in df.columns:
         if col not in ("class", "label", "support"):
             df[col] = df[col].map(lambda v: _num(v) if isinstance(v, float) else v)
-    st.table(df, hide_index=True)
+    df["label"] = df["label"].map(lambda v: i18n.t("macro avg") if v == "macro avg" else v)
+    columns = {
+        "label": in_context("label", "class label"),
+        "precision": i18n.t("precision"),
+        "recall": i18n.t("recall"),
+        "f1": i18n.t("f1"),
+        "specificity": i18n.t("specificity"),
+        "support": i18n.t("support"),
+        "roc_auc": i18n.t("roc_auc"),
+        "average_precision": i18n.t("average_precision"),
+    }
+    st.table(df.rename(columns=columns), hide_index=True)
     st.caption(
-        "Precision: of the examples predicted as the class, the share that are it. Recall "
-        "(sensitivity): of the class's examples, the share found. Specificity: of the other "
-        "classes' examples, the share not predicted as this one, TN / (TN + FP). F1: the "
-        "harmonic mean of precision and recall. Macro: the plain average over classes."
+        i18n.t(
+            "Precision: of the examples predicted as the class, the share that are it. Recall "
+            "(sensitivity): of the class's examples, the share found. Specificity: of the "
+            "other classes' examples, the share not predicted as this one, TN / (TN + FP). "
+            "F1: the harmonic mean of precision and recall. Macro: the plain average over "
+            "classes."
+        )
     )
+
+
+def curves_table(report: ClassifierReport, kind: str) -> pd.DataFrame:
+    """(label, x field, y field, curve) rows of every class's curve: for ROC the columns FPR
+    and TPR, for precision-recall recall and precision (AXES); `curve` names the class with
+    its area, for the legend."""
+    (x, _), (y, _) = AXES[kind]
+    df = pd.DataFrame(report.curve_table(kind), columns=["label", "x", "y"])
+    area = report.roc_auc if kind == "roc" else report.average_precision
+    templates = {"roc": i18n.t("{label} (AUC {area})"), "pr": i18n.t("{label} (AP {area})")}
+    template = templates[kind]
+    names = {
+        lab: template.format(label=lab, area=_num(a))
+        for lab, a in zip(report.labels, area, strict=True)
+    }
+    df["curve"] = df["label"].map(names)
+    return df.rename(columns={"x": x, "y": y})
 
 
 def curves(report: ClassifierReport) -> None:
     cols = st.columns(2)
-    for col, kind, title, x, y in (
-        (cols[0], "roc", "ROC curves (one class against the rest)", "false-positive rate",
-         "true-positive rate"),
-        (cols[1], "pr", "Precision-recall curves", "recall", "precision"),
-    ):  # fmt: skip
-        df = pd.DataFrame(report.curve_table(kind))
+    for col, kind, title in (
+        (cols[0], "roc", "ROC curves (one class against the rest)"),
+        (cols[1], "pr", "Precision-recall curves"),
+    ):
+        df = curves_table(report, kind)
         if not len(df):
             continue
-        area = report.roc_auc if kind == "roc" else report.average_precision
-        names = {lab: f"{lab} ({'AUC' if kind == 'roc' else 'AP'} {_num(a)})"
-                 for lab, a in zip(report.labels, area, strict=True)}  # fmt: skip
-        df["curve"] = df["label"].map(names)
-        col.altair_chart(curve_chart(df, title, x, y), width="stretch")
+        (x, x_title), (y, y_title) = AXES[kind]
+        charts.show(curve_chart, df, title, x, x_title, y, y_title, where=col)
+        if kind == "roc":
+            col.caption(i18n.t(ROC_NOTE))
 
 
-def curve_chart(df: pd.DataFrame, title: str, x: str, y: str):
+def curve_chart(df: pd.DataFrame, title: str, x: str, x_title: str, y: str, y_title: str):
+    """Every class's curve of one kind: `x` and `y` are the table's columns, with their axis
+    titles."""
     return (
         alt.Chart(df, title=title, height=300, autosize=charts.FIT_WIDTH)
         .mark_line(strokeWidth=1.5)
         .encode(
-            x=alt.X("x:Q", title=x, scale=alt.Scale(domain=[0, 1])),
-            y=alt.Y("y:Q", title=y, scale=alt.Scale(domain=[0, 1])),
+            x=alt.X(f"{x}:Q", title=x_title, scale=alt.Scale(domain=[0, 1])),
+            y=alt.Y(f"{y}:Q", title=y_title, scale=alt.Scale(domain=[0, 1])),
             color=alt.Color("curve:N", sort=None, legend=alt.Legend(title=None, columns=2)),
-            tooltip=["curve:N", alt.Tooltip("x:Q", format=".3f"), alt.Tooltip("y:Q", format=".3f")],
+            tooltip=[
+                alt.Tooltip("curve:N", title="curve"),
+                alt.Tooltip(f"{x}:Q", title=x_title, format=".3f"),
+                alt.Tooltip(f"{y}:Q", title=y_title, format=".3f"),
+            ],
         )
     )
 
@@ -84,7 +158,7 @@ def wrong_examples(
     """The misclassified examples, most confident first: digits as images, points in a table."""
     idx = misclassified(report_probs, split.y.cpu().numpy(), k=24)
     if not len(idx):
-        st.success("No misclassified examples.", icon=":material/check:")
+        st.success(i18n.t("No misclassified examples."), icon=":material/check:")
         return
     pred = report_probs.argmax(axis=1)
     conf = report_probs.max(axis=1)
@@ -111,4 +185,10 @@ def wrong_examples(
             }
             for i in idx
         ]
-        st.table(pd.DataFrame(rows), hide_index=True)
+        columns = {
+            "example": i18n.t("example"),
+            "true": i18n.t("true"),
+            "predicted": i18n.t("predicted"),
+            "confidence": i18n.t("confidence"),
+        }
+        st.table(pd.DataFrame(rows).rename(columns=columns), hide_index=True)

@@ -93,8 +93,18 @@ def copy_link(key: str, tr: Callable[[str], str] = str) -> None:
     _mount(key=key, data={"kind": "copy", "text": text}, width="content")
 
 
-def pad(key: str, data: dict[str, Any], on_change: Callable[[], None]) -> None:
+PAD_TEXT = {
+    "clear": "Clear",
+    "pad": "Drawing pad: draw one digit with the mouse or a finger",
+}
+
+
+def pad(
+    key: str, data: dict[str, Any], on_change: Callable[[], None], tr: Callable[[str], str] = str
+) -> None:
     """The drawing pad with `data` (the preprocessing steps and probabilities of the last
-    drawing). Each stroke sends the drawing as state "ink" ({"n": count, "pixels": base64
-    ink values, "" when cleared}), read in `on_change` from st.session_state[key]["ink"]."""
-    _mount(key=key, data={"kind": "pad", **data}, on_ink_change=on_change)
+    drawing), its own words put through `tr`. Each stroke sends the drawing as state "ink"
+    ({"n": count, "pixels": base64 ink values, "" when cleared}), read in `on_change` from
+    st.session_state[key]["ink"]."""
+    text = {name: tr(english) for name, english in PAD_TEXT.items()}
+    _mount(key=key, data={"kind": "pad", "text": text, **data}, on_ink_change=on_change)

@@ -301,7 +301,7 @@ def _drawing_pad(page: str) -> None:
     result = st.session_state.get(skey(page, "pad.result")) or {
         "message": i18n.t("Draw a digit: large, in the middle of the pad.")
     }
-    liveview.pad(key, result, on_change=lambda: _pad_result(page, key))
+    liveview.pad(key, result, on_change=lambda: _pad_result(page, key), tr=i18n.t)
 
 
 def _upload(page: str, run: LiveRun) -> None:

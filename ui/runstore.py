@@ -12,6 +12,7 @@ import streamlit as st
 from engine.data import DATASETS
 from engine.store import RunRecord, RunStore, StoreError
 from engine.trainer import Trainer
+from ui import i18n
 from ui.controls import points_key, values_key
 from ui.live import LiveRun, make_live, run_key
 from ui.navigation import COMPARE, MNIST, PAGES, PLAYGROUND, TRAINERS, page
@@ -25,7 +26,34 @@ ORIGINS = {
     SWEEPS: f"{COMPARE.title}: sweep",
     "cli": "command line",
 }
-COMPARED = skey(COMPARE.key, "runs")  # the stored runs the Compare page shows (their ids)
+COMPARED = skey(COMPARE.key, "runs")
+
+
+def origin(key: str) -> str:
+    """`ORIGINS[key]` in the session's language (the stored `page` itself if unknown)."""
+    entry = next((p for p in PAGES if p.key == key), None)
+    if entry is not None:
+        title = i18n.page_title(entry.key, entry.title)
+        return i18n.t("{title} lab").format(title=title) if entry.section == "Labs" else title
+    if key == SWEEPS:
+        return i18n.t("{page}: sweep").format(page=i18n.page_title(COMPARE.key, COMPARE.title))
+    return i18n.t("command line") if key == "cli" else key
+
+
+def status_label(status: str) -> str:
+    """A run's or a search trial's status word (engine.trainer.STATUSES, the store's
+    "stopped", a trial's "pruned" or "invalid") in the session's language."""
+    words = {
+        "ready": i18n.t("ready"),
+        "running": i18n.t("running"),
+        "finished": i18n.t("finished"),
+        "early_stopped": i18n.t("early_stopped"),
+        "stopped": i18n.t("stopped"),
+        "diverged": i18n.t("diverged"),
+        "pruned": i18n.t("pruned"),  # a search trial's (engine.search.trials)
+        "invalid": i18n.t("invalid"),
+    }
+    return words.get(status, status)  # the stored runs the Compare page shows (their ids)
 
 
 def open_store() -> RunStore | None:
@@ -33,7 +61,8 @@ def open_store() -> RunStore | None:
     try:
         return RunStore()
     except StoreError as e:
-        st.error(f"The run store cannot be used: {e}", icon=":material/database:")
+        text = i18n.t("The run store cannot be used: {error}").format(error=i18n.message(str(e)))
+        st.error(text, icon=":material/database:")
         return None
 
 

@@ -14,7 +14,7 @@ import optuna
 import pandas as pd
 import streamlit as st
 
-from engine.config import Config, field_info
+from engine.config import Config, field_info, registries
 from engine.data import Dataset, build_dataset
 from engine.registry import ConfigError
 from engine.search import (
@@ -27,8 +27,10 @@ from engine.search import (
     trials_table,
 )
 from engine.store import RunStore, StoreError
-from ui import charts
+from ui import charts, i18n
 from ui.live import KICK_S, training_slot
+from ui.runstore import status_label
+from ui.text import plain
 from ui.widgets import field_label
 
 # Optuna logs every finished trial at INFO; the page shows them, the server log needs not.
@@ -36,6 +38,55 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 SPACE_COLUMNS = ("field", "type", "low", "high", "log", "choices", "grid")
 TYPES = PARAM_TYPES  # the type column's choices
+
+
+def describe(cfg: Config) -> str:
+    """One line on a config: network, data, optimizer, learning rate, epochs."""
+    return i18n.t("{arch} {hidden} on {dataset}, {optimizer} lr {lr}, {epochs} epochs.").format(
+        arch=i18n.choice_label("model.arch", cfg.model.arch, cfg.model.arch),
+        hidden=list(cfg.model.hidden),
+        dataset=value_label("data.dataset", cfg.data.dataset),
+        optimizer=value_label("train.optimizer", cfg.train.optimizer),
+        lr=f"{cfg.train.lr:g}",
+        epochs=cfg.train.epochs,
+    )
+
+
+def knob_label(path: str) -> str:
+    """A searched setting as the page names it (`ui.widgets.field_label`), in the session's
+    language; a widths knob ("model.hidden.depth") with the part in brackets."""
+    base, _, part = path.rpartition(".")
+    if part in ("depth", "width") and field_label(base) != base:
+        label = i18n.field_label(base, field_label(base))
+        if part == "depth":
+            return i18n.t("{setting} (number of layers)").format(setting=label)
+        return i18n.t("{setting} (width)").format(setting=label)
+    return i18n.field_label(path, field_label(path))
+
+
+def value_label(path: str, value: Any) -> str:
+    """A setting's value as shown: a component's name ("adam") by its label in Chinese, in
+    English as the engine writes it (the trials table shows the names)."""
+    text = str(value)
+    if path in registries():
+        return i18n.entry_label(path, text, text)
+    return i18n.choice_label(path, text, text)
+
+
+def type_labels() -> dict[str, str]:
+    """The search-space table's types as shown (the cells keep the engine's names)."""
+    words = {
+        "float": i18n.t("float"),
+        "int": i18n.t("int"),
+        "categorical": i18n.t("categorical"),
+        "widths": i18n.t("widths"),
+    }
+    return {kind: words.get(kind, kind) for kind in TYPES}
+
+
+def objective_label(objective: str) -> str:
+    """The metric a search optimizes, as its charts and table name it."""
+    return {"val_acc": i18n.t("val_acc"), "val_loss": i18n.t("val_loss")}.get(objective, objective)
 
 
 def default_space(cfg: Config) -> pd.DataFrame:
@@ -56,6 +107,25 @@ def default_space(cfg: Config) -> pd.DataFrame:
         df[col] = df[col].astype(object).where(df[col].notna(), "").astype(str)
     df["log"] = df["log"].fillna(False).astype(bool)
     return df
+
+
+def space_to_edit(key: str, cfg: Config) -> pd.DataFrame:
+    """The table the search-space editor under `key` starts from: `default_space(cfg)`, or,
+    once the language has changed, the table as last edited. The editor's column labels are
+    part of its identity, so a new language draws a new editor; starting it from the edits
+    keeps them (a language switch must not reset what the student typed)."""
+    start, edited, lang = f"{key}.start", f"{key}.edited", f"{key}.lang"
+    if start not in st.session_state:
+        st.session_state[start] = default_space(cfg)
+    if st.session_state.get(lang, i18n.lang()) != i18n.lang() and edited in st.session_state:
+        st.session_state[start] = st.session_state[edited]
+    st.session_state[lang] = i18n.lang()
+    return st.session_state[start]
+
+
+def keep_edits(key: str, table: Any) -> None:
+    """Remember the editor's table as edited (see `space_to_edit`)."""
+    st.session_state[f"{key}.edited"] = pd.DataFrame(table)
 
 
 def _numbers(text: Any) -> list[float] | None:
@@ -143,7 +213,7 @@ def one_trial(search: SearchRun) -> None:
                 on_trained=lambda trial, trainer: keep(search, trial, trainer),
             )
         except (ConfigError, ValueError, RuntimeError) as e:
-            search.error = f"The search stopped: {e}"
+            search.error = f"The search stopped: {e}"  # shown through i18n.message
             search.searching = False
             return
         search.seconds += time.perf_counter() - start
@@ -194,13 +264,20 @@ def draw_results(search: SearchRun) -> None:
     df = table(search)
     objective = search.space.objective
     st.caption(
-        f"Study '{search.study.study_name}': {len(df)} trials in all, {search.done_here} of "
-        f"{search.target} run here in {search.seconds:.0f} s."
+        i18n.t(
+            "Study '{study}': {n} trials in all, {done} of {target} run here in {seconds} s."
+        ).format(
+            study=plain(search.study.study_name),
+            n=len(df),
+            done=search.done_here,
+            target=search.target,
+            seconds=f"{search.seconds:.0f}",
+        )
     )
     if search.error:
-        st.error(search.error, icon=":material/error:")
+        st.error(plain(i18n.message(search.error)), icon=":material/error:")
     if not len(df):
-        st.caption("Trials appear here as they finish.")
+        st.caption(i18n.t("Trials appear here as they finish."))
         return
     complete = df[df["state"] == "COMPLETE"]
     numeric = [k for k in search.space.names if k in df.columns and not _is_text(df[k])]
@@ -211,7 +288,9 @@ def draw_results(search: SearchRun) -> None:
                 pd.DataFrame(
                     {
                         # a log-range knob is plotted as log10 (one axis type per chart)
-                        "knob": f"log10 {field_label(k)}" if k in logged else field_label(k),
+                        "knob": i18n.t("log10 {setting}").format(setting=knob_label(k))
+                        if k in logged
+                        else knob_label(k),
                         "value": np.log10(complete[k].astype(float))
                         if k in logged
                         else complete[k],
@@ -223,17 +302,45 @@ def draw_results(search: SearchRun) -> None:
             ],
             ignore_index=True,
         )
-        st.altair_chart(knob_chart(long, objective), width="content")
+        st.altair_chart(knob_chart(long, objective_label(objective)), width="content")
     best = pd.DataFrame(best_so_far(search.study))
     if len(best):
-        st.altair_chart(best_chart(best, objective), width="stretch")
+        st.altair_chart(best_chart(best, objective_label(objective)), width="stretch")
     shown = df.sort_values("value", ascending=search.space.direction == "minimize").head(10)
     knobs = [k for k in search.space.names if k in df.columns]
     keep = ["number", "run_id", "state", "status", "value", *knobs, "val_acc", "val_loss",
             "seconds"]  # fmt: skip
-    st.markdown("**Best trials**")
+    st.markdown(i18n.t("**Best trials**"))
     best_table = shown[[c for c in keep if c in shown.columns]].map(_fmt)
-    st.table(best_table.rename(columns={k: field_label(k) for k in knobs}), hide_index=True)
+    for k in knobs:
+        if _is_text(df[k]):  # a component's name: its label in Chinese
+            best_table[k] = best_table[k].map(lambda v, k=k: value_label(k, v) if v else v)
+    best_table["state"] = best_table["state"].map(lambda v: state_label(v) if v else v)
+    best_table["status"] = best_table["status"].map(lambda v: status_label(v) if v else v)
+    columns = {
+        "number": i18n.t("number"),
+        "run_id": i18n.t("run_id"),
+        "state": i18n.t("state"),
+        "status": i18n.t("status"),
+        "value": i18n.t("value"),
+        "val_acc": i18n.t("val_acc"),
+        "val_loss": i18n.t("val_loss"),
+        "seconds": i18n.t("seconds"),
+        **{k: knob_label(k) for k in knobs},
+    }
+    st.table(best_table.rename(columns=columns), hide_index=True)
+
+
+def state_label(state: str) -> str:
+    """An Optuna trial state (COMPLETE, PRUNED, FAIL, RUNNING, WAITING) as shown."""
+    words = {
+        "COMPLETE": i18n.t("COMPLETE"),
+        "PRUNED": i18n.t("PRUNED"),
+        "FAIL": i18n.t("FAIL"),
+        "RUNNING": i18n.t("RUNNING"),
+        "WAITING": i18n.t("WAITING"),
+    }
+    return words.get(state, state)
 
 
 def _is_text(s: pd.Series) -> bool:
@@ -260,14 +367,21 @@ def log_knobs(space: Space) -> set[str]:
 
 
 def knob_chart(df: pd.DataFrame, objective: str):
-    """The metric of every finished trial against each numeric knob searched."""
+    """The metric of every finished trial against each numeric knob searched; `objective`
+    as shown (the y axis's title)."""
     return (
         alt.Chart(df, height=170, width=200)
         .mark_circle(size=60, opacity=0.8, color="#0877bd")
         .encode(
             x=alt.X("value:Q", title=None, scale=alt.Scale(zero=False)),
             y=alt.Y("metric:Q", title=objective, scale=alt.Scale(zero=False)),
-            tooltip=["trial:Q", "knob:N", "value:Q", alt.Tooltip("metric:Q", format=".4g")],
+            tooltip=[
+                alt.Tooltip("trial:Q", title=i18n.t("trial")),
+                alt.Tooltip("knob:N", title=i18n.t("setting")),
+                # "value" is the objective's in the trials table: say whose it is here
+                alt.Tooltip("value:Q", title=i18n.t("value of the setting")),
+                alt.Tooltip("metric:Q", title=objective, format=".4g"),
+            ],
         )
         .facet(facet=alt.Facet("knob:N", title=None, header=alt.Header(labelLimit=0)), columns=3)
         .resolve_scale(x="independent")
@@ -275,14 +389,18 @@ def knob_chart(df: pd.DataFrame, objective: str):
 
 
 def best_chart(df: pd.DataFrame, objective: str):
-    """Best value so far against the trial number."""
+    """Best value so far against the trial number; `objective` as shown."""
+    title = i18n.t("Best {objective} so far").format(objective=objective)
     return (
-        alt.Chart(df, title=f"Best {objective} so far", height=220, autosize=charts.FIT_WIDTH)
+        alt.Chart(df, title=title, height=220, autosize=charts.FIT_WIDTH)
         .mark_line(point=True, color="#f59322", interpolate="step-after")
         .encode(
-            x=alt.X("number:Q", title="trial"),
+            x=alt.X("number:Q", title=i18n.t("trial")),
             y=alt.Y("best:Q", title=None, scale=alt.Scale(zero=False)),
-            tooltip=["number:Q", alt.Tooltip("best:Q", format=".4g")],
+            tooltip=[
+                alt.Tooltip("number:Q", title=i18n.t("trial")),
+                alt.Tooltip("best:Q", title=title, format=".4g"),
+            ],
         )
     )
 

@@ -9,8 +9,9 @@ import pandas as pd
 
 from engine.config import Config, field_paths, format_value
 from engine.trainer import History
-from ui import charts
+from ui import charts, i18n
 from ui.compare import number, percent
+from ui.runstore import status_label
 from ui.text import plain
 from ui.widgets import field_label
 
@@ -36,11 +37,37 @@ def config_diff(records: list[Any]) -> pd.DataFrame:
         if any(v != vals[0] for v in vals[1:]):
             rows.append(
                 {
-                    "setting": field_label(path),
+                    "setting": setting_label(path),
                     **{f"#{r.id}": _show(v) for r, v in zip(records, vals, strict=True)},
                 }
             )
     return pd.DataFrame(rows)
+
+
+def setting_label(path: str) -> str:
+    """What a person calls a setting, in the session's language ("学习率" for train.lr)."""
+    return i18n.field_label(path, field_label(path))
+
+
+def shown(table: pd.DataFrame) -> pd.DataFrame:
+    """`final_table` or `config_diff` as the page shows it: column names and status words in
+    the session's language (run numbers, names and values as they are)."""
+    columns = {
+        "run": i18n.t("run"),
+        "name": i18n.t("name"),
+        "status": i18n.t("status"),
+        "steps": i18n.t("steps"),
+        "seconds": i18n.t("seconds"),
+        "validation loss": i18n.t("validation loss"),
+        "validation accuracy": i18n.t("validation accuracy"),
+        "test accuracy": i18n.t("test accuracy"),
+        "setting": i18n.t("setting"),
+    }
+    out = table.rename(columns=columns)
+    status = columns["status"]
+    if status in out.columns:
+        out[status] = out[status].map(status_label)
+    return out
 
 
 def _show(value: Any) -> str:

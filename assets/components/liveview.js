@@ -490,6 +490,7 @@ function buildPad(root, component) {
   const clear = el("button", "nv-button", left);
   clear.type = "button";
   clear.textContent = "Clear";
+  state.clear = clear;
   state.steps = el("div", "nv-steps", row);
   state.bars = el("canvas", "nv-bars", row);
   state.result = el("div", "nv-result", root);
@@ -593,6 +594,13 @@ function greyImage(values, side, scale) {
 }
 
 function renderPad(state, data) {
+  // the pad's own words, in the page's language (the page sends them; English otherwise)
+  const words = data.text || {};
+  setText(state.clear, words.clear || "Clear");
+  const padLabel = words.pad || "Drawing pad: draw one digit with the mouse or a finger";
+  if (state.canvas.getAttribute("aria-label") !== padLabel) {
+    state.canvas.setAttribute("aria-label", padLabel);
+  }
   state.steps.replaceChildren();
   for (const step of data.steps || []) {
     const fig = el("figure", "nv-step", state.steps);

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from engine.config import Config, field_info
-from engine.registry import ConfigError
+from engine.registry import ConfigError, registry_for
+from engine.rules import switch_for, uses
 from engine.search.limits import check_grid_size
 from engine.search.params import Param
 from engine.search.values import json_list, key_shown, shown
@@ -94,12 +95,44 @@ class Space:
         """Every Optuna parameter name, in order (widths give two)."""
         return [name for p in self.params for name in p.names]
 
-    def suggest(self, trial: optuna.Trial) -> dict[str, Any]:
-        """Every parameter's value for this trial, by Optuna parameter name."""
+    def suggest(self, trial: optuna.Trial, base: Config | None = None) -> dict[str, Any]:
+        """Every parameter's value for this trial, by Optuna parameter name; define-by-run: a
+        knob whose switch this trial turned off (the dropout rate when the dropout is "none",
+        momentum for Adam) is not sampled at all, so no trial records a value that did
+        nothing. The switch's value comes from the trial if searched, else from `base`."""
         values: dict[str, Any] = {}
-        for p in self.params:
+        switched = [(p, switch_for(p.field)) for p in self.params]
+        for p, switch in sorted(switched, key=lambda ps: ps[1] is not None):  # switches first
+            if switch is not None and base is not None:
+                choice = values.get(switch, base.get(switch))
+                if not uses(switch, choice, p.field):
+                    continue
             values.update(p.suggest(trial))
         return values
+
+    def check_switches(self, base: Config) -> None:
+        """ConfigError for a knob the space varies that no trial would use: its switch is not
+        searched and `base` turns it off, or the switch is searched among choices none of which
+        reads it (a dropout rate with dropout "none", momentum with plain SGD)."""
+        searched = {p.field: p for p in self.params}
+        for i, p in enumerate(self.params):
+            switch = switch_for(p.field)
+            if switch is None:
+                continue
+            if switch in searched:
+                options = list(searched[switch].choices or ())
+                where = f"the searched {switch} ({', '.join(map(str, options))})"
+            else:
+                options = [base.get(switch)]
+                where = f"{switch} is {base.get(switch)}"
+            if not any(uses(switch, choice, p.field) for choice in options):
+                users = [e.name for e in registry_for(switch) if uses(switch, e.name, p.field)]
+                raise ConfigError(
+                    f"space.params[{i}].field",
+                    f"{p.field} would change nothing: {where}, which does not use it. Search "
+                    f"{switch} too with a choice that uses it ({', '.join(users)}), choose one "
+                    f"in the base config, or drop {p.field} from the space",
+                )
 
     def grid(self) -> dict[str, list[Any]]:
         """The grid sampler's search space; ConfigError naming the first parameter without
@@ -164,5 +197,6 @@ def trial_config(base: Config, space: Space, values: Mapping[str, Any]) -> Confi
     if space.max_epochs is not None:
         changes.update({"train.epochs": space.max_epochs, "train.steps": 0})
     for p in space.params:
-        changes.update(p.changes(values))
+        if all(name in values for name in p.names):  # a switched-off knob was not sampled
+            changes.update(p.changes(values))
     return base.replace(**changes)

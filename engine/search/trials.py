@@ -81,6 +81,7 @@ def objective(
             "space.objective",
             f"{base.data.dataset} is a regression dataset: accuracy is undefined, use val_loss",
         )
+    space.check_switches(base)
     cache = _DatasetCache(base, dataset)
 
     def run(trial: optuna.Trial) -> float:
@@ -99,7 +100,7 @@ def _run_trial(
     from engine.trainer import Trainer
 
     start = time.perf_counter()
-    values = space.suggest(trial)
+    values = space.suggest(trial, base)
     try:
         cfg = trial_config(base, space, values)
         trainer = Trainer(cfg, dataset=cache.get(cfg))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from app_helpers import assert_clean, open_page
-from zh_check import ALLOWED, ZH, english_words, shown_texts, untranslated
+from zh_check import ALLOWED, HAN, ZH, english_words, shown_texts, untranslated
 
 from engine.trainer import History
 from ui import charts, i18n
@@ -73,3 +73,15 @@ def test_every_text_the_playground_translates_has_chinese() -> None:
     help. (A literal that names a key rather than a text, if any, would show up here too.)"""
     missing = untranslated(PAGE_MODULES)
     assert not missing, "\n".join(missing)
+
+
+def test_the_live_views_own_buttons_have_chinese() -> None:
+    """The copy-link button's and the drawing pad's words, which the page sends to the
+    component's JavaScript (assets/components/liveview.js draws no English of its own)."""
+    from ui import liveview
+
+    for english in (*liveview.COPY_TEXT.values(), *liveview.PAD_TEXT.values()):
+        assert HAN.search(ZH["text"].get(english, "")), english
+    js = (i18n.I18N_DIR.parents[0] / "components" / "liveview.js").read_text(encoding="utf-8")
+    for english in liveview.PAD_TEXT.values():
+        assert english in js  # the fallback the script shows before the page's words arrive
