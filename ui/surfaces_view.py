@@ -101,6 +101,18 @@ def _background(name: str) -> tuple[np.ndarray, tuple[int, int]]:
     return np.asarray(img), (MAP_WIDTH, height)
 
 
+def _optimizer_names() -> Callable[[str], str] | None:
+    """How the racers' optimizer column shows its values: the registry's names in English, as
+    it always has ("sgd", "momentum"), their translated labels in another language."""
+    if i18n.lang() == i18n.DEFAULT:
+        return None
+    labels = {
+        n: i18n.entry_label("train.optimizer", n, OPTIMIZERS.get(n).label)
+        for n in OPTIMIZERS.names()
+    }
+    return labels.__getitem__
+
+
 def race_section(page: str, preset: Preset) -> None:
     """Controls, the map with every path up to a chosen step, and the loss curves."""
     name = str(preset.lab.get("surface", "quadratic"))
@@ -154,7 +166,10 @@ def race_section(page: str, preset: Preset) -> None:
         column_config={
             "label": st.column_config.TextColumn(i18n.t("name")),
             "optimizer": st.column_config.SelectboxColumn(
-                i18n.t("optimizer"), options=OPTIMIZERS.names(), required=True
+                i18n.t("optimizer"),
+                options=OPTIMIZERS.names(),
+                required=True,
+                format_func=_optimizer_names(),
             ),
             "lr": st.column_config.NumberColumn(
                 i18n.t("learning rate"), min_value=0.0, format="%g"

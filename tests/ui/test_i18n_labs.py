@@ -5,6 +5,8 @@ English word left but a short list of names, units and formulas."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from app_helpers import assert_clean, live_view, open_page, values
 from streamlit.testing.v1 import AppTest
@@ -116,13 +118,27 @@ def test_every_experiment_of_the_lab_in_chinese_shows_no_english(page: str) -> N
     assert not left, "\n".join(sorted({where[0] for where in left.values()}))
 
 
+def editor_texts(at: AppTest) -> list[str]:
+    """The racers table's column names and the optimizer column's choices (shown_texts does
+    not read a data editor's column settings)."""
+    texts = []
+    for element in at.get("dataframe"):
+        for column in json.loads(element.proto.columns or "{}").values():
+            texts.append(column.get("label") or "")
+            options = column.get("type_config", {}).get("options", [])
+            texts += [o["label"] for o in options if isinstance(o, dict)]
+    return [t for t in texts if t]
+
+
 def test_surface_races_and_the_landscape_in_chinese_show_no_english() -> None:
     at = open_page("lab_optimizers", {"lang": "zh", "data.train_subset": str(SMALL_MNIST)})
     texts = []
     for preset in list_presets("labs/surfaces"):
         at.selectbox(key="lab_opt.surface").set_value(preset.name).run()
         assert_clean(at)
-        texts += shown_texts(at)
+        editor = editor_texts(at)
+        assert ZH["text"]["learning rate"] in editor, editor  # the racers' table was read
+        texts += shown_texts(at) + editor
     for _ in range(2):  # two epochs: enough weight snapshots for the trajectory's PCA
         at.button(key="lab_opt.cmp.main.btn.step").click().run()
     at.select_slider(key="lab_opt.ls.grid").set_value(11)  # the smallest map: quick
