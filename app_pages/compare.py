@@ -83,10 +83,13 @@ path = cols[0].selectbox(
     key=skey(PAGE, "field"),
 )
 info = field_info(path)
+# Values are separated by semicolons, as the label and the hint say; a list-valued setting
+# (hidden widths "8, 8") needs them, and for any other a comma-separated list works too.
+listed = isinstance(base.get(path), tuple)
 hint = (
-    ", ".join(map(str, info["choices"][:6]))
+    "; ".join(map(str, info["choices"][:6]))
     if info.get("choices")
-    else i18n.t("e.g. 0.001, 0.01, 0.1")
+    else i18n.t("e.g. 8, 8; 16, 16") if listed else i18n.t("e.g. 0.001; 0.01; 0.1")
 )
 text = cols[1].text_input(
     i18n.t("Values of {setting}, separated by semicolons").format(setting=setting_label(path)),
@@ -95,7 +98,8 @@ text = cols[1].text_input(
     help=i18n.field_help(path, info["help"]),
 )
 runs = []
-for part in [p.strip() for p in text.split(";") if p.strip()]:
+separator = ";" if listed or ";" in text else ","
+for part in [p.strip() for p in text.split(separator) if p.strip()]:
     try:
         runs.append(
             # the label is the sweep's key (ui.lifecycle rebuilds a sweep whose labels change):

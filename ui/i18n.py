@@ -112,7 +112,7 @@ def text_in(language: str, text: str) -> str:
 _SLOT = re.compile(r"\{(\w+)\}")
 # What a slot may match: a field path is a dotted name (so "{path}: ..." cannot swallow the
 # head of a wrapping message); anything else is any text.
-_SLOT_PATTERN = {"path": r"[\w.]+"}
+_SLOT_PATTERN = {"path": r"[\w.\[\]]+"}
 
 
 @cache
@@ -121,11 +121,14 @@ def _templates(language: str) -> tuple[tuple[re.Pattern[str], str], ...]:
     templates first, so that the most specific one wins."""
     out = []
     for english, chinese in table(language).get("messages", {}).items():
-        pattern, last = "", 0
+        pattern, last, seen = "", 0, set()
         for slot in _SLOT.finditer(english):
             name = slot.group(1)
             matches = _SLOT_PATTERN.get(name, ".+?")
-            pattern += re.escape(english[last : slot.start()]) + f"(?P<{name}>{matches})"
+            # a slot named twice matches the same text twice
+            group = f"(?P={name})" if name in seen else f"(?P<{name}>{matches})"
+            pattern += re.escape(english[last : slot.start()]) + group
+            seen.add(name)
             last = slot.end()
         out.append((re.compile(pattern + re.escape(english[last:]), re.DOTALL), chinese))
     return tuple(sorted(out, key=lambda item: -len(item[0].pattern)))

@@ -100,7 +100,9 @@ def default_space(cfg: Config) -> pd.DataFrame:
          "high": 256 if images else 16, "log": True, "choices": "1, 3"},
     ]  # fmt: skip
     if images:
-        rows.append({"field": "model.dropout_rate", "type": "float", "low": 0.0, "high": 0.5})
+        # the rate only where a trial turns dropout on (engine.search samples it define-by-run)
+        rows.append({"field": "model.dropout", "type": "categorical", "choices": "none, dropout"})
+        rows.append({"field": "model.dropout_rate", "type": "float", "low": 0.1, "high": 0.5})
     df = pd.DataFrame(rows, columns=list(SPACE_COLUMNS))
     # text columns must hold text (not NaN floats) for the editor to accept typing in them
     for col in ("choices", "grid"):

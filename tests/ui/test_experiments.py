@@ -151,6 +151,31 @@ def test_sweep_one_knob_trains_variants_and_stores_them() -> None:
     assert {r.page for r in RunStore().list()} == {"pg", "sweep"}
 
 
+def test_the_sweep_hint_shows_the_separator_the_label_names_and_commas_work_too() -> None:
+    """Issue 14.2: the hint used to say "e.g. 0.001, 0.01, 0.1" under a label asking for
+    semicolons, and typing the hint gave "must be a number"."""
+    stored(1)
+    at = open_page("compare")
+    at.selectbox(key="compare.field").set_value("train.lr").run()
+    box = at.text_input(key="compare.values.train.lr")
+    assert "semicolons" in box.label and ";" in box.placeholder and "," not in box.placeholder
+    box.input("0.001, 0.01, 0.1").run()  # what the old hint showed
+    assert not at.warning, [shown(w) for w in at.warning]
+    assert at.session_state["compare.cmp.sweep"].labels == [
+        "Learning rate = 0.001",
+        "Learning rate = 0.01",
+        "Learning rate = 0.1",
+    ]
+    at.selectbox(key="compare.field").set_value("model.hidden").run()
+    box = at.text_input(key="compare.values.model.hidden")
+    assert box.placeholder.count(";") == 1  # widths keep their commas inside one value
+    box.input("8, 8; 16").run()
+    assert at.session_state["compare.cmp.sweep"].labels == [
+        "Neurons per hidden layer = 8, 8",
+        "Neurons per hidden layer = 16",
+    ]
+
+
 def test_a_corrupt_store_is_reported_and_left_alone(tmp_path, monkeypatch: pytest.MonkeyPatch):
     bad = tmp_path / "broken.db"
     bad.write_bytes(b"this is not a database" * 100)

@@ -142,3 +142,18 @@ def test_every_template_keeps_the_slots_of_its_english() -> None:
     for english, chinese in i18n.table("zh")["messages"].items():
         assert set(SLOT.findall(chinese)) <= set(SLOT.findall(english)), english
         assert HAN.search(chinese), english
+
+
+def test_a_search_space_refused_for_a_switched_off_knob_speaks_chinese() -> None:
+    from engine.search import Space, objective
+
+    for params in (
+        [{"field": "model.dropout_rate", "type": "float", "low": 0, "high": 0.5}],
+        [
+            {"field": "train.momentum", "type": "float", "low": 0.5, "high": 0.9},
+            {"field": "train.optimizer", "type": "categorical", "choices": ["sgd", "adam"]},
+        ],
+    ):
+        with pytest.raises(ConfigError) as e:
+            objective(Config(), Space.from_dict({"params": params}))
+        assert_chinese(str(e.value))

@@ -155,3 +155,24 @@ def test_any_table_gives_a_space_or_one_line_error(rows: list[dict[str, Any]], o
     assert isinstance(size, int) and size >= 1
     if size <= search.MAX_GRID:
         assert math.prod(len(v) for v in space.grid().values()) == size
+
+
+def test_the_default_mnist_space_tunes_the_dropout_rate_only_with_dropout_on() -> None:
+    """Issue 14.1: the default space used to vary model.dropout_rate while every trial had
+    dropout "none" (the page then reported a 'best rate' that did nothing). Now it searches
+    the dropout too, and a hand-written rate without it is refused."""
+    from engine.presets import list_presets
+
+    base = list_presets("mnist")[0].config
+    assert base.model.dropout == "none"
+    space = search_view.space_from_table(search_view.default_space(base), "val_acc", 1)
+    fields = [p.field for p in space.params]
+    assert "model.dropout" in fields and "model.dropout_rate" in fields
+    space.check_switches(base)  # accepted
+    alone = search.Space(tuple(p for p in space.params if p.field != "model.dropout"))
+    try:
+        alone.check_switches(base)
+    except ConfigError as e:
+        assert "model.dropout" in str(e)
+    else:
+        raise AssertionError("a rate without its switch was accepted")
