@@ -117,6 +117,7 @@ def summary_table(
     held_loss, held_acc = HELD_OUT_COLUMNS.get(
         held_out, (f"{held_out} loss", f"{held_out} accuracy")
     )
+    points = tr("{gap} points")
     rows: list[dict[str, Any]] = []
     for label, t in zip(run.labels, run.trainers, strict=True):
         last = t.history.evals[-1] if t.history.evals else {}
@@ -133,9 +134,7 @@ def summary_table(
                 tr(held_loss): number(last.get("val_loss")),
                 tr("training accuracy"): percent(train_acc),
                 tr(held_acc): percent(val_acc),
-                tr("gap"): ""
-                if gap is None
-                else tr("{gap} points").format(gap=f"{gap * 100:+.1f}"),
+                tr("gap"): "" if gap is None else points.format(gap=f"{gap * 100:+.1f}"),
             }
         )
     return pd.DataFrame(rows)
