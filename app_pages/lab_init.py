@@ -4,7 +4,7 @@ import streamlit as st
 
 from engine.data import DATASETS
 from engine.presets import list_presets
-from ui import lab_views
+from ui import i18n, lab_views
 from ui.controls import Group, PageControls
 from ui.labs import Lab, comparison, lab_setup, start_comparison
 from ui.navigation import LAB_INIT
@@ -32,21 +32,23 @@ CONTROLS = PageControls(
 )  # fmt: skip
 
 init_page_state(CONTROLS, VIEWS)
-st.title("Initialization and activations")
+st.title(i18n.t("Initialization and activations"))
 st.caption(
-    "How the first weights are drawn decides whether a deep network's signals and gradients "
-    "survive its depth. Pick an experiment; the sidebar holds its network, which every run "
-    "shares except for the one thing it changes."
+    i18n.t(
+        "How the first weights are drawn decides whether a deep network's signals and gradients "
+        "survive its depth. Pick an experiment; the sidebar holds its network, which every run "
+        "shares except for the one thing it changes."
+    )
 )
 preset, cfg, runs = lab_setup(LAB, CONTROLS)
 
-st.subheader("1. At initialization, before any training")
+st.subheader(i18n.t("1. At initialization, before any training"))
 run = start_comparison(skey(PAGE, "cmp.main"), runs, PAGE) if runs else None
 if run is not None:
     part = part_picker(PAGE, "Show")
     lab_views.init_view(run, part)
 
-st.subheader("2. Train them side by side")
+st.subheader(i18n.t("2. Train them side by side"))
 comparison(
     LAB,
     "main",

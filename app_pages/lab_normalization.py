@@ -3,7 +3,7 @@
 import streamlit as st
 
 from engine.presets import list_presets
-from ui import lab_views
+from ui import i18n, lab_views
 from ui.controls import Group, PageControls
 from ui.labs import Lab, comparison, lab_setup
 from ui.navigation import LAB_NORMALIZATION
@@ -27,10 +27,12 @@ CONTROLS = PageControls(
 )  # fmt: skip
 
 init_page_state(CONTROLS, VIEWS)
-st.title("Normalization")
+st.title(i18n.t("Normalization"))
 st.caption(
-    "Normalizing each layer's inputs keeps their scale in check whatever the weights do. "
-    "Each experiment trains the same network side by side with and without it."
+    i18n.t(
+        "Normalizing each layer's inputs keeps their scale in check whatever the weights do. "
+        "Each experiment trains the same network side by side with and without it."
+    )
 )
 preset, cfg, runs = lab_setup(LAB, CONTROLS)
 
@@ -45,7 +47,7 @@ comparison(
     },
 )
 
-st.subheader("Train mode versus eval mode")
+st.subheader(i18n.t("Train mode versus eval mode"))
 run = st.session_state.get(skey(PAGE, "cmp.main"))
 if run is not None:
     lab_views.modes_view(run)

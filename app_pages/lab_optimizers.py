@@ -3,7 +3,7 @@
 import streamlit as st
 
 from engine.presets import list_presets
-from ui import lab_views, landscape_view, surfaces_view
+from ui import i18n, lab_views, landscape_view, surfaces_view
 from ui.controls import Group, PageControls
 from ui.labs import Lab, comparison, experiment_picker, lab_setup
 from ui.navigation import LAB_OPTIMIZERS
@@ -30,26 +30,30 @@ CONTROLS = PageControls(
 )  # fmt: skip
 
 init_page_state(CONTROLS, VIEWS)
-st.title("Optimizers and loss surfaces")
+st.title(i18n.t("Optimizers and loss surfaces"))
 st.caption(
-    "How an update rule finds its way downhill: first on two-dimensional surfaces you can see "
-    "whole, then on a real network, then on a map of that network's own loss landscape."
+    i18n.t(
+        "How an update rule finds its way downhill: first on two-dimensional surfaces you can see "
+        "whole, then on a real network, then on a map of that network's own loss landscape."
+    )
 )
 
-st.header("1. Races on classic surfaces")
+st.header(i18n.t("1. Races on classic surfaces"))
 surface_preset = experiment_picker(SURFACE_LAB, label="Surface experiment")
 surfaces_view.race_section(PAGE, surface_preset)
 
-st.header("2. A race on MNIST")
+st.header(i18n.t("2. A race on MNIST"))
 preset, cfg, runs = lab_setup(MNIST_LAB, CONTROLS)
 run = comparison(MNIST_LAB, "main", runs, extra={"Learning rate": lab_views.lr_view})
 if run is not None:
     landscape_view.keep_snapshots(run)
 
-st.header("3. The loss landscape of a trained network")
+st.header(i18n.t("3. The loss landscape of a trained network"))
 st.caption(
-    'After Li et al. 2018, "Visualizing the Loss Landscape of Neural Nets". Pick one of the '
-    "race's networks (pause it first), then compute."
+    i18n.t(
+        'After Li et al. 2018, "Visualizing the Loss Landscape of Neural Nets". Pick one of the '
+        "race's networks (pause it first), then compute."
+    )
 )
 landscape_view.landscape_section(PAGE, st.session_state.get(skey(PAGE, "cmp.main")))
 write_url(CONTROLS, cfg, VIEWS)

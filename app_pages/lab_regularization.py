@@ -4,7 +4,7 @@ import streamlit as st
 
 from engine.data import DATASETS
 from engine.presets import list_presets
-from ui import lab_views
+from ui import i18n, lab_views
 from ui.controls import Group, PageControls
 from ui.labs import Lab, comparison, lab_setup
 from ui.navigation import LAB_REGULARIZATION
@@ -32,11 +32,13 @@ CONTROLS = PageControls(
 )  # fmt: skip
 
 init_page_state(CONTROLS, VIEWS)
-st.title("Regularization")
+st.title(i18n.t("Regularization"))
 st.caption(
-    "A network with more weights than examples can memorize its training set. Each "
-    "experiment trains the same network side by side, with and without a regularizer; "
-    "the table's gap is training minus held-out accuracy."
+    i18n.t(
+        "A network with more weights than examples can memorize its training set. Each "
+        "experiment trains the same network side by side, with and without a regularizer; "
+        "the table's gap is training minus held-out accuracy."
+    )
 )
 preset, cfg, runs = lab_setup(LAB, CONTROLS)
 held_out = (
@@ -51,12 +53,14 @@ comparison(
     extra={"Weights": lab_views.weights_view, "Boundaries": lab_views.boundaries_view},
 )
 
-st.subheader("Dropout and BatchNorm: training mode versus evaluation mode")
+st.subheader(i18n.t("Dropout and BatchNorm: training mode versus evaluation mode"))
 run = st.session_state.get(skey(PAGE, "cmp.main"))
 if run is not None:
     st.caption(
-        "The same inputs through each run's network in both modes (no weights change). "
-        "Press Step or Play above first to see a trained network."
+        i18n.t(
+            "The same inputs through each run's network in both modes (no weights change). "
+            "Press Step or Play above first to see a trained network."
+        )
     )
     lab_views.mode_shift_view(run)
 write_url(CONTROLS, cfg, VIEWS)

@@ -69,7 +69,8 @@ def spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
 
 def translate_spec(node: Any, tr: Callable[[str], str]) -> None:
     """Put a spec's shown text through `tr`, in place: every title (chart, axis, legend,
-    facet header) and, where a legend colours a fixed domain (the curves' splits), its
+    facet header) and, where a legend colours a fixed domain (the curves' splits, the runs)
+    or a facet's panels follow a fixed order (the runs, "train mode" and "eval mode"), its
     labels. The builders keep writing English; the language is applied here, once per
     cached template."""
     if isinstance(node, list):
@@ -83,14 +84,23 @@ def translate_spec(node: Any, tr: Callable[[str], str]) -> None:
             node[key] = tr(value)
         else:
             translate_spec(value, tr)
-    legend, domain = node.get("legend"), node.get("scale", {}).get("domain")
-    if isinstance(legend, dict) and isinstance(domain, list):
-        labels = [(d, tr(d)) for d in domain if isinstance(d, str) and tr(d) != d]
-        if labels:
-            cases = "".join(
-                f"datum.label == {_quoted(d)} ? {_quoted(shown)} : " for d, shown in labels
-            )
-            legend["labelExpr"] = cases + "datum.label"
+        if key in ("row", "column", "facet") and isinstance(value, dict):
+            # a facet's headers show data values: those a fixed sort order lists are labels
+            _label_expr(value, "header", value.get("sort"), tr)
+    _label_expr(node, "legend", node.get("scale", {}).get("domain"), tr)
+
+
+def _label_expr(node: dict, part: str, values: Any, tr: Callable[[str], str]) -> None:
+    """Give `node[part]` (a legend or a facet header) a labelExpr that shows each of the
+    `values` translated, where `node` has that part (a header is added) and values to show."""
+    if not isinstance(values, list) or (part == "legend" and not isinstance(node.get(part), dict)):
+        return
+    labels = [(v, tr(v)) for v in values if isinstance(v, str) and tr(v) != v]
+    if labels:
+        cases = "".join(f"datum.label == {_quoted(v)} ? {_quoted(shown)} : " for v, shown in labels)
+        target = node.setdefault(part, {})
+        if isinstance(target, dict):  # not a header or legend switched off (None)
+            target["labelExpr"] = cases + "datum.label"
 
 
 def _quoted(text: str) -> str:
@@ -534,9 +544,9 @@ def mode_grid_chart(df: pd.DataFrame):
         alt.Chart(df, height=130, width=200)
         .mark_rect()
         .encode(
-            x=alt.X("unit:O"),
-            y=alt.Y("example:O"),
-            color=alt.Color("value:Q", scale=alt.Scale(scheme="blues"), title="output"),
+            x=alt.X("unit:O", title="unit"),
+            y=alt.Y("example:O", title="example"),
+            color=alt.Color("value:Q", scale=alt.Scale(scheme="blues"), title="output value"),
             tooltip=["mode:N", "example:O", "unit:O", alt.Tooltip("value:Q", format=".3g")],
         )
         .facet(column=alt.Column("mode:N", title=None, sort=["train mode", "eval mode"]))
@@ -549,7 +559,7 @@ def grid_chart(df: pd.DataFrame, panel_title: str, colour_title: str):
         alt.Chart(df, height=160, width=170)
         .mark_line(strokeWidth=2)
         .encode(
-            x=alt.X("epoch:Q"),
+            x=alt.X("epoch:Q", title="epoch"),
             y=alt.Y("value:Q", title="training accuracy", scale=alt.Scale(domain=[0, 1])),
             color=alt.Color(
                 "colour:N",
@@ -575,7 +585,7 @@ def race_loss_chart(df: pd.DataFrame, log_y: bool = True, names: tuple[str, ...]
         alt.Chart(df, title="Loss against step", height=220, autosize=FIT_WIDTH)
         .mark_line(strokeWidth=2)
         .encode(
-            x=alt.X("step:Q"),
+            x=alt.X("step:Q", title="step"),
             y=alt.Y("loss:Q", scale=scale, title=None),
             color=alt.Color(
                 "optimizer:N", scale=alt.Scale(domain=names, range=palette), legend=TOP_LEGEND
@@ -606,7 +616,7 @@ def runs_lr_chart(df: pd.DataFrame, runs: tuple[str, ...] = ()):
         alt.Chart(df, title="Learning rate", height=220, autosize=FIT_WIDTH)
         .mark_line(strokeWidth=2)
         .encode(
-            x=alt.X("epoch:Q"),
+            x=alt.X("epoch:Q", title="epoch"),
             y=alt.Y("lr:Q", title=None),
             color=run_color(runs),
             tooltip=[

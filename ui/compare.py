@@ -13,7 +13,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from ui import charts
+from ui import charts, i18n
 from ui.live import LiveRun
 
 SPLIT_DASH = {"training": [1, 0], "validation": [5, 3], "test": [5, 3]}
@@ -47,7 +47,7 @@ def curves_chart(
         alt.Chart(df, title=title, height=height, autosize=charts.FIT_WIDTH)
         .mark_line(strokeWidth=2)
         .encode(
-            x=alt.X("epoch:Q", axis=alt.Axis(format="~g")),
+            x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(format="~g")),
             y=alt.Y("value:Q", title=None, scale=scale),
             # runs in rows of up to three: in one row, a half-width chart cut off the fourth
             color=charts.run_color(
@@ -67,10 +67,10 @@ def curves_chart(
 def show_curves(run: LiveRun, held_out: str = "validation", log_loss: bool = False) -> None:
     """Loss and (for classification) accuracy of every run, overlaid."""
     if not any(t.history.evals for t in run.trainers):
-        st.caption("Press Play or Step: every run's curves appear here, overlaid.")
+        st.caption(i18n.t("Press Play or Step: every run's curves appear here, overlaid."))
         return
     cols = st.columns(2)
-    runs = tuple(run.labels)
+    runs = tuple(run.labels)  # English keys; the chart's legend shows them translated
     loss = curves(run, "loss", held_out)
     splits = charts.splits_present(loss)
     charts.show(curves_chart, loss, "Loss", log_loss, splits, runs, where=cols[0])
@@ -88,32 +88,63 @@ def number(x: float | None) -> str:
     return "" if x is None or not math.isfinite(x) else f"{x:.3g}"
 
 
-def summary_table(run: LiveRun, held_out: str = "validation") -> pd.DataFrame:
+# What the summary's status column shows for each trainer status (the engine's words).
+STATUS_WORDS = {
+    "ready": "ready",
+    "running": "running",
+    "finished": "finished",
+    "early_stopped": "stopped early",
+    "diverged": "diverged",
+}
+
+# The held-out split's column names (as literals, so that the translation check sees them).
+HELD_OUT_COLUMNS = {
+    "validation": ("validation loss", "validation accuracy"),
+    "test": ("test loss", "test accuracy"),
+}
+
+
+def summary_table(
+    run: LiveRun, held_out: str = "validation", lang: str = i18n.DEFAULT
+) -> pd.DataFrame:
     """One row per run: where it is and its latest numbers, with the train-minus-held-out
-    accuracy gap (overfitting) when there is one."""
+    accuracy gap (overfitting) when there is one; its words in `lang` (it is also drawn in
+    the training service's thread, which has no session to ask)."""
+
+    def tr(text: str) -> str:
+        return i18n.text_in(lang, text)
+
+    held_loss, held_acc = HELD_OUT_COLUMNS.get(
+        held_out, (f"{held_out} loss", f"{held_out} accuracy")
+    )
+    points = tr("{gap} points")
     rows: list[dict[str, Any]] = []
     for label, t in zip(run.labels, run.trainers, strict=True):
         last = t.history.evals[-1] if t.history.evals else {}
-        tr, va = last.get("train_acc"), last.get("val_acc")
-        gap = tr - va if tr is not None and va is not None else None
+        train_acc, val_acc = last.get("train_acc"), last.get("val_acc")
+        gap = train_acc - val_acc if train_acc is not None and val_acc is not None else None
+        # English keeps the engine's status word itself ("early_stopped"), as it always has
+        status = t.status if lang == i18n.DEFAULT else tr(STATUS_WORDS.get(t.status, t.status))
         rows.append(
             {
-                "run": label,
-                "epoch": f"{t.epoch:.1f}",
-                "status": t.status,
-                "training loss": number(last.get("train_loss")),
-                f"{held_out} loss": number(last.get("val_loss")),
-                "training accuracy": percent(tr),
-                f"{held_out} accuracy": percent(va),
-                "gap": "" if gap is None else f"{gap * 100:+.1f} points",
+                tr("run"): tr(label),
+                tr("epoch"): f"{t.epoch:.1f}",
+                tr("status"): status,
+                tr("training loss"): number(last.get("train_loss")),
+                tr(held_loss): number(last.get("val_loss")),
+                tr("training accuracy"): percent(train_acc),
+                tr(held_acc): percent(val_acc),
+                tr("gap"): "" if gap is None else points.format(gap=f"{gap * 100:+.1f}"),
             }
         )
     return pd.DataFrame(rows)
 
 
-def summary_view(run: LiveRun, held_out: str = "validation") -> dict[str, Any]:
+def summary_view(
+    run: LiveRun, held_out: str = "validation", lang: str = i18n.DEFAULT
+) -> dict[str, Any]:
     """The summary table as live view data (the training service redraws it every turn)."""
-    table = summary_table(run, held_out)
+    table = summary_table(run, held_out, lang)
     return {
         "kind": "table",
         "frame": run.steps,
@@ -128,8 +159,10 @@ def diverged_warning(run: LiveRun) -> None:
         lab for lab, t in zip(run.labels, run.trainers, strict=True) if t.status == "diverged"
     ]
     if diverged:
+        names = i18n.t(", ").join(i18n.t(label) for label in diverged)
         st.warning(
-            f"Diverged: {', '.join(diverged)}. The loss became infinite or NaN; the other "
-            "runs go on.",
+            i18n.t(
+                "Diverged: {runs}. The loss became infinite or NaN; the other runs go on."
+            ).format(runs=names),
             icon=":material/warning:",
         )

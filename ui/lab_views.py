@@ -14,10 +14,10 @@ from engine.config import field_paths
 from engine.inspection import accuracy_in_mode, evaluate_plane, train_vs_eval, weight_summary
 from engine.probes import probe_at_init
 from engine.trainer import changed_fields
-from ui import charts, images
+from ui import charts, i18n, images
 from ui.controls import label_of
 from ui.live import LiveRun
-from ui.panels import PARTS, latest_layers_of
+from ui.panels import PARTS, latest_layers_of, shown_layers
 
 INIT_EXAMPLES = 1000  # inputs the initialization pictures are computed on
 
@@ -45,24 +45,26 @@ def current_layers(run: LiveRun) -> dict[str, list[dict[str, Any]]]:
 
 def layer_pictures(runs: dict[str, list[dict[str, Any]]], part: str, when: str) -> None:
     """Histograms (rows: runs, columns: layers), then std and saturated/dead by depth."""
-    df = charts.run_histograms_table(runs, part)
+    df = shown_layers(charts.run_histograms_table(runs, part))
     st.caption(
-        f"{PARTS[part]} of every layer, {when}. Each panel has its own x and y range (hover "
-        "over a bar for its share)."
+        i18n.t(
+            "{part} of every layer, {when}. Each panel has its own x and y range (hover "
+            "over a bar for its share)."
+        ).format(part=i18n.t(PARTS[part]), when=when)
     )
     if len(df):
-        title = PARTS[part].split(" (")[0]
+        title = i18n.t(PARTS[part]).split(" (")[0].split("（")[0]  # "Activations", "激活值"
         layers = int(df["layer"].nunique())
         charts.show(charts.histogram_grid_chart, df, title, tuple(runs), layers, width="content")
     cols = st.columns(2)
-    std = charts.depth_table(runs, "std")
+    std = shown_layers(charts.depth_table(runs, "std"))
     if len(std):
         charts.show(
             charts.depth_chart, std, "Activation std by depth", True, False, tuple(runs),
             where=cols[0],
         )  # fmt: skip
     for stat, title in (("saturated", "Saturated units by depth"), ("dead", "Dead units by depth")):
-        df = charts.depth_table(runs, stat)
+        df = shown_layers(charts.depth_table(runs, stat))
         if len(df):
             charts.show(charts.depth_chart, df, title, False, True, tuple(runs), where=cols[1])
             break
@@ -70,35 +72,40 @@ def layer_pictures(runs: dict[str, list[dict[str, Any]]], part: str, when: str) 
 
 def init_view(run: LiveRun, part: str = "post") -> None:
     """The runs' layers at initialization."""
-    layer_pictures(init_layers(run), part, "at initialization, before any training")
+    layer_pictures(init_layers(run), part, i18n.t("at initialization, before any training"))
 
 
 def now_view(run: LiveRun, part: str = "post") -> None:
     """The runs' layers now."""
-    steps = ", ".join(
-        f"{label} {t.step_count:,}" for label, t in zip(run.labels, run.trainers, strict=True)
+    steps = i18n.t(", ").join(
+        f"{i18n.t(label)} {t.step_count:,}"
+        for label, t in zip(run.labels, run.trainers, strict=True)
     )
-    layer_pictures(current_layers(run), part, f"now (steps: {steps})")
+    layer_pictures(current_layers(run), part, i18n.t("now (steps: {steps})").format(steps=steps))
 
 
 def gradients_view(run: LiveRun) -> None:
     """Gradient norm by depth at initialization and now, and every layer's over time."""
     cols = st.columns(2)
-    for col, when, layers in zip(
-        cols, ("at init", "now"), (init_layers(run), current_layers(run)), strict=True
+    titles = ("Gradient norm by depth, at init", "Gradient norm by depth, now")  # charts translate
+    for col, title, layers in zip(
+        cols, titles, (init_layers(run), current_layers(run)), strict=True
     ):
-        df = charts.depth_table(layers, "grad_norm")
+        df = shown_layers(charts.depth_table(layers, "grad_norm"))
         if len(df):
-            title = f"Gradient norm by depth, {when}"
             charts.show(charts.depth_chart, df, title, True, False, tuple(run.labels), where=col)
     over_time = charts.grad_time_table(
         {label: t.history.probes for label, t in zip(run.labels, run.trainers, strict=True)}
     )
     if len(over_time):
+        # the panels' headers are the runs' names (data, not a fixed list): shown translated
+        over_time = shown_layers(over_time).assign(run=over_time["run"].map(i18n.t))
         charts.show(charts.grad_time_chart, over_time, width="content")
     st.caption(
-        "A line that falls from the output (right) back to the input (left) is a vanishing "
-        "gradient: the first layers barely learn. One that rises is exploding."
+        i18n.t(
+            "A line that falls from the output (right) back to the input (left) is a vanishing "
+            "gradient: the first layers barely learn. One that rises is exploding."
+        )
     )
 
 
@@ -121,9 +128,9 @@ def weights_view(run: LiveRun) -> None:
             hists.append({"run": label, "lo": lo, "hi": hi, "fraction": c / len(w)})
         rows.append(
             {
-                "run": label,
+                i18n.t("run"): i18n.t(label),
                 "|w| < 0.001": f"{float((np.abs(w) < 1e-3).mean()):.1%}",
-                "weight norm (hidden layers)": f"{float(np.linalg.norm(w)):.3g}",
+                i18n.t("weight norm (hidden layers)"): f"{float(np.linalg.norm(w)):.3g}",
             }
         )
     charts.show(charts.weights_chart, pd.DataFrame(hists), tuple(run.labels), width="content")
@@ -135,7 +142,7 @@ def boundaries_view(run: LiveRun) -> None:
 
     t0 = run.trainer
     if t0.data.train_xy is None:
-        st.caption("Decision boundaries are drawn for 2-D datasets; this one is not.")
+        st.caption(i18n.t("Decision boundaries are drawn for 2-D datasets; this one is not."))
         return
     cols = st.columns(min(4, len(run.trainers)))
     for i, (label, t) in enumerate(zip(run.labels, run.trainers, strict=True)):
@@ -144,8 +151,8 @@ def boundaries_view(run: LiveRun) -> None:
         test = (t.data.val_xy, t.data.val.y.numpy())
         img = images.boundary_image(plane, train, test, size=220)
         with cols[i % len(cols)]:
-            st.image(images.to_jpeg(img), output_format="JPEG", caption=label, width=220)
-    st.caption("White rings: training points; black rings: held-out points.")
+            st.image(images.to_jpeg(img), output_format="JPEG", caption=i18n.t(label), width=220)
+    st.caption(i18n.t("White rings: training points; black rings: held-out points."))
 
 
 def mode_shift_view(run: LiveRun, examples: int = 500) -> None:
@@ -160,11 +167,11 @@ def mode_shift_view(run: LiveRun, examples: int = 500) -> None:
         shown = True
         n = min(examples, len(t.train_split.y))
         stats = train_vs_eval(t.model, t.train_split.x[:n])
-        st.markdown(f"**{label}**")
+        st.markdown(f"**{i18n.t(label)}**")
         table = pd.DataFrame(
             [
                 {
-                    "layer": s.layer,
+                    "layer": i18n.layer_name(i18n.lang(), s.layer),
                     "mean (train mode)": f"{s.train_mean:.3g}",
                     "mean (eval mode)": f"{s.eval_mean:.3g}",
                     "variance (train mode)": f"{s.train_var:.3g}",
@@ -175,7 +182,7 @@ def mode_shift_view(run: LiveRun, examples: int = 500) -> None:
                 for s in stats
             ]
         )
-        st.table(table, hide_index=True)
+        st.table(table.rename(columns=i18n.t), hide_index=True)
         first = stats[0]
         units = min(8, first.train.shape[1])
         frame = pd.DataFrame(
@@ -188,12 +195,15 @@ def mode_shift_view(run: LiveRun, examples: int = 500) -> None:
         )
         charts.show(charts.mode_grid_chart, frame, width="content")
     if not shown:
-        st.caption("None of these runs uses dropout or normalization.")
+        st.caption(i18n.t("None of these runs uses dropout or normalization."))
     else:
         st.caption(
-            "Inverted dropout zeroes units in train mode and multiplies the rest by "
-            "1/(1 − p), so the mean matches eval mode, where nothing is dropped; the variance "
-            "does not, which is the shift a BatchNorm after dropout then mis-estimates."
+            i18n.t(
+                "Inverted dropout zeroes units in train mode and multiplies the rest by "
+                "1/(1 − p), so the mean matches eval mode, where nothing is dropped; the "
+                "variance does not, which is the shift a BatchNorm after dropout then "
+                "mis-estimates."
+            )
         )
 
 
@@ -203,21 +213,23 @@ def grid_view(run: LiveRun) -> None:
     normalization): where does the second rescue the first?"""
     fields = varied_fields(run)
     if not fields:
-        st.caption("The runs do not differ in any setting.")
+        st.caption(i18n.t("The runs do not differ in any setting."))
         return
     panel, colour = fields[0], (fields[1] if len(fields) > 1 else fields[0])
     frames = []
     for t in run.trainers:
         df = charts.curves_table(t.history, t.steps_per_epoch, "acc", "validation")
-        df = df[df.split == "training"]
+        df = df[df.split == "training"].drop(columns="split")  # one split: no legend
         frames.append(
             df.assign(panel=_fmt(panel, t.cfg.get(panel)), colour=_fmt(colour, t.cfg.get(colour)))
         )
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if not len(df):
-        st.caption("Press Play: one small chart per setting fills in as the runs train.")
+        st.caption(i18n.t("Press Play: one small chart per setting fills in as the runs train."))
         return
-    charts.show(charts.grid_chart, df, panel.split(".")[-1], colour.split(".")[-1], width="content")
+    # English names a field by its path's end ("init_std"), Chinese by its sidebar label
+    titles = [i18n.field_label(path, path.split(".")[-1]) for path in (panel, colour)]
+    charts.show(charts.grid_chart, df, *titles, width="content")
 
 
 def varied_fields(run: LiveRun) -> list[str]:
@@ -243,24 +255,28 @@ def modes_view(run: LiveRun) -> None:
             continue
         split = t.val_split
         row = {
-            "run": label,
-            "eval mode (running statistics)": accuracy_in_mode(t.model, split, 500, False),
+            i18n.t("run"): i18n.t(label),
+            i18n.t("eval mode (running statistics)"): accuracy_in_mode(t.model, split, 500, False),
         }
         for bs in (2, 8, 64):
-            row[f"train mode, batches of {bs}"] = accuracy_in_mode(t.model, split, bs, True)
+            column = i18n.t("train mode, batches of {bs}").format(bs=bs)
+            row[column] = accuracy_in_mode(t.model, split, bs, True)
         rows.append(row)
     if not rows:
-        st.caption("None of these runs uses BatchNorm.")
+        st.caption(i18n.t("None of these runs uses BatchNorm."))
         return
     table = pd.DataFrame(rows)
     for col in table.columns[1:]:
         table[col] = table[col].map(lambda v: f"{v:.1%}")
     st.table(table, hide_index=True)
     st.caption(
-        "The same trained network scored on the validation images. In eval mode each "
-        "BatchNorm uses the running averages it collected during training; in train mode it "
-        "uses the statistics of whatever batch it is given, which are noisy for small "
-        "batches: the prediction for an image then depends on the other images in its batch."
+        i18n.t(
+            "The same trained network scored on the validation images. In eval mode each "
+            "BatchNorm uses the running averages it collected during training; in train mode "
+            "it uses the statistics of whatever batch it is given, which are noisy for small "
+            "batches: the prediction for an image then depends on the other images in its "
+            "batch."
+        )
     )
 
 
@@ -272,6 +288,6 @@ def lr_view(run: LiveRun) -> None:
         if t.history.step
     ]
     if not frames:
-        st.caption("Press Play: each run's learning rate over time appears here.")
+        st.caption(i18n.t("Press Play: each run's learning rate over time appears here."))
         return
     charts.show(charts.runs_lr_chart, pd.concat(frames, ignore_index=True), tuple(run.labels))

@@ -20,7 +20,7 @@ from engine.config import Config
 from engine.data import DataError
 from engine.presets import Preset, Variant
 from engine.registry import ConfigError
-from ui import compare
+from ui import compare, i18n
 from ui.controls import PageControls, pop_notices, render_controls, set_values
 from ui.lifecycle import ensure_comparison
 from ui.live import LiveRun, panels_area
@@ -70,15 +70,15 @@ def experiment_picker(lab: Lab, label: str = "Experiment") -> Preset:
     key = skey(lab.page, lab.slot)
     if st.session_state.get(key) != current.name:
         st.session_state[key] = current.name
-    names = [p.name for p in lab.presets]
+    titles = {p.name: i18n.t(p.title) for p in lab.presets}
     st.selectbox(
-        label,
-        names,
-        format_func=lambda n: lab.preset(n).title,
+        i18n.t(label),
+        list(titles),
+        format_func=titles.__getitem__,
         key=key,
         on_change=_load_experiment,
         args=(lab,),
-        help="Each experiment loads its settings into the sidebar; change them freely.",
+        help=i18n.t("Each experiment loads its settings into the sidebar; change them freely."),
     )
     walkthrough(current)
     return current
@@ -86,12 +86,18 @@ def experiment_picker(lab: Lab, label: str = "Experiment") -> Preset:
 
 def walkthrough(preset: Preset) -> None:
     """The guided part: the question, what to look for, what to try next."""
-    st.markdown(f"**The question.** {preset.summary}")
+    st.markdown(f"**{i18n.t('The question.')}** {i18n.t(preset.summary)}")
     cols = st.columns(2)
     if preset.look_for:
-        cols[0].info(f"**What to look for.** {preset.look_for}", icon=":material/visibility:")
+        cols[0].info(
+            f"**{i18n.t('What to look for.')}** {i18n.t(preset.look_for)}",
+            icon=":material/visibility:",
+        )
     if preset.try_next:
-        cols[1].success(f"**Try this next.** {preset.try_next}", icon=":material/arrow_forward:")
+        cols[1].success(
+            f"**{i18n.t('Try this next.')}** {i18n.t(preset.try_next)}",
+            icon=":material/arrow_forward:",
+        )
 
 
 def variant_configs(lab: Lab, preset: Preset, base: Config) -> list[tuple[str, Config]]:
@@ -101,12 +107,17 @@ def variant_configs(lab: Lab, preset: Preset, base: Config) -> list[tuple[str, C
     key = skey(lab.page, "variants")
     if key not in st.session_state:
         st.session_state[key] = labels
+    # the values stay the English labels (the runs' keys); only what is shown is translated
+    shown = {label: i18n.t(label) for label in labels}
     chosen = st.multiselect(
-        "Runs to compare",
+        i18n.t("Runs to compare"),
         labels,
+        format_func=shown.__getitem__,
         key=key,
         max_selections=MAX_RUNS,
-        help="Every run starts from the sidebar's settings and changes only what its name says.",
+        help=i18n.t(
+            "Every run starts from the sidebar's settings and changes only what its name says."
+        ),
     )
     runs = []
     for variant in preset.variants:
@@ -115,7 +126,11 @@ def variant_configs(lab: Lab, preset: Preset, base: Config) -> list[tuple[str, C
         try:
             runs.append((variant.label, base.replace(**dict(variant.changes))))
         except ConfigError as e:
-            st.warning(f"{variant.label}: cannot apply to these settings: {e}")
+            st.warning(
+                i18n.t("{run}: cannot apply to these settings: {error}").format(
+                    run=shown[variant.label], error=i18n.message(str(e))
+                )
+            )
     return runs
 
 
@@ -125,7 +140,8 @@ def start_comparison(key: str, runs: list[tuple[str, Config]], page: str) -> Liv
     try:
         return ensure_comparison(key, runs, page)[0]
     except (ConfigError, DataError) as e:
-        st.error(plain(f"These runs cannot train: {e}"), icon=":material/error:")
+        text = i18n.t("These runs cannot train: {error}").format(error=i18n.message(str(e)))
+        st.error(plain(text), icon=":material/error:")
         return None
 
 
@@ -143,11 +159,12 @@ def comparison(
     by default the lab's page name, each named after its variant label."""
     key = skey(lab.page, f"cmp.{name}")
     if not runs:
-        st.caption("Tick at least one run to compare.")
+        st.caption(i18n.t("Tick at least one run to compare."))
         return None
     run = start_comparison(key, runs, store_page or lab.page)
     if run is None:
         return None
+    # transport translates step_help
     transport(lab.page, run, blocked=False, key=key, step_help="Train every run one epoch.")
 
     status_banner(run)
@@ -158,14 +175,16 @@ def comparison(
             "Curves": lambda r: compare.show_curves(r, held_out),
             **(extra or {}),
         }
-        tabs = st.tabs(list(views), key=f"{key}.tab", on_change="rerun")
+        # The tab's state is its shown label, so a language switch reopens the first tab.
+        tabs = st.tabs([i18n.t(v) for v in views], key=f"{key}.tab", on_change="rerun")
         for view, tab in zip(views.values(), tabs, strict=True):
             if tab.open is False:
                 continue
             with tab:
                 view(live)
 
-    live_view(lab.page, lambda live, static: compare.summary_view(live, held_out), key=key)
+    lang = i18n.lang()  # the view is also drawn in the service's thread, without a session
+    live_view(lab.page, lambda live, static: compare.summary_view(live, held_out, lang), key=key)
     panels_area(lab.page, panels, key=key, every=charts_every)
     return run
 
@@ -186,8 +205,11 @@ def lab_setup(lab: Lab, controls: PageControls) -> tuple[Preset, Config | None, 
     preset = experiment_picker(lab)
     cfg, error = render_controls(controls)
     for notice in pop_notices(lab.page):
-        st.warning(plain(notice), icon=":material/info:")
+        st.warning(plain(i18n.message(notice)), icon=":material/info:")
     if error:
-        st.error(f"These settings cannot train: {plain(error)}", icon=":material/block:")
+        st.error(
+            i18n.t("These settings cannot train: {error}").format(error=plain(i18n.message(error))),
+            icon=":material/block:",
+        )
     runs = variant_configs(lab, preset, cfg) if cfg else []
     return preset, cfg, runs

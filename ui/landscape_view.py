@@ -13,7 +13,7 @@ from engine import landscape
 from engine.landscape import LineResult, SliceResult
 from engine.seeding import generator
 from engine.trainer import Trainer
-from ui import charts, images
+from ui import charts, i18n, images
 from ui.live import LiveRun
 from ui.state import skey
 
@@ -32,44 +32,58 @@ def keep_snapshots(run: LiveRun) -> None:
 def landscape_section(page: str, run: LiveRun | None) -> None:
     """Controls, then (on request, with a progress bar) the line and the slice."""
     if run is None:
-        st.caption("Start a race above first: its runs are the networks to map.")
+        st.caption(i18n.t("Start a race above first: its runs are the networks to map."))
         return
     cols = st.columns([2, 1, 1, 1, 1])
-    label = cols[0].selectbox("Network", run.labels, key=skey(page, "ls.run"))
-    t = run.trainers[run.labels.index(label)]
-    directions = cols[1].selectbox(
-        "Directions",
-        ["pca", "random"],
-        format_func={"pca": "PCA of the trajectory", "random": "random (filter-normalized)"}.get,
-        key=skey(page, "ls.dirs"),
+    names = {label: i18n.t(label) for label in run.labels}  # values stay the English labels
+    label = cols[0].selectbox(
+        i18n.t("Network"), run.labels, format_func=names.__getitem__, key=skey(page, "ls.run")
     )
-    grid = int(cols[2].select_slider("Grid", [11, 21, 31, 41], 21, key=skey(page, "ls.grid")))
+    t = run.trainers[run.labels.index(label)]
+    kinds = {
+        "pca": i18n.t("PCA of the trajectory"),
+        "random": i18n.t("random (filter-normalized)"),
+    }
+    directions = cols[1].selectbox(
+        i18n.t("Directions"), list(kinds), format_func=kinds.__getitem__, key=skey(page, "ls.dirs")
+    )
+    grid = int(
+        cols[2].select_slider(i18n.t("Grid"), [11, 21, 31, 41], 21, key=skey(page, "ls.grid"))
+    )
     span = float(
-        cols[3].select_slider("Span", [0.25, 0.5, 1.0, 2.0], 1.0, key=skey(page, "ls.span"))
+        cols[3].select_slider(i18n.t("Span"), [0.25, 0.5, 1.0, 2.0], 1.0, key=skey(page, "ls.span"))
     )
     samples = int(
-        cols[4].select_slider("Examples", [200, 500, 1000, 2000], 500, key=skey(page, "ls.n"))
+        cols[4].select_slider(
+            i18n.t("Examples"), [200, 500, 1000, 2000], 500, key=skey(page, "ls.n")
+        )
     )
     if t.cfg.model.arch == "cnn":
         st.caption(
-            "A CNN costs about 0.2 s per point on 1,000 images on one CPU core: a 21x21 grid on "
-            "200 images takes about 20 s."
+            i18n.t(
+                "A CNN costs about 0.2 s per point on 1,000 images on one CPU core: a 21x21 "
+                "grid on 200 images takes about 20 s."
+            )
         )
     if t.step_count == 0:
         st.info(
-            "This network has not trained yet: press Play or Step above.", icon=":material/info:"
+            i18n.t("This network has not trained yet: press Play or Step above."),
+            icon=":material/info:",
         )
         return
     key = ("landscape", label, t.step_count, directions, grid, span, samples)
     if st.button(
-        "Compute the landscape", key=skey(page, "ls.go"), type="primary", disabled=run.playing
+        i18n.t("Compute the landscape"),
+        key=skey(page, "ls.go"),
+        type="primary",
+        disabled=run.playing,
     ):
         try:
             run.cache[key] = compute(t, directions, grid, span, samples)
         except ValueError as e:  # too few snapshots for a PCA, say: the message says what to do
-            st.warning(str(e), icon=":material/info:")
+            st.warning(i18n.message(str(e)), icon=":material/info:")
     if run.playing:
-        st.caption("Pause the training to compute a landscape of the weights as they are.")
+        st.caption(i18n.t("Pause the training to compute a landscape of the weights as they are."))
     result = run.cache.get(key)
     if result is not None:
         draw(result, directions)
@@ -80,17 +94,19 @@ def compute(t: Trainer, directions: str, grid: int, span: float, samples: int) -
     n = min(samples, len(t.train_split.y))
     x, y = t.train_split.x[:n], t.train_split.y[:n]
     final = landscape.snapshot(t.model)
-    bar = st.progress(0.0, text="Computing the loss landscape...")
+    bar = st.progress(0.0, text=i18n.t("Computing the loss landscape..."))
     line_share = 41 / (41 + grid * grid)  # of the work: the line, then the slice
+
+    each = i18n.t("{phase}: {done} of {total} points")
 
     def progress(phase: str, start: float, width: float):
         def report(done: int, total: int) -> None:
             frac = start + width * done / max(total, 1)
-            bar.progress(min(frac, 1.0), text=f"{phase}: {done} of {total} points")
+            bar.progress(min(frac, 1.0), text=each.format(phase=phase, done=done, total=total))
 
         return report
 
-    line_progress = progress("The line from initial to trained weights", 0.0, line_share)
+    line_progress = progress(i18n.t("The line from initial to trained weights"), 0.0, line_share)
     line = landscape.line(
         t.model, t.initial_params, final, x, y, t.loss_fn, 41, progress=line_progress
     )
@@ -105,7 +121,7 @@ def compute(t: Trainer, directions: str, grid: int, span: float, samples: int) -
         g = generator(t.cfg.seed, "noise")
         d1 = landscape.random_direction(t.model, g, center=final)
         d2 = landscape.random_direction(t.model, g, center=final)
-    slice_progress = progress("The 2-D slice", line_share, 1 - line_share)
+    slice_progress = progress(i18n.t("The 2-D slice"), line_share, 1 - line_share)
     sl = landscape.slice_2d(t.model, final, d1, d2, x, y, t.loss_fn, grid, span, slice_progress)
     bar.empty()
     return {"line": line, "slice": sl, "trajectory": trajectory, "explained": explained, "n": n}
@@ -126,26 +142,29 @@ def draw(result: dict, directions: str) -> None:
         img = images.draw_paths(img, paths, (-s, s, -s, s), marks=[(0.0, 0.0)])
         if directions == "pca":
             e1, e2 = result["explained"]
-            caption = (
-                f"Loss (log-scaled contours, dark is low) on the plane of the trajectory's first "
-                f"two PCA directions, which explain {e1:.0%} and {e2:.0%} of its variance. Red: "
+            caption = i18n.t(
+                "Loss (log-scaled contours, dark is low) on the plane of the trajectory's first "
+                "two PCA directions, which explain {e1:.0%} and {e2:.0%} of its variance. Red: "
                 "the path from the initial weights (square) to the trained ones (cross)."
-            )
+            ).format(e1=e1, e2=e2)
         else:
-            caption = (
+            caption = i18n.t(
                 "Loss (log-scaled contours, dark is low) on a plane through the trained weights "
                 "(cross) along two random filter-normalized directions; biases and "
                 "normalization parameters are not moved."
             )
         st.image(images.to_jpeg(img), output_format="JPEG", width=MAP_SIZE, caption=caption)
         st.caption(
-            f"{len(sl.alphas)}x{len(sl.betas)} points on {result['n']} training examples "
-            f"in {sl.seconds:.1f} s."
+            i18n.t("{rows}x{cols} points on {n} training examples in {seconds:.1f} s.").format(
+                rows=len(sl.alphas), cols=len(sl.betas), n=result["n"], seconds=sl.seconds
+            )
         )
     with cols[1]:
         df = pd.DataFrame({"alpha": line.alphas, "loss": line.losses})
         charts.show(charts.line_landscape_chart, df)
         st.caption(
-            "Loss along the straight line from the initial weights (α = 0) to the trained "
-            "ones (α = 1) and beyond (Goodfellow et al. 2015): typically a smooth descent."
+            i18n.t(
+                "Loss along the straight line from the initial weights (α = 0) to the trained "
+                "ones (α = 1) and beyond (Goodfellow et al. 2015): typically a smooth descent."
+            )
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -16,21 +17,23 @@ from engine.optimizers import OPTIMIZERS
 from engine.presets import Preset
 from engine.registry import ConfigError
 from engine.surfaces import SURFACES, Path, Racer, race, shaded, surface_grid
-from ui import charts, images
+from ui import charts, i18n, images
 from ui.state import skey
+from ui.text import plain
 
 MAP_WIDTH = 560
 COLUMNS = ("label", "optimizer", "lr", "momentum", "beta1", "beta2", "rho")
 
 
-def racer_rows(preset: Preset) -> pd.DataFrame:
-    """The experiment's racers as editable rows."""
+def racer_rows(preset: Preset, tr: Callable[[str], str] = str) -> pd.DataFrame:
+    """The experiment's racers as editable rows, their names put through `tr` (the names
+    are the student's to edit: they start in the page's language)."""
     rows = []
     for v in preset.variants:
         t = v.config.train
         rows.append(
             {
-                "label": v.label,
+                "label": tr(v.label),
                 "optimizer": t.optimizer,
                 "lr": t.lr,
                 "momentum": t.momentum,
@@ -47,7 +50,7 @@ def racers_from(df: pd.DataFrame) -> tuple[list[Racer], list[str]]:
     racers, problems = [], []
     for i, row in df.reset_index(drop=True).iterrows():
         if not isinstance(row.get("optimizer"), str) or row.get("optimizer") not in OPTIMIZERS:
-            problems.append(f"row {i + 1}: choose an optimizer")
+            problems.append(i18n.t("row {n}: choose an optimizer").format(n=i + 1))
             continue
         try:
             train = TrainConfig(
@@ -58,7 +61,12 @@ def racers_from(df: pd.DataFrame) -> tuple[list[Racer], list[str]]:
                 rho=float(row["rho"]),
             )
         except (ConfigError, TypeError, ValueError) as e:
-            problems.append(f"row {i + 1} ({row.get('label') or row['optimizer']}): {e}")
+            name = row.get("label") or row["optimizer"]
+            problems.append(
+                i18n.t("row {n} ({name}): {error}").format(
+                    n=i + 1, name=name, error=i18n.message(str(e))
+                )
+            )
             continue
         label = str(row.get("label") or "").strip() or f"{row['optimizer']} lr={train.lr:g}"
         racers.append(Racer(label, train))
@@ -93,17 +101,32 @@ def _background(name: str) -> tuple[np.ndarray, tuple[int, int]]:
     return np.asarray(img), (MAP_WIDTH, height)
 
 
+def _optimizer_names() -> Callable[[str], str] | None:
+    """How the racers' optimizer column shows its values: the registry's names in English, as
+    it always has ("sgd", "momentum"), their translated labels in another language."""
+    if i18n.lang() == i18n.DEFAULT:
+        return None
+    labels = {
+        n: i18n.entry_label("train.optimizer", n, OPTIMIZERS.get(n).label)
+        for n in OPTIMIZERS.names()
+    }
+    return labels.__getitem__
+
+
 def race_section(page: str, preset: Preset) -> None:
     """Controls, the map with every path up to a chosen step, and the loss curves."""
     name = str(preset.lab.get("surface", "quadratic"))
     entry = SURFACES.get(name)
     start_default = preset.lab.get("start", entry.extra["start"])
     cols = st.columns([2, 1, 1, 1])
+    labels = {
+        n: i18n.entry_label("lab.surface", n, SURFACES.get(n).label) for n in SURFACES.names()
+    }
     name = cols[0].selectbox(
-        "Surface",
+        i18n.t("Surface"),
         SURFACES.names(),
         index=SURFACES.names().index(name),
-        format_func=lambda n: SURFACES.get(n).label,
+        format_func=labels.__getitem__,
         key=skey(page, f"surface.{preset.name}"),
     )
     entry = SURFACES.get(name)
@@ -111,42 +134,59 @@ def race_section(page: str, preset: Preset) -> None:
     if name != preset.lab.get("surface"):
         start_default = entry.extra["start"]
     sx = cols[1].number_input(
-        "Start x", x0, x1, float(start_default[0]), key=skey(page, f"sx.{preset.name}.{name}")
+        i18n.t("Start x"),
+        x0,
+        x1,
+        float(start_default[0]),
+        key=skey(page, f"sx.{preset.name}.{name}"),
     )
     sy = cols[2].number_input(
-        "Start y", y0, y1, float(start_default[1]), key=skey(page, f"sy.{preset.name}.{name}")
+        i18n.t("Start y"),
+        y0,
+        y1,
+        float(start_default[1]),
+        key=skey(page, f"sy.{preset.name}.{name}"),
     )
     steps = int(
         cols[3].number_input(
-            "Steps",
+            i18n.t("Steps"),
             1,
             5000,
             int(preset.lab.get("steps", 200)),
             key=skey(page, f"steps.{preset.name}"),
         )
     )
-    st.caption(entry.help)
+    st.caption(i18n.entry_help("lab.surface", name, entry.help))
     table = st.data_editor(
-        racer_rows(preset),
+        racer_rows(preset, i18n.t),
         key=skey(page, f"racers.{preset.name}"),
         num_rows="dynamic",
         hide_index=True,
         width="stretch",
         column_config={
-            "label": st.column_config.TextColumn("name"),
+            "label": st.column_config.TextColumn(i18n.t("name")),
             "optimizer": st.column_config.SelectboxColumn(
-                "optimizer", options=OPTIMIZERS.names(), required=True
+                i18n.t("optimizer"),
+                options=OPTIMIZERS.names(),
+                required=True,
+                format_func=_optimizer_names(),
             ),
-            "lr": st.column_config.NumberColumn("learning rate", min_value=0.0, format="%g"),
-            "momentum": st.column_config.NumberColumn("momentum", min_value=0.0, max_value=0.999),
+            "lr": st.column_config.NumberColumn(
+                i18n.t("learning rate"), min_value=0.0, format="%g"
+            ),
+            "momentum": st.column_config.NumberColumn(
+                i18n.t("momentum"), min_value=0.0, max_value=0.999
+            ),
             "beta1": st.column_config.NumberColumn("β₁ (Adam)", min_value=0.0, max_value=0.9999),
             "beta2": st.column_config.NumberColumn("β₂ (Adam)", min_value=0.0, max_value=0.9999),
-            "rho": st.column_config.NumberColumn("ρ (RMSProp)", min_value=0.0, max_value=0.9999),
+            "rho": st.column_config.NumberColumn(
+                i18n.t("ρ (RMSProp)"), min_value=0.0, max_value=0.9999
+            ),
         },
     )
     racers, problems = racers_from(table)
     for problem in problems:
-        st.warning(problem, icon=":material/edit:")
+        st.warning(plain(problem), icon=":material/edit:")  # names a row's typed name
     if not racers:
         return
     paths = _race(name, (float(sx), float(sy)), _racers_json(racers), steps)
@@ -158,7 +198,7 @@ def draw_race(page: str, preset: Preset, name: str, paths: list[Path]) -> None:
     entry = SURFACES.get(name)
     longest = max(len(p.xy) for p in paths) - 1
     upto = st.slider(
-        "Show the paths up to step", 0, max(1, longest), max(1, longest),
+        i18n.t("Show the paths up to step"), 0, max(1, longest), max(1, longest),
         key=skey(page, f"upto.{preset.name}.{name}.{longest}"),
     )  # fmt: skip
     background, _ = _background(name)
@@ -174,14 +214,18 @@ def draw_race(page: str, preset: Preset, name: str, paths: list[Path]) -> None:
             images.to_jpeg(img),
             output_format="JPEG",
             width="stretch",  # a fixed width ran under the legend in a narrow column
-            caption="Contours of the surface (dark is low; log-scaled where it is steep). Square: "
-            "the start; dots: where each optimizer is; crosses: the global minima.",
+            caption=i18n.t(
+                "Contours of the surface (dark is low; log-scaled where it is steep). Square: "
+                "the start; dots: where each optimizer is; crosses: the global minima."
+            ),
         )
     with cols[1]:
-        st.markdown(legend_html(paths, upto), unsafe_allow_html=True)
+        st.markdown(legend_html(paths, upto, i18n.t("loss")), unsafe_allow_html=True)
         for p in paths:
             if p.diverged:
-                st.warning(f"{p.label}: {p.message}", icon=":material/warning:")
+                colon = i18n.t(": ")  # "：" in Chinese
+                shown = f"{p.label}{colon}{i18n.message(p.message)}"
+                st.warning(plain(shown), icon=":material/warning:")  # the name is typed text
     charts.show(
         charts.race_loss_chart,
         race_table(paths),
@@ -204,8 +248,8 @@ def race_table(paths: list[Path]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def legend_html(paths: list[Path], upto: int) -> str:
-    """Coloured names with where each path is at the chosen step."""
+def legend_html(paths: list[Path], upto: int, loss: str = "loss") -> str:
+    """Coloured names with where each path is at the chosen step (`loss`: the word shown)."""
     lines = []
     for k, p in enumerate(paths):
         r, g, b = images.PATH_COLORS[k % len(images.PATH_COLORS)]
@@ -213,5 +257,5 @@ def legend_html(paths: list[Path], upto: int) -> str:
         x, y = p.xy[i]
         swatch = f"<span style='color: rgb({r},{g},{b}); font-size: 1.3em'>●</span>"
         name = html.escape(p.label)  # names come from the editable table
-        lines.append(f"{swatch} <b>{name}</b>: ({x:.3g}, {y:.3g}), loss {p.loss[i]:.3g}")
+        lines.append(f"{swatch} <b>{name}</b>: ({x:.3g}, {y:.3g}), {loss} {p.loss[i]:.3g}")
     return "<br>".join(lines)
