@@ -85,8 +85,13 @@ def translate_spec(node: Any, tr: Callable[[str], str]) -> None:
         else:
             translate_spec(value, tr)
         if key in ("row", "column", "facet") and isinstance(value, dict):
-            # a facet's headers show data values: those a fixed sort order lists are labels
-            _label_expr(value, "header", value.get("sort"), tr)
+            # a facet's headers show data values, and Vega-Lite draws them without a header's
+            # labelExpr: the values a fixed sort order lists are translated in the data
+            # instead (`translate_facets`, per draw), so the sort order is translated here
+            sort = value.get("sort")
+            if isinstance(sort, list) and isinstance(value.get("field"), str):
+                value["sort"] = [tr(v) if isinstance(v, str) else v for v in sort]
+                value.setdefault("translated", sort)  # removed again by translate_facets
     _label_expr(node, "legend", node.get("scale", {}).get("domain"), tr)
 
 
@@ -141,8 +146,34 @@ def show(
 
     from ui import i18n
 
-    template = json.loads(_template(build, tuple(df.columns), tuple(params), i18n.lang()))
+    lang = i18n.lang()
+    template = json.loads(_template(build, tuple(df.columns), tuple(params), lang))
+    df = translate_facets(template, df, lambda text: i18n.text_in(lang, text))
     (where or st).vega_lite_chart(df, template, width=width)
+
+
+def translate_facets(spec: Any, df: pd.DataFrame, tr: Callable[[str], str]) -> pd.DataFrame:
+    """`df` with the values of each facet field whose panels follow a translated fixed order
+    (marked by `translate_spec`) shown translated; the mark is taken out of `spec`."""
+    found: list[tuple[str, list[Any]]] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            english = node.pop("translated", None)
+            if isinstance(english, list) and isinstance(node.get("field"), str):
+                found.append((node["field"], english))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(spec)
+    for field, english in found:
+        if field in df.columns:
+            names = {v: tr(v) for v in english if isinstance(v, str)}
+            df = df.assign(**{field: df[field].map(lambda v, n=names: n.get(v, v))})
+    return df
 
 
 def downsample(x: Sequence[float], y: Sequence[float], max_points: int = MAX_POINTS) -> tuple:

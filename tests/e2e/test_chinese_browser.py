@@ -41,8 +41,9 @@ SHOWN_TEXT = """() => {
   return texts.join('\\n');
 }"""
 # Two English words in a row inside a Chinese line: a phrase left untranslated (a name or a
-# formula inside a Chinese sentence is fine).
+# formula inside a Chinese sentence is fine, and so is a title in 《》, a cited paper's).
 PHRASE = re.compile(r"\b[A-Za-z]{3,}\s+[A-Za-z]{3,}\b")
+CITED = re.compile(r"《[^》]*》")
 
 LAB_FOLDERS = {
     "lab_init": [("experiment", "labs/init")],
@@ -59,7 +60,9 @@ def english_left(text: str) -> list[str]:
     for line in text.splitlines():
         words = [w for w in WORD.findall(line) if w not in ALLOWED]
         if HAN.search(line):
-            words = [p for p in PHRASE.findall(line) if not set(p.split()) <= ALLOWED]
+            words = [
+                p for p in PHRASE.findall(CITED.sub("", line)) if not set(p.split()) <= ALLOWED
+            ]
         if words:
             left.append(f"{words}: {line.strip()[:120]}")
     return left
