@@ -20,16 +20,24 @@ SPLIT_DASH = {"training": [1, 0], "validation": [5, 3], "test": [5, 3]}
 
 
 def curves(run: LiveRun, metric: str, held_out: str = "validation") -> pd.DataFrame:
-    """(epoch, value, split, run) of every trainer's evaluations (no minibatch loss: with
-    several runs on one chart it would hide the rest)."""
+    """(epoch, step, value, split, run) of every trainer's evaluations (no minibatch loss:
+    with several runs on one chart it would hide the rest)."""
     frames = []
     for label, t in zip(run.labels, run.trainers, strict=True):
         df = charts.curves_table(t.history, t.steps_per_epoch, metric, held_out)
         df = df[df.split != "minibatch"]
-        frames.append(df.assign(run=label))
+        frames.append(df.assign(run=label, step=(df.epoch * t.steps_per_epoch).round()))
     if not frames:
-        return pd.DataFrame(columns=["epoch", "value", "split", "run"])
+        return pd.DataFrame(columns=["epoch", "step", "value", "split", "run"])
     return pd.concat(frames, ignore_index=True)
+
+
+def x_measure(run: LiveRun) -> str:
+    """What the runs' curves are drawn against: epochs, unless the runs take different
+    numbers of steps per epoch (batch sizes differ), where the same epoch is a different amount
+    of training: then steps, the measure they share (a batch-2 run's 0.7 epochs and a
+    batch-64 run's 21 epochs are both 1,500 steps)."""
+    return "step" if len({t.steps_per_epoch for t in run.trainers}) > 1 else "epoch"
 
 
 def curves_chart(
@@ -39,15 +47,16 @@ def curves_chart(
     splits: tuple[str, ...] = tuple(SPLIT_DASH),
     runs: tuple[str, ...] = (),
     height: int = 240,
+    x: str = "epoch",
 ):
     """One colour per run (in `runs` order); solid training, dashed held-out; `splits` in
-    the dash legend."""
+    the dash legend; against `x`, "epoch" or "step" (`x_measure`)."""
     scale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
     return (
         alt.Chart(df, title=title, height=height, autosize=charts.FIT_WIDTH)
         .mark_line(strokeWidth=2)
         .encode(
-            x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(format="~g")),
+            x=alt.X(f"{x}:Q", title=x, axis=alt.Axis(format="~g")),
             y=alt.Y("value:Q", title=None, scale=scale),
             # runs in rows of up to three: in one row, a half-width chart cut off the fourth
             color=charts.run_color(
@@ -59,7 +68,7 @@ def curves_chart(
                 scale=alt.Scale(domain=list(splits), range=[SPLIT_DASH[s] for s in splits]),
                 legend=alt.Legend(orient="bottom", title=None),
             ),
-            tooltip=["run:N", "split:N", alt.Tooltip("epoch:Q", format=".2f"), "value:Q"],
+            tooltip=["run:N", "split:N", alt.Tooltip(f"{x}:Q", format=".2f"), "value:Q"],
         )
     )
 
@@ -73,11 +82,19 @@ def show_curves(run: LiveRun, held_out: str = "validation", log_loss: bool = Fal
     runs = tuple(run.labels)  # English keys; the chart's legend shows them translated
     loss = curves(run, "loss", held_out)
     splits = charts.splits_present(loss)
-    charts.show(curves_chart, loss, "Loss", log_loss, splits, runs, where=cols[0])
+    x = x_measure(run)
+    charts.show(curves_chart, loss, "Loss", log_loss, splits, runs, 240, x, where=cols[0])
     if run.trainer.task == "classification":
         acc = curves(run, "acc", held_out)
         splits = charts.splits_present(acc)
-        charts.show(curves_chart, acc, "Accuracy", False, splits, runs, where=cols[1])
+        charts.show(curves_chart, acc, "Accuracy", False, splits, runs, 240, x, where=cols[1])
+    if x == "step":
+        st.caption(
+            i18n.t(
+                "These runs differ in batch size, so an epoch is a different number of steps "
+                "for each: the curves are drawn against training steps, which they share."
+            )
+        )
 
 
 def percent(x: float | None) -> str:

@@ -195,3 +195,33 @@ def test_every_run_coloured_chart_colours_runs_in_the_order_given(trained: Train
         color = charts.spec(chart)["encoding"]["color"]
         assert color["sort"] == list(order) and color["scale"]["domain"] == list(order)
         assert color["scale"]["range"] == charts.RUN_PALETTE[:3]  # three distinct hues
+
+
+def test_runs_of_different_batch_sizes_are_drawn_against_steps() -> None:
+    """Issue 14.8: the tiny-batch experiment's batch-2 curves filled the first 0.7 of a
+    21-epoch axis (the runs share 1,500 steps, not epochs); runs that differ in steps per
+    epoch are now drawn against steps, and runs that do not stay on epochs."""
+    import json
+
+    from ui import compare
+    from ui.live import LiveRun
+
+    base = Config().replace(
+        **{"device": "cpu", "data.n_samples": 200, "model.hidden": (4,), "train.steps": 20,
+           "train.eval_every": 10}
+    )  # fmt: skip
+    small, large = (Trainer(base.replace(**{"train.batch_size": b})) for b in (2, 20))
+    for t in (small, large):
+        t.run()
+    mixed = LiveRun([small, large], ["batch 2", "batch 20"])
+    assert compare.x_measure(mixed) == "step"
+    assert compare.x_measure(LiveRun([large, large], ["a", "b"])) == "epoch"
+    df = compare.curves(mixed, "loss")
+    ends = df.groupby("run")["step"].max()
+    assert ends["batch 2"] == ends["batch 20"] == 20  # the same span on the shared axis
+    assert (
+        df.groupby("run")["epoch"].max()["batch 2"] < df.groupby("run")["epoch"].max()["batch 20"]
+    )
+    spec = charts.spec(compare.curves_chart(df, "Loss", False, ("training",), (), 240, "step"))
+    assert spec["encoding"]["x"]["field"] == "step"
+    assert json.dumps(spec).count('"epoch"') == 0
