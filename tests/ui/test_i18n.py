@@ -169,3 +169,32 @@ def test_switching_the_language_keeps_the_run_and_its_settings() -> None:
     assert at.select_slider(key="pg.w.train.lr").label == english_label("train.lr")
     assert run_of(at, "pg").trainer is trainer and trainer.step_count == steps
     assert "lang" not in at.query_params  # English links stay as short as before
+
+
+@pytest.mark.parametrize(
+    ("page", "key", "link"),
+    [
+        ("lab_normalization", "lab_norm.cmp.main", {"view.experiment": "2_before_after"}),
+        ("mnist", "mnist.run", {"data.train_subset": "300"}),
+    ],
+)
+def test_switching_the_language_keeps_a_labs_runs_and_the_mnist_run(
+    page: str, key: str, link: dict[str, str]
+) -> None:
+    """The same on a lab (its side-by-side runs, its experiment) and on the MNIST page: the
+    switch redraws the words and keeps what trained; the link keeps the experiment."""
+    at = open_page(page, link)
+    step = f"{key}.btn.step" if page != "mnist" else "mnist.run.btn.step"
+    at.button(key=step).click().run()
+    assert_clean(at)
+    run = at.session_state[key]
+    steps = [t.step_count for t in run.trainers]
+    assert all(steps)
+    at.segmented_control(key=i18n.WIDGET).set_value("zh").run()
+    assert_clean(at)
+    assert at.session_state[key] is run and [t.step_count for t in run.trainers] == steps
+    assert at.query_params["lang"] == "zh"
+    for name, value in link.items():
+        assert at.query_params[name] == value
+    at.segmented_control(key=i18n.WIDGET).set_value("en").run()
+    assert at.session_state[key] is run and [t.step_count for t in run.trainers] == steps
