@@ -67,7 +67,9 @@ def spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
     return out
 
 
-def translate_spec(node: Any, tr: Callable[[str], str]) -> None:
+def translate_spec(
+    node: Any, tr: Callable[[str], str], field_title: Callable[[str], str] | None = None
+) -> None:
     """Put a spec's shown text through `tr`, in place: every title (chart, axis, legend,
     facet header) and, where a legend colours a fixed domain (the curves' splits, the runs)
     or a facet's panels follow a fixed order (the runs, "train mode" and "eval mode"), its
@@ -75,15 +77,21 @@ def translate_spec(node: Any, tr: Callable[[str], str]) -> None:
     cached template."""
     if isinstance(node, list):
         for item in node:
-            translate_spec(item, tr)
+            translate_spec(item, tr, field_title)
         return
     if not isinstance(node, dict):
         return
     for key, value in node.items():
         if key == "title" and isinstance(value, str):
             node[key] = tr(value)
+        elif key == "tooltip" and field_title is not None:
+            # a tooltip names each field by its column name unless given a title: "value"
+            # means different things in different tables, so these have a table of their own
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, dict) and "field" in item and "title" not in item:
+                    item["title"] = field_title(item["field"])
         else:
-            translate_spec(value, tr)
+            translate_spec(value, tr, field_title)
         if key in ("row", "column", "facet") and isinstance(value, dict):
             # a facet's headers show data values, and Vega-Lite draws them without a header's
             # labelExpr: the values a fixed sort order lists are translated in the data
@@ -124,7 +132,11 @@ def _template(
     empty = pd.DataFrame({c: [] for c in columns})
     out = spec(build(empty, *params))
     if lang != i18n.DEFAULT:
-        translate_spec(out, lambda text: i18n.text_in(lang, text))
+        translate_spec(
+            out,
+            lambda text: i18n.text_in(lang, text),
+            lambda field: i18n.tooltip_title(lang, field),
+        )
     return json.dumps(out)
 
 

@@ -156,6 +156,11 @@ def message(text: str, language: str | None = None, depth: int = 0) -> str:
     return text
 
 
+def tooltip_title(language: str, field: str) -> str:
+    """How a chart's tooltip names a data column (`field`), in `language`."""
+    return _lookup("tooltips", field, language=language) or field
+
+
 def layer_name(language: str, name: str) -> str:
     """An engine layer name ("hidden 2", "output") as shown in `language`."""
     if name.startswith("hidden "):

@@ -198,3 +198,27 @@ def test_switching_the_language_keeps_a_labs_runs_and_the_mnist_run(
         assert at.query_params[name] == value
     at.segmented_control(key=i18n.WIDGET).set_value("en").run()
     assert at.session_state[key] is run and [t.step_count for t in run.trainers] == steps
+
+
+def test_every_preset_the_pages_show_has_chinese() -> None:
+    """The Playground's and the MNIST page's presets and every lab experiment: titles,
+    questions, hints and run labels with words in them."""
+    from engine.presets import list_presets
+
+    folders = ["playground", "mnist"] + [
+        f"labs/{p.name}" for p in sorted((i18n.I18N_DIR.parents[0] / "presets/labs").iterdir())
+    ]
+    missing = []
+    for folder in folders:
+        presets = list_presets(folder)
+        assert presets, folder
+        for p in presets:
+            texts = [p.title, p.summary, getattr(p, "look_for", ""), getattr(p, "try_next", "")]
+            texts += [v.label for v in p.variants]
+            worded = [t for t in texts if t and re.search(r"[a-z]{3,} [a-z]{3,}", t, re.I)]
+            missing += [
+                f"{folder}/{p.name}: {text[:60]!r}"
+                for text in worded
+                if not HAN.search(ZH["text"].get(text, ""))
+            ]
+    assert not missing, "\n".join(missing)

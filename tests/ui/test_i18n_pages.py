@@ -85,3 +85,22 @@ def test_the_live_views_own_buttons_have_chinese() -> None:
     js = (i18n.I18N_DIR.parents[0] / "components" / "liveview.js").read_text(encoding="utf-8")
     for english in liveview.PAD_TEXT.values():
         assert english in js  # the fallback the script shows before the page's words arrive
+
+
+def test_every_tooltip_field_has_a_chinese_title() -> None:
+    """A chart's tooltip names the data columns it shows on hover: each has its Chinese."""
+    import re
+    from pathlib import Path
+
+    fields: set[str] = set()
+    for path in Path(i18n.I18N_DIR.parents[1] / "ui").glob("*.py"):
+        for block in re.findall(r"tooltip=\[(.*?)\]", path.read_text(encoding="utf-8"), re.S):
+            untitled = re.sub(r"alt\.Tooltip\([^)]*title=[^)]*\)", "", block)  # titled: text
+            fields |= set(re.findall(r'"(\w+):[NOQT]"', untitled))
+    assert {"run", "split", "value", "epoch"} <= fields  # the scan finds them
+    missing = [f for f in sorted(fields) if i18n.tooltip_title("zh", f) == f]
+    assert not missing, missing
+    spec = charts.spec(charts.lr_chart(charts.lr_table(History(), 1)))
+    charts.translate_spec(spec, str, lambda field: i18n.tooltip_title("zh", field))
+    titles = [t.get("title") for t in spec["encoding"]["tooltip"]]
+    assert titles == [ZH["tooltips"]["epoch"], ZH["tooltips"]["lr"]]
