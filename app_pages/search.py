@@ -145,6 +145,7 @@ study_name = cols[4].text_input(
 search_view.keep_edits(space_key, table)
 try:
     space = search_view.space_from_table(pd.DataFrame(table), objective, epochs)
+    space.check_switches(base)  # a knob the base config switches off: said before Start
 except ConfigError as e:
     space = None
     st.error(

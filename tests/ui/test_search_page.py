@@ -11,6 +11,7 @@ from typing import Any
 
 import optuna
 import pandas as pd
+import pytest
 from app_helpers import assert_clean, open_page
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -176,3 +177,21 @@ def test_the_default_mnist_space_tunes_the_dropout_rate_only_with_dropout_on() -
         assert "model.dropout" in str(e)
     else:
         raise AssertionError("a rate without its switch was accepted")
+
+
+def test_a_space_varying_a_switched_off_knob_is_refused_before_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 14.1 on the page: a rate row without its dropout row says why, and Start waits."""
+    rows = [{"field": "model.dropout_rate", "type": "float", "low": 0.1, "high": 0.5,
+             "log": False, "choices": "", "grid": ""}]  # fmt: skip
+    table = pd.DataFrame(rows, columns=list(search_view.SPACE_COLUMNS))
+    monkeypatch.setattr(search_view, "default_space", lambda cfg: table)
+    at = open_page("search")
+    names = at.selectbox(key="search.source").options
+    at.selectbox(key="search.source").set_value(
+        next(n for n in names if "TensorFlow Playground's start" in n)
+    ).run()
+    shown = [e.replace("\\", "") for e in errors(at)]  # as read: Markdown escapes removed
+    assert any("model.dropout " in e and "would change nothing" in e for e in shown), shown
+    assert at.button(key="search.start").disabled
