@@ -60,6 +60,10 @@ def test_loads_an_mlp_on_the_built_in_digits_and_trains_live(at: AppTest) -> Non
     assert len(labels) == len(pred) == 50 and len(base64.b64decode(grid["images"])) == 50 * 784
     right = int((labels == pred).sum())
     assert grid["caption"].startswith(f"{right} of 50 validation digits right")
+    # each digit says what the network read and how sure it was (issue 14.4): the argmax of
+    # ten probabilities is at least 10%
+    conf = np.frombuffer(base64.b64decode(grid["conf"]), np.uint8)
+    assert len(conf) == 50 and conf.min() >= 10 and conf.max() <= 100
 
 
 def test_cnn_controls_appear_and_the_cnn_trains(at: AppTest) -> None:
