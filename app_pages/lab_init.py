@@ -6,7 +6,7 @@ from engine.data import DATASETS
 from engine.presets import list_presets
 from ui import i18n, lab_views
 from ui.controls import Group, PageControls
-from ui.labs import Lab, comparison, lab_setup, start_comparison
+from ui.labs import Lab, comparison, lab_setup, start_comparison, with_experiment_base
 from ui.navigation import LAB_INIT
 from ui.panels import part_picker
 from ui.state import skey
@@ -15,19 +15,22 @@ from ui.urlstate import init_page_state, write_url
 PAGE = LAB_INIT.key
 LAB = Lab(PAGE, list_presets("labs/init"))
 VIEWS = {"experiment": LAB.presets[0].name}
-CONTROLS = PageControls(
-    page=PAGE,
-    base=LAB.presets[0].config,
-    datasets=("normal_noise", "mnist", *(e.name for e in DATASETS if e.extra["points2d"])),
-    groups=(
-        Group("Data", ("data.dataset", "data.n_samples", "data.input_dim", "data.noise",
-                       "data.train_subset", "seed")),
-        Group("Network", ("model.hidden", "model.activation", "model.maxout_pieces",
-                          "model.init", "model.init_std", "model.norm", "model.norm_position",
-                          "model.norm_groups", "model.residual")),
-        Group("Training", ("train.optimizer", "train.lr", "train.momentum", "train.betas",
-                           "train.batch_size", "train.epochs", "train.grad_clip"),
-              expanded=False),
+CONTROLS = with_experiment_base(
+    LAB,
+    PageControls(
+        page=PAGE,
+        base=LAB.presets[0].config,
+        datasets=("normal_noise", "mnist", *(e.name for e in DATASETS if e.extra["points2d"])),
+        groups=(
+            Group("Data", ("data.dataset", "data.n_samples", "data.input_dim", "data.noise",
+                           "data.train_subset", "seed")),
+            Group("Network", ("model.hidden", "model.activation", "model.maxout_pieces",
+                              "model.init", "model.init_std", "model.norm", "model.norm_position",
+                              "model.norm_groups", "model.residual")),
+            Group("Training", ("train.optimizer", "train.lr", "train.momentum", "train.betas",
+                               "train.batch_size", "train.epochs", "train.grad_clip"),
+                  expanded=False),
+        ),
     ),
 )  # fmt: skip
 

@@ -5,7 +5,7 @@ import streamlit as st
 from engine.presets import list_presets
 from ui import i18n, lab_views
 from ui.controls import Group, PageControls
-from ui.labs import Lab, comparison, lab_setup
+from ui.labs import Lab, comparison, lab_setup, with_experiment_base
 from ui.navigation import LAB_NORMALIZATION
 from ui.state import skey
 from ui.urlstate import init_page_state, write_url
@@ -13,16 +13,19 @@ from ui.urlstate import init_page_state, write_url
 PAGE = LAB_NORMALIZATION.key
 LAB = Lab(PAGE, list_presets("labs/normalization"))
 VIEWS = {"experiment": LAB.presets[0].name}
-CONTROLS = PageControls(
-    page=PAGE,
-    base=LAB.presets[0].config,
-    datasets=("mnist", "normal_noise"),
-    groups=(
-        Group("Data", ("data.dataset", "data.train_subset", "seed")),
-        Group("Network", ("model.hidden", "model.activation", "model.init", "model.init_std",
-                          "model.norm", "model.norm_position", "model.norm_groups")),
-        Group("Training", ("train.optimizer", "train.lr", "train.momentum", "train.batch_size",
-                           "train.epochs", "train.steps", "train.eval_every")),
+CONTROLS = with_experiment_base(
+    LAB,
+    PageControls(
+        page=PAGE,
+        base=LAB.presets[0].config,
+        datasets=("mnist", "normal_noise"),
+        groups=(
+            Group("Data", ("data.dataset", "data.train_subset", "seed")),
+            Group("Network", ("model.hidden", "model.activation", "model.init", "model.init_std",
+                              "model.norm", "model.norm_position", "model.norm_groups")),
+            Group("Training", ("train.optimizer", "train.lr", "train.momentum", "train.batch_size",
+                               "train.epochs", "train.steps", "train.eval_every")),
+        ),
     ),
 )  # fmt: skip
 

@@ -5,7 +5,7 @@ import streamlit as st
 from engine.presets import list_presets
 from ui import i18n, lab_views, landscape_view, surfaces_view
 from ui.controls import Group, PageControls
-from ui.labs import Lab, comparison, experiment_picker, lab_setup
+from ui.labs import Lab, comparison, experiment_picker, lab_setup, with_experiment_base
 from ui.navigation import LAB_OPTIMIZERS
 from ui.state import skey
 from ui.urlstate import init_page_state, write_url
@@ -14,18 +14,21 @@ PAGE = LAB_OPTIMIZERS.key
 SURFACE_LAB = Lab(PAGE, list_presets("labs/surfaces"), slot="surface", loads_config=False)
 MNIST_LAB = Lab(PAGE, list_presets("labs/optimizers"))
 VIEWS = {"experiment": MNIST_LAB.presets[0].name, "surface": SURFACE_LAB.presets[0].name}
-CONTROLS = PageControls(
-    page=PAGE,
-    base=MNIST_LAB.presets[0].config,
-    datasets=("mnist", "circle", "spiral", "xor", "moons"),
-    groups=(
-        Group("Data", ("data.dataset", "data.train_subset", "seed")),
-        Group("Network", ("model.hidden", "model.activation", "model.init", "model.norm")),
-        Group("Training (all runs)", ("train.optimizer", "train.lr", "train.momentum",
-                                      "train.betas", "train.rho", "train.batch_size",
-                                      "train.epochs", "train.schedule", "train.decay_steps",
-                                      "train.decay_rate", "train.lr_end", "train.warmup_steps",
-                                      "train.eval_every")),
+CONTROLS = with_experiment_base(
+    MNIST_LAB,
+    PageControls(
+        page=PAGE,
+        base=MNIST_LAB.presets[0].config,
+        datasets=("mnist", "circle", "spiral", "xor", "moons"),
+        groups=(
+            Group("Data", ("data.dataset", "data.train_subset", "seed")),
+            Group("Network", ("model.hidden", "model.activation", "model.init", "model.norm")),
+            Group("Training (all runs)", ("train.optimizer", "train.lr", "train.momentum",
+                                          "train.betas", "train.rho", "train.batch_size",
+                                          "train.epochs", "train.schedule", "train.decay_steps",
+                                          "train.decay_rate", "train.lr_end", "train.warmup_steps",
+                                          "train.eval_every")),
+        ),
     ),
 )  # fmt: skip
 

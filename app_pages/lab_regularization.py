@@ -6,7 +6,7 @@ from engine.data import DATASETS
 from engine.presets import list_presets
 from ui import i18n, lab_views
 from ui.controls import Group, PageControls
-from ui.labs import Lab, comparison, lab_setup
+from ui.labs import Lab, comparison, lab_setup, with_experiment_base
 from ui.navigation import LAB_REGULARIZATION
 from ui.state import skey
 from ui.urlstate import init_page_state, write_url
@@ -14,20 +14,24 @@ from ui.urlstate import init_page_state, write_url
 PAGE = LAB_REGULARIZATION.key
 LAB = Lab(PAGE, list_presets("labs/regularization"))
 VIEWS = {"experiment": LAB.presets[0].name}
-CONTROLS = PageControls(
-    page=PAGE,
-    base=LAB.presets[0].config,
-    datasets=("mnist", *(e.name for e in DATASETS if e.extra["points2d"] and e.name != "uploaded")),
-    groups=(
-        Group("Data", ("data.dataset", "data.train_subset", "data.val_fraction",
-                       "data.n_samples", "data.noise", "data.train_fraction", "seed")),
-        Group("Network", ("model.hidden", "model.activation", "model.init", "model.norm")),
-        Group("Regularization (all runs)", ("train.l1", "train.l2", "model.dropout",
-                                            "model.dropout_rate", "model.block_size",
-                                            "model.cutout_size", "train.max_norm",
-                                            "train.early_stopping_patience")),
-        Group("Training", ("train.optimizer", "train.lr", "train.weight_decay",
-                           "train.batch_size", "train.epochs"), expanded=False),
+TOY_SETS = tuple(e.name for e in DATASETS if e.extra["points2d"] and e.name != "uploaded")
+CONTROLS = with_experiment_base(
+    LAB,
+    PageControls(
+        page=PAGE,
+        base=LAB.presets[0].config,
+        datasets=("mnist", *TOY_SETS),
+        groups=(
+            Group("Data", ("data.dataset", "data.train_subset", "data.val_fraction",
+                           "data.n_samples", "data.noise", "data.train_fraction", "seed")),
+            Group("Network", ("model.hidden", "model.activation", "model.init", "model.norm")),
+            Group("Regularization (all runs)", ("train.l1", "train.l2", "model.dropout",
+                                                "model.dropout_rate", "model.block_size",
+                                                "model.cutout_size", "train.max_norm",
+                                                "train.early_stopping_patience")),
+            Group("Training", ("train.optimizer", "train.lr", "train.weight_decay",
+                               "train.batch_size", "train.epochs"), expanded=False),
+        ),
     ),
 )  # fmt: skip
 

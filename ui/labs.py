@@ -11,7 +11,7 @@ share the seed, hence the same data, initial weights and batches, and differ onl
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import streamlit as st
@@ -28,7 +28,7 @@ from ui.service import charts_every, live_view
 from ui.state import forget, skey
 from ui.text import plain
 from ui.transport import status_banner, transport
-from ui.urlstate import view_values
+from ui.urlstate import VIEW_PREFIX, view_values
 
 MAX_RUNS = 9  # runs compared at once (a 3x3 grid): each gets 1/N of a tick
 
@@ -49,6 +49,15 @@ class Lab:
     def preset(self, name: str) -> Preset:
         by_name = {p.name: p for p in self.presets}
         return by_name.get(name, self.presets[0])
+
+
+def with_experiment_base(lab: Lab, controls: PageControls) -> PageControls:
+    """`controls` whose base is the chosen experiment's config (the session's choice, else the
+    link's `view.<slot>`), so a link names the experiment and only what differs from its
+    setup: a hand-written link to an experiment opens its settings, not the first one's."""
+    chosen = st.session_state.get(skey(lab.page, "view"), {}).get(lab.slot)
+    name = chosen or str(st.query_params.get(f"{VIEW_PREFIX}{lab.slot}", ""))
+    return replace(controls, base=lab.preset(name).config)
 
 
 def _load_experiment(lab: Lab) -> None:

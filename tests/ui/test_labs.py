@@ -185,3 +185,19 @@ def test_runs_that_cannot_train_on_their_data_say_so() -> None:
     at = open_page("lab_normalization", {"data.train_subset": "1"})
     assert not at.exception, [e.value for e in at.exception]
     assert any("cannot train" in shown(e) for e in at.error)
+
+
+def test_a_link_naming_an_experiment_opens_its_settings_and_stays_short() -> None:
+    """A hand-written link (…/lab_normalization?view.experiment=3_tiny_batches) opened the
+    walkthrough of the tiny batches over the first experiment's settings: batch-2 and
+    batch-64 runs then trained alike. The experiment's config is now the link's base."""
+    preset = next(p for p in list_presets("labs/normalization") if p.name == "3_tiny_batches")
+    at = open_page("lab_normalization", {"view.experiment": preset.name})
+    assert_clean(at)
+    assert values(at, "lab_norm") == preset.config.to_flat()
+    sizes = {t.cfg.train.batch_size for t in comparison(at, "lab_norm").trainers}
+    assert sizes == {2, 64}
+    assert not [k for k in at.query_params if not k.startswith("view.")]  # nothing else needed
+    # a change shows in the link as a difference from the experiment's setup
+    at.number_input(key="lab_norm.w.seed").set_value(3).run()
+    assert at.query_params["seed"] == "3" and "model.hidden" not in at.query_params
