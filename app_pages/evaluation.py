@@ -84,5 +84,7 @@ with cols[0]:
     matrix = confusion_matrix(p.target, p.pred, n_classes)
     evaluation_view.translated_chart(charts.confusion_chart(matrix, labels, size=300))
 evaluation_view.curves(report)
+if n_classes == 2:
+    evaluation_view.threshold(report, p.probs, p.target, skey(PAGE, "threshold"))
 st.subheader(i18n.t("Misclassified, most confident first"))
 evaluation_view.wrong_examples(p.probs, split, trainer.data, labels)

@@ -165,6 +165,47 @@ def evaluate_classifier(
     )
 
 
+@dataclass(frozen=True)
+class ThresholdPoint:
+    """A binary classifier's counts and rates when it says "positive" for a score of at
+    least `threshold` (the arg-max rule of a two-class network is the threshold 0.5)."""
+
+    threshold: float
+    tp: int
+    fp: int
+    fn: int
+    tn: int
+    precision: float  # TP / (TP + FP); NaN when nothing is called positive
+    recall: float  # TP / (TP + FN), the true-positive rate; NaN without positives
+    f1: float
+    fpr: float  # FP / (FP + TN), the false-positive rate; NaN without negatives
+
+
+def at_threshold(
+    probs: Array, target: Array, threshold: float, positive: int = 1
+) -> ThresholdPoint:
+    """Counts, precision, recall, F1 and false-positive rate of class `positive` against the
+    rest when an example is called positive at score >= `threshold` (the point the Evaluation
+    page's slider moves along the ROC and precision-recall curves)."""
+    probs, target, _ = _check_inputs(probs, target, None)
+    if not 0 <= positive < probs.shape[1]:
+        raise ValueError(f"positive must be a class in 0..{probs.shape[1] - 1}, got {positive}")
+    if not (isinstance(threshold, (int, float)) and 0.0 <= threshold <= 1.0):
+        raise ValueError(f"threshold must be a number in [0, 1], got {threshold!r}")
+    actual = target == positive
+    called = probs[:, positive] >= threshold
+    tn, fp, fn, tp = (
+        int(v) for v in skm.confusion_matrix(actual, called, labels=[False, True]).ravel()
+    )
+    precision, recall, f1, _ = skm.precision_recall_fscore_support(
+        actual, called, labels=[True], zero_division=np.nan
+    )
+    fpr = fp / (fp + tn) if fp + tn else math.nan
+    return ThresholdPoint(
+        float(threshold), tp, fp, fn, tn, float(precision[0]), float(recall[0]), float(f1[0]), fpr
+    )
+
+
 def evaluate_model(
     model: Network, split: Split, labels: list[str] | tuple[str, ...] | None = None
 ) -> ClassifierReport:

@@ -90,6 +90,7 @@ def translate_spec(
             for item in value if isinstance(value, list) else [value]:
                 if isinstance(item, dict) and "field" in item and "title" not in item:
                     item["title"] = field_title(item["field"])
+            translate_spec(value, tr, field_title)  # the titles a builder gave
         else:
             translate_spec(value, tr, field_title)
         if key in ("row", "column", "facet") and isinstance(value, dict):

@@ -12,7 +12,7 @@ import streamlit as st
 import torch
 
 from engine.data import Dataset, Split
-from engine.metrics import ClassifierReport, misclassified
+from engine.metrics import ClassifierReport, ThresholdPoint, at_threshold, misclassified
 from ui import charts, i18n, images
 
 # Next to the ROC chart, in both languages: some course notes give its axes as X = TPR,
@@ -150,6 +150,72 @@ def curve_chart(df: pd.DataFrame, title: str, x: str, x_title: str, y: str, y_ti
             ],
         )
     )
+
+
+def threshold(report: ClassifierReport, probs: np.ndarray, target: np.ndarray, key: str) -> None:
+    """A two-class problem's decision threshold: a slider, the counts and rates it gives, and
+    where it sits on the positive class's ROC and precision-recall curves."""
+    positive = report.labels[1]
+    st.subheader(i18n.t("Decision threshold"))
+    st.caption(
+        i18n.t(
+            "The network calls an example class {positive} when its probability of {positive} "
+            "is at least the threshold; 0.5 is what the accuracy above uses. Each threshold is "
+            "one point on the curves: lower, and more positives are found (recall up) at the "
+            "price of more false alarms (false-positive rate up, precision down)."
+        ).format(positive=positive)
+    )
+    value = st.slider(
+        i18n.t("Threshold"), min_value=0.01, max_value=0.99, value=0.5, step=0.01, key=key
+    )
+    point = at_threshold(probs, target, float(value), positive=1)
+    cols = st.columns(7)
+    for col, (label, shown) in zip(cols, _threshold_numbers(point), strict=True):
+        col.metric(i18n.t(label), shown)
+    charts_row = st.columns(2)
+    roc_x, roc_y = report.roc[1].x, report.roc[1].y
+    pr_x, pr_y = report.pr[1].x, report.pr[1].y
+    for col, (x, y), (px, py), kind in (
+        (charts_row[0], (roc_x, roc_y), (point.fpr, point.recall), "roc"),
+        (charts_row[1], (pr_x, pr_y), (point.recall, point.precision), "pr"),
+    ):
+        (_, x_title), (_, y_title) = AXES[kind]
+        with col:
+            translated_chart(_point_chart(x, y, px, py, x_title, y_title), width="stretch")
+
+
+def _threshold_numbers(point: ThresholdPoint) -> list[tuple[str, str]]:
+    return [
+        ("TP", f"{point.tp:,}"),
+        ("FP", f"{point.fp:,}"),
+        ("FN", f"{point.fn:,}"),
+        ("TN", f"{point.tn:,}"),
+        ("Precision", _num(point.precision)),
+        ("Recall", _num(point.recall)),
+        ("F1", _num(point.f1)),
+    ]
+
+
+def _point_chart(
+    x: np.ndarray, y: np.ndarray, px: float, py: float, x_title: str, y_title: str
+) -> alt.LayerChart:
+    """One curve and the threshold's point on it (no point where a rate is undefined)."""
+    xs, ys = charts.thin(list(x)), charts.thin(list(y))
+    curve = pd.DataFrame({"x": xs, "y": ys})
+    line = (
+        alt.Chart(curve, height=260)
+        .mark_line(strokeWidth=1.5, color="#0877bd")
+        .encode(
+            x=alt.X("x:Q", title=x_title, scale=alt.Scale(domain=[0, 1])),
+            y=alt.Y("y:Q", title=y_title, scale=alt.Scale(domain=[0, 1])),
+        )
+    )
+    finite = math.isfinite(px) and math.isfinite(py)
+    dot = pd.DataFrame({"x": [px] if finite else [], "y": [py] if finite else []})
+    marker = (
+        alt.Chart(dot).mark_point(size=140, filled=True, color="#e8710a").encode(x="x:Q", y="y:Q")
+    )
+    return alt.layer(line, marker)
 
 
 def wrong_examples(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 
@@ -171,3 +172,72 @@ def test_thin_curve_keeps_end_points_and_bounds_size() -> None:
     np.testing.assert_array_equal(x, short)  # short curves pass through unchanged
     with pytest.raises(ValueError, match="max_points"):
         thin_curve(short, short, max_points=1)
+
+
+# --------------------------------------------------------------------------------------------
+# The decision threshold of a two-class problem (issue 13.5)
+
+
+def _binary(n: int = 400, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    target = rng.integers(0, 2, n)
+    score = np.clip(0.5 + (target - 0.5) * 0.4 + rng.normal(0, 0.25, n), 0, 1)
+    return np.stack([1 - score, score], axis=1), target
+
+
+def _on_segment(p: tuple, a: tuple, b: tuple) -> bool:
+    cross = (b[0] - a[0]) * (p[1] - a[1]) - (b[1] - a[1]) * (p[0] - a[0])
+    inside = min(a[0], b[0]) - 1e-9 <= p[0] <= max(a[0], b[0]) + 1e-9
+    return abs(cross) < 1e-9 and inside and min(a[1], b[1]) - 1e-9 <= p[1] <= max(a[1], b[1]) + 1e-9
+
+
+def test_a_threshold_gives_sklearns_counts_and_rates() -> None:
+    from engine.metrics import at_threshold
+
+    probs, target = _binary()
+    for t in (0.1, 0.35, 0.5, 0.8):
+        point = at_threshold(probs, target, t)
+        called = probs[:, 1] >= t
+        tn, fp, fn, tp = skm.confusion_matrix(target, called.astype(int)).ravel()
+        assert (point.tp, point.fp, point.fn, point.tn) == (tp, fp, fn, tn)
+        assert point.precision == pytest.approx(skm.precision_score(target, called))
+        assert point.recall == pytest.approx(skm.recall_score(target, called))
+        assert point.f1 == pytest.approx(skm.f1_score(target, called))
+        assert point.fpr == pytest.approx(fp / (fp + tn))
+
+
+def test_the_threshold_point_lies_on_the_roc_curve_and_moves_along_it() -> None:
+    from engine.metrics import at_threshold, evaluate_classifier
+
+    probs, target = _binary(seed=1)
+    fpr, tpr, _ = skm.roc_curve(target, probs[:, 1], drop_intermediate=False)
+    points = [at_threshold(probs, target, t) for t in np.linspace(0.05, 0.95, 19)]
+    for p in points:  # (FPR, TPR) of each threshold is a vertex of sklearn's whole curve
+        assert any(
+            math.isclose(p.fpr, x) and math.isclose(p.recall, y)
+            for x, y in zip(fpr, tpr, strict=True)
+        )
+    # the page draws the curve without collinear vertices: the point still lies on it
+    roc = evaluate_classifier(probs, target).roc[1]
+    for p in points:
+        assert any(
+            _on_segment((p.fpr, p.recall), (x0, y0), (x1, y1))
+            for x0, y0, x1, y1 in zip(roc.x, roc.y, roc.x[1:], roc.y[1:], strict=False)
+        ), p
+    # raising the threshold never finds more positives nor raises more false alarms
+    assert all(a.tp >= b.tp and a.fp >= b.fp for a, b in itertools.pairwise(points))
+    assert points[0].recall > points[-1].recall and points[0].fpr > points[-1].fpr
+
+
+def test_half_is_the_arg_max_rule_and_undefined_rates_are_nan() -> None:
+    from engine.metrics import at_threshold, evaluate_classifier
+
+    probs, target = _binary(seed=2)
+    half = at_threshold(probs, target, 0.5)
+    report = evaluate_classifier(probs, target)
+    assert half.precision == pytest.approx(report.precision[1])
+    assert half.recall == pytest.approx(report.recall[1])
+    nobody = at_threshold(np.array([[0.9, 0.1], [0.8, 0.2]]), np.array([0, 1]), 0.99)
+    assert nobody.tp == nobody.fp == 0 and math.isnan(nobody.precision)
+    with pytest.raises(ValueError, match="threshold"):
+        at_threshold(probs, target, 1.5)

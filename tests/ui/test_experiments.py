@@ -294,3 +294,50 @@ def test_a_run_name_is_shown_as_text_in_compare() -> None:
     names = list(at.table[0].value["name"])
     assert plain(hostile) in names
     assert unplain(plain(hostile)) == hostile  # what a reader sees is the name as typed
+
+
+def test_a_two_class_runs_threshold_moves_its_point_and_counts() -> None:
+    """Issue 13.5: on a binary problem a threshold slider moves one point along the positive
+    class's ROC and precision-recall curves and updates TP/FP/FN/TN, precision, recall, F1."""
+    import json
+
+    from engine.inspection import predict
+    from engine.metrics import at_threshold
+
+    store = stored(1)
+    at = open_page("evaluation")
+    assert_clean(at)
+    trainer = store.load_trainer(store.list()[0].id)
+    p = predict(trainer.model, trainer.val_split)
+
+    def counts() -> dict[str, str]:
+        return {m.label: m.value for m in at.metric if m.label in ("TP", "FP", "FN", "TN")}
+
+    def dots() -> list[dict]:
+        """The point layer's rows of each threshold chart (Streamlit sends layer data as
+        named Arrow datasets)."""
+        import pyarrow as pa
+
+        out = []
+        for chart in at.get("vega_lite_chart"):
+            spec = json.loads(chart.proto.spec)
+            tables = {
+                d.name: pa.ipc.open_stream(d.data.data).read_pandas() for d in chart.proto.datasets
+            }
+            for layer in spec.get("layer", []):
+                if layer.get("mark", {}).get("type") == "point":
+                    out += tables[layer["data"]["name"]].to_dict("records")
+        return out
+
+    slider = at.slider(key="eval.threshold")
+    assert slider.value == 0.5
+    for t in (0.1, 0.9):
+        slider.set_value(t).run()
+        assert_clean(at)
+        point = at_threshold(p.probs, p.target, t)
+        assert counts() == {"TP": f"{point.tp:,}", "FP": f"{point.fp:,}",
+                            "FN": f"{point.fn:,}", "TN": f"{point.tn:,}"}  # fmt: skip
+        roc_dot = dots()[0]
+        assert roc_dot == {"x": pytest.approx(point.fpr), "y": pytest.approx(point.recall)}
+    low, high = at_threshold(p.probs, p.target, 0.1), at_threshold(p.probs, p.target, 0.9)
+    assert low.tp + low.fp > high.tp + high.fp  # a lower threshold calls more positives
