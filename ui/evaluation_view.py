@@ -142,7 +142,10 @@ def curve_chart(df: pd.DataFrame, title: str, x: str, x_title: str, y: str, y_ti
         .encode(
             x=alt.X(f"{x}:Q", title=x_title, scale=alt.Scale(domain=[0, 1])),
             y=alt.Y(f"{y}:Q", title=y_title, scale=alt.Scale(domain=[0, 1])),
-            color=alt.Color("curve:N", sort=None, legend=alt.Legend(title=None, columns=2)),
+            # the legend under the plot: at its right it took the half-width chart's plot area
+            color=alt.Color(
+                "curve:N", sort=None, legend=alt.Legend(title=None, columns=2, orient="bottom")
+            ),
             tooltip=[
                 alt.Tooltip("curve:N", title="curve"),
                 alt.Tooltip(f"{x}:Q", title=x_title, format=".3f"),
