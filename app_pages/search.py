@@ -205,3 +205,17 @@ if search is not None:
                 "to compare, evaluate or export."
             )
         )
+        # Coarse to fine ("Deep Learning from Scratch" 6.5): search wide, then again inside
+        # the span of the best trials.
+        cols = st.columns([1, 3])
+        k = int(cols[0].number_input(i18n.t("Best trials"), 2, 50, 5, key=skey(PAGE, "narrow.k")))
+        cols[1].button(
+            i18n.t("Narrow the space to the best {k} trials").format(k=k),
+            key=skey(PAGE, "narrow"),
+            on_click=search_view.narrow_space,
+            args=(space_key, search, k),
+            help=i18n.t(
+                "Each range shrinks to the span of the best trials' values and each list to "
+                "the choices they used: the next trials search there (coarse to fine)."
+            ),
+        )

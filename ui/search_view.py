@@ -21,8 +21,10 @@ from engine.search import (
     PARAM_TYPES,
     Param,
     Space,
+    Widths,
     best_config,
     best_so_far,
+    narrowed,
     run_search,
     trials_table,
 )
@@ -123,6 +125,45 @@ def space_to_edit(key: str, cfg: Config) -> pd.DataFrame:
         st.session_state[start] = st.session_state[edited]
     st.session_state[lang] = i18n.lang()
     return st.session_state[start]
+
+
+def space_table(space: Space) -> pd.DataFrame:
+    """`space` as the editor's table (what `space_from_table` reads back)."""
+
+    def listed(values: Any) -> str:
+        return ", ".join(map(str, values)) if values else ""
+
+    rows = []
+    for p in space.params:
+        row = {"field": p.field, "type": p.type, "log": bool(p.log), "grid": listed(p.grid)}
+        if isinstance(p, Widths):
+            (d0, d1), (w0, w1) = p.depth or (1, 1), p.width or (1, 1)
+            row.update(low=w0, high=w1, choices=f"{d0}, {d1}")
+        elif p.type == "categorical":
+            row["choices"] = listed(p.choices)
+        else:
+            row.update(low=p.low, high=p.high)
+        rows.append(row)
+    df = pd.DataFrame(rows, columns=list(SPACE_COLUMNS))
+    for col in ("choices", "grid"):
+        df[col] = df[col].astype(object).where(df[col].notna(), "").astype(str)
+    df["log"] = df["log"].fillna(False).astype(bool)
+    return df
+
+
+def narrow_space(key: str, search: SearchRun, k: int) -> None:
+    """Replace the editor's table under `key` by the search's space narrowed to its best `k`
+    trials (the editor starts again from it; the study goes on in the smaller space)."""
+    try:
+        space = narrowed(search.space, search.study, k)
+    except ValueError as e:
+        st.toast(i18n.message(str(e)), icon=":material/warning:")
+        return
+    table = space_table(space)
+    st.session_state[f"{key}.start"] = table
+    st.session_state.pop(key, None)  # the editor's own edits were made to the old table
+    keep_edits(key, table)
+    st.toast(i18n.t("The space now spans the best {k} trials.").format(k=k))
 
 
 def keep_edits(key: str, table: Any) -> None:

@@ -31,7 +31,14 @@ from engine.search.params import (
     Param,
     Widths,
 )
-from engine.search.results import best_config, best_so_far, best_trial, trial_row, trials_table
+from engine.search.results import (
+    best_config,
+    best_so_far,
+    best_trial,
+    narrowed,
+    trial_row,
+    trials_table,
+)
 from engine.search.space import OBJECTIVES, Space, trial_config
 from engine.search.storage import (
     DB_ENV,
@@ -77,6 +84,7 @@ __all__ = [
     "make_pruner",
     "make_sampler",
     "make_study",
+    "narrowed",
     "objective",
     "open_storage",
     "run_search",

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from engine.config import Config
+from engine.search.params import Choice, Widths
+from engine.search.space import Space
 
 
 def trial_row(t: FrozenTrial) -> dict[str, Any]:
@@ -75,3 +78,41 @@ def best_config(study: optuna.Study) -> Config:
     if t is None:
         raise ValueError(f"study {study.study_name!r} has no complete trial yet")
     return Config.from_dict(t.user_attrs["config"])
+
+
+def narrowed(space: Space, study: optuna.Study, k: int) -> Space:
+    """`space` narrowed to the best `k` finished trials (coarse-to-fine search, as "Deep
+    Learning from Scratch" 6.5 does it by hand): each range shrinks to the span of those
+    trials' values (log and type kept; a grid or step, which the new ends would not fit, is
+    dropped), each categorical to the choices they used, widths to their depths and widths.
+    A parameter none of them sampled (a switched-off knob) is kept as it was. ValueError
+    without any finished trial."""
+    done = [t for t in study.trials if t.state == TrialState.COMPLETE and _finite(t.value)]
+    if not done:
+        raise ValueError("no finished trial to narrow the space to; run some trials first")
+    maximize = space.direction == "maximize"
+    best = sorted(done, key=lambda t: float(t.value or 0.0), reverse=maximize)[: max(1, k)]
+    params = []
+    for p in space.params:
+        seen = [
+            tuple(t.params[n] for n in p.names) for t in best if all(n in t.params for n in p.names)
+        ]
+        if not seen:
+            params.append(p)
+        elif isinstance(p, Choice):
+            used = {s[0] for s in seen}
+            params.append(replace(p, choices=tuple(c for c in p.choices or () if c in used)))
+        elif isinstance(p, Widths):
+            depths, widths = [s[0] for s in seen], [s[1] for s in seen]
+            params.append(
+                replace(p, depth=(min(depths), max(depths)), width=(min(widths), max(widths)),
+                        step=None, grid=None)
+            )  # fmt: skip
+        else:
+            values = [s[0] for s in seen]
+            params.append(replace(p, low=min(values), high=max(values), step=None, grid=None))
+    return Space(tuple(params), space.objective, space.max_epochs)
+
+
+def _finite(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)

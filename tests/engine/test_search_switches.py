@@ -6,6 +6,7 @@ too samples the knob only in the trials where the switch reads it (Optuna's defi
 
 from __future__ import annotations
 
+import math
 import re
 
 import optuna
@@ -103,3 +104,48 @@ def test_the_rate_is_sampled_only_where_dropout_is_on() -> None:
             assert cfg.model.dropout_rate == BASE.model.dropout_rate
         else:
             assert cfg.model.dropout_rate == t.params["model.dropout_rate"]
+
+
+# --------------------------------------------------------------------------------------------
+# Coarse to fine (issue 13.8): narrow the space to the best trials
+
+
+def test_narrowing_keeps_the_span_of_the_best_trials() -> None:
+    space = Space.from_dict(
+        {
+            "params": [
+                {"field": "train.lr", "type": "float", "low": 1e-6, "high": 1e-2, "log": True},
+                {"field": "train.optimizer", "type": "categorical",
+                 "choices": ["sgd", "momentum", "adam"]},
+                {"field": "model.hidden", "type": "widths", "depth": [1, 4], "width": [8, 128]},
+                {"field": "train.weight_decay", "type": "float", "low": 1e-8, "high": 1e-4,
+                 "log": True, "grid": [1e-8, 1e-6, 1e-4]},
+            ]
+        }
+    )  # fmt: skip
+    study = optuna.create_study(direction=space.direction, sampler=optuna.samplers.RandomSampler(0))
+    for _ in range(30):
+        trial = study.ask()
+        values = space.suggest(trial, BASE)
+        # the best trials have a learning rate near 1e-3 (as in the book's search)
+        study.tell(trial, -abs(math.log10(values["train.lr"]) + 3))
+    narrow = search.narrowed(space, study, 5)
+    best = sorted(study.trials, key=lambda t: t.value, reverse=True)[:5]
+    lr, optimizer, hidden, decay = narrow.params
+    lrs = [t.params["train.lr"] for t in best]
+    assert (lr.low, lr.high, lr.log) == (min(lrs), max(lrs), True)
+    assert lr.low > 1e-6 and lr.high < 1e-2  # narrower than before
+    assert set(optimizer.choices) == {t.params["train.optimizer"] for t in best}
+    depths = [t.params["model.hidden.depth"] for t in best]
+    assert hidden.depth == (min(depths), max(depths))
+    assert decay.grid is None  # the grid's values would not fit the new ends
+    assert Space.from_dict(narrow.to_dict()) == narrow  # a valid space, as JSON too
+    assert narrow.objective == space.objective
+
+
+def test_narrowing_needs_a_finished_trial() -> None:
+    space = Space.from_dict({"params": [{"field": "train.lr", "type": "float", "low": 0.01,
+                                         "high": 0.1}]})  # fmt: skip
+    study = optuna.create_study(direction=space.direction)
+    with pytest.raises(ValueError, match="no finished trial"):
+        search.narrowed(space, study, 3)

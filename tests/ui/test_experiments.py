@@ -341,3 +341,30 @@ def test_a_two_class_runs_threshold_moves_its_point_and_counts() -> None:
         assert roc_dot == {"x": pytest.approx(point.fpr), "y": pytest.approx(point.recall)}
     low, high = at_threshold(p.probs, p.target, 0.1), at_threshold(p.probs, p.target, 0.9)
     assert low.tp + low.fp > high.tp + high.fp  # a lower threshold calls more positives
+
+
+def test_a_search_narrows_its_space_to_the_best_trials() -> None:
+    """Issue 13.8: after a wide search, one press narrows the editor's space to the span of
+    the best k trials; the next trials sample inside it (coarse to fine)."""
+    from engine import search as engine_search
+    from ui import search_view
+
+    at = open_page("search")
+    run_search(at)
+    assert_clean(at)
+    run = at.session_state["search.run"]
+    at.number_input(key="search.narrow.k").set_value(2).run()
+    at.button(key="search.narrow").click().run()
+    assert_clean(at)
+    expected = engine_search.narrowed(run.space, run.study, 2)
+    source = at.selectbox(key="search.source").value
+    table = at.session_state[f"search.space.{source}.start"]
+    space = search_view.space_from_table(table, "val_acc", 2)
+    assert space.params == expected.params
+    lr = next(p for p in space.params if p.field == "train.lr")
+    best_lrs = sorted((t for t in run.study.trials if t.value is not None), key=lambda t: -t.value)[
+        :2
+    ]
+    assert lr.low == min(t.params["train.lr"] for t in best_lrs)
+    assert lr.high == max(t.params["train.lr"] for t in best_lrs)
+    assert lr.high - lr.low < 0.3 - 1e-4  # narrower than the default 1e-4..0.3
