@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from engine.config import Config, field_paths
-from engine.presets import list_presets
+from engine.presets import Preset, list_presets
 from engine.registry import ConfigError
 from engine.search import SAMPLERS, default_storage, make_study
 from engine.search.limits import MAX_STUDY_NAME, MAX_TRIALS
@@ -48,13 +48,17 @@ for entry in TRAINERS:
             sources[name] = Config.from_flat(values)
             title = i18n.page_title(entry.key, entry.title)
             shown[name] = i18n.t("The {page} page's current settings").format(page=title)
-for folder, where in (("mnist", "MNIST"), ("playground", "Playground")):
+# Search presets (assets/presets/search/) bring their own space and sampler settings.
+searches: dict[str, Preset] = {}
+for folder, where in (("search", "Search"), ("mnist", "MNIST"), ("playground", "Playground")):
     for p in list_presets(folder):
         name = f"{where} preset: {p.title}"
         sources[name] = p.config
         shown[name] = i18n.t("{where} preset: {title}").format(
             where=i18n.t(where), title=i18n.t(p.title)
         )
+        if "space" in p.lab:
+            searches[name] = p
 store = open_store()
 if store is not None:
     for r in store.list(limit=30):
@@ -69,8 +73,12 @@ source = st.selectbox(
     index=default,
     format_func=shown.__getitem__,
     key=skey(PAGE, "source"),
+    on_change=search_view.apply_search_preset,
+    args=(PAGE, searches),
 )
 base = sources[source]
+if source in searches:
+    st.markdown(i18n.t(searches[source].summary))
 st.caption(search_view.describe(base))
 
 st.header(i18n.t("2. The search space"))
@@ -83,7 +91,7 @@ st.caption(
 )
 space_key = skey(PAGE, f"space.{source}")
 table = st.data_editor(
-    search_view.space_to_edit(space_key, base),
+    search_view.space_to_edit(space_key, base, searches.get(source)),
     key=space_key,
     num_rows="dynamic",
     hide_index=True,

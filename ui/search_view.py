@@ -16,6 +16,7 @@ import streamlit as st
 
 from engine.config import Config, field_info, registries
 from engine.data import Dataset, build_dataset
+from engine.presets import Preset
 from engine.registry import ConfigError
 from engine.search import (
     PARAM_TYPES,
@@ -32,6 +33,7 @@ from engine.store import RunStore, StoreError
 from ui import charts, i18n
 from ui.live import KICK_S, training_slot
 from ui.runstore import status_label
+from ui.state import skey
 from ui.text import plain
 from ui.widgets import field_label
 
@@ -113,14 +115,17 @@ def default_space(cfg: Config) -> pd.DataFrame:
     return df
 
 
-def space_to_edit(key: str, cfg: Config) -> pd.DataFrame:
-    """The table the search-space editor under `key` starts from: `default_space(cfg)`, or,
-    once the language has changed, the table as last edited. The editor's column labels are
-    part of its identity, so a new language draws a new editor; starting it from the edits
-    keeps them (a language switch must not reset what the student typed)."""
+def space_to_edit(key: str, cfg: Config, preset: Preset | None = None) -> pd.DataFrame:
+    """The table the search-space editor under `key` starts from: a search preset's space or
+    `default_space(cfg)`, or, once the language has changed, the table as last edited. The
+    editor's column labels are part of its identity, so a new language draws a new editor;
+    starting it from the edits keeps them (a language switch must not reset what the student
+    typed)."""
     start, edited, lang = f"{key}.start", f"{key}.edited", f"{key}.lang"
     if start not in st.session_state:
-        st.session_state[start] = default_space(cfg)
+        st.session_state[start] = (
+            space_table(Space.from_dict(preset.lab["space"])) if preset else default_space(cfg)
+        )
     if st.session_state.get(lang, i18n.lang()) != i18n.lang() and edited in st.session_state:
         st.session_state[start] = st.session_state[edited]
     st.session_state[lang] = i18n.lang()
@@ -164,6 +169,17 @@ def narrow_space(key: str, search: SearchRun, k: int) -> None:
     st.session_state.pop(key, None)  # the editor's own edits were made to the old table
     keep_edits(key, table)
     st.toast(i18n.t("The space now spans the best {k} trials.").format(k=k))
+
+
+def apply_search_preset(page: str, searches: dict[str, Preset]) -> None:
+    """When a search preset is chosen as the source, its sampler, trials and epochs become
+    the page's (the space comes with the editor, `space_to_edit`)."""
+    preset = searches.get(st.session_state.get(skey(page, "source"), ""))
+    if preset is None:
+        return
+    for name in ("sampler", "trials", "epochs"):
+        if name in preset.lab:
+            st.session_state[skey(page, name)] = preset.lab[name]
 
 
 def keep_edits(key: str, table: Any) -> None:

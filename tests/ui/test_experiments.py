@@ -368,3 +368,35 @@ def test_a_search_narrows_its_space_to_the_best_trials() -> None:
     assert lr.low == min(t.params["train.lr"] for t in best_lrs)
     assert lr.high == max(t.params["train.lr"] for t in best_lrs)
     assert lr.high - lr.low < 0.3 - 1e-4  # narrower than the default 1e-4..0.3
+
+
+def test_the_books_search_preset_loads_its_space_and_random_sampler() -> None:
+    """Issue 13.8: "Deep Learning from Scratch" 6.5 as a search preset: learning rate
+    1e-6..1e-2 and weight decay 1e-8..1e-4, log-uniform, random search, 500 images."""
+    from ui import search_view
+
+    at = open_page("search")
+    names = at.selectbox(key="search.source").options
+    book = next(n for n in names if "Deep Learning from Scratch, 6.5" in n)
+    at.selectbox(key="search.source").set_value(book).run()
+    assert_clean(at)
+    assert at.selectbox(key="search.sampler").value == "random"
+    assert at.number_input(key="search.trials").value == 30
+    assert at.number_input(key="search.epochs").value == 50
+    table = at.session_state[f"search.space.{book}.start"]
+    space = search_view.space_from_table(table, "val_acc", 50)
+    assert [(p.field, p.low, p.high, p.log) for p in space.params] == [
+        ("train.lr", 1e-6, 1e-2, True),
+        ("train.weight_decay", 1e-8, 1e-4, True),
+    ]
+    assert any("500 MNIST training images" in m.value for m in at.markdown)
+    # two short trials run from it
+    at.number_input(key="search.trials").set_value(2).run()
+    at.number_input(key="search.epochs").set_value(1).run()
+    at.button(key="search.start").click().run()
+    for _ in range(6):
+        if not at.session_state["search.run"].searching:
+            break
+        at.run()
+    assert_clean(at)
+    assert at.session_state["search.run"].done_here == 2

@@ -205,7 +205,7 @@ def test_every_preset_the_pages_show_has_chinese() -> None:
     questions, hints and run labels with words in them."""
     from engine.presets import list_presets
 
-    folders = ["playground", "mnist"] + [
+    folders = ["playground", "mnist", "search"] + [
         f"labs/{p.name}" for p in sorted((i18n.I18N_DIR.parents[0] / "presets/labs").iterdir())
     ]
     missing = []
