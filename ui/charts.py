@@ -101,20 +101,19 @@ def translate_spec(
             if isinstance(sort, list) and isinstance(value.get("field"), str):
                 value["sort"] = [tr(v) if isinstance(v, str) else v for v in sort]
                 value.setdefault("translated", sort)  # removed again by translate_facets
-    _label_expr(node, "legend", node.get("scale", {}).get("domain"), tr)
+    _legend_labels(node, tr)
 
 
-def _label_expr(node: dict, part: str, values: Any, tr: Callable[[str], str]) -> None:
-    """Give `node[part]` (a legend or a facet header) a labelExpr that shows each of the
-    `values` translated, where `node` has that part (a header is added) and values to show."""
-    if not isinstance(values, list) or (part == "legend" and not isinstance(node.get(part), dict)):
+def _legend_labels(node: dict, tr: Callable[[str], str]) -> None:
+    """Give a legend that colours a fixed domain a labelExpr showing each value translated
+    (legends, unlike facet headers, draw a labelExpr)."""
+    legend, domain = node.get("legend"), node.get("scale", {}).get("domain")
+    if not isinstance(legend, dict) or not isinstance(domain, list):
         return
-    labels = [(v, tr(v)) for v in values if isinstance(v, str) and tr(v) != v]
+    labels = [(v, tr(v)) for v in domain if isinstance(v, str) and tr(v) != v]
     if labels:
         cases = "".join(f"datum.label == {_quoted(v)} ? {_quoted(shown)} : " for v, shown in labels)
-        target = node.setdefault(part, {})
-        if isinstance(target, dict):  # not a header or legend switched off (None)
-            target["labelExpr"] = cases + "datum.label"
+        legend["labelExpr"] = cases + "datum.label"
 
 
 def _quoted(text: str) -> str:
@@ -161,7 +160,8 @@ def show(
 
     lang = i18n.lang()
     template = json.loads(_template(build, tuple(df.columns), tuple(params), lang))
-    df = translate_facets(template, df, lambda text: i18n.text_in(lang, text))
+    if lang != i18n.DEFAULT:  # only a translated template marks facets to translate
+        df = translate_facets(template, df, lambda text: i18n.text_in(lang, text))
     (where or st).vega_lite_chart(df, template, width=width)
 
 
