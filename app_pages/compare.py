@@ -96,6 +96,7 @@ hint = (
 text = cols[1].text_input(
     i18n.t("Values of {setting}, separated by semicolons").format(setting=setting_label(path)),
     key=skey(PAGE, f"values.{path}"),
+    max_chars=400,  # eight values at most are used; a visitor's megabyte is not parsed
     placeholder=hint,
     help=i18n.field_help(path, info["help"]),
 )

@@ -176,7 +176,7 @@ if buttons[0].button(
         st.session_state[key] = search = search_view.SearchRun(study, base, space, trials)
         search.searching = True
     except ConfigError as e:
-        st.error(i18n.message(str(e)), icon=":material/error:")
+        st.error(plain(i18n.message(str(e))), icon=":material/error:")  # names the study
 if (
     search is not None
     and search.searching

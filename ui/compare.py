@@ -15,6 +15,7 @@ import streamlit as st
 
 from ui import charts, i18n
 from ui.live import LiveRun
+from ui.text import plain
 
 SPLIT_DASH = {"training": [1, 0], "validation": [5, 3], "test": [5, 3]}
 
@@ -176,7 +177,8 @@ def diverged_warning(run: LiveRun) -> None:
         lab for lab, t in zip(run.labels, run.trainers, strict=True) if t.status == "diverged"
     ]
     if diverged:
-        names = i18n.t(", ").join(i18n.t(label) for label in diverged)
+        # a sweep's run names hold what the visitor typed: shown as text, never Markdown
+        names = i18n.t(", ").join(plain(i18n.t(label)) for label in diverged)
         st.warning(
             i18n.t(
                 "Diverged: {runs}. The loss became infinite or NaN; the other runs go on."

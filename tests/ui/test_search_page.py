@@ -12,7 +12,7 @@ from typing import Any
 import optuna
 import pandas as pd
 import pytest
-from app_helpers import assert_clean, open_page
+from app_helpers import assert_clean, open_page, unplain
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
@@ -36,7 +36,7 @@ def playground_start(at: AppTest) -> None:
 
 def errors(at: AppTest) -> list[str]:
     assert not at.exception, [e.value for e in at.exception]
-    return [e.value for e in at.error]
+    return [unplain(e.value) for e in at.error]  # as a reader sees them
 
 
 def test_visitors_name_a_study_in_the_servers_storage(tmp_path: Path, monkeypatch) -> None:
@@ -192,6 +192,6 @@ def test_a_space_varying_a_switched_off_knob_is_refused_before_start(
     at.selectbox(key="search.source").set_value(
         next(n for n in names if "TensorFlow Playground's start" in n)
     ).run()
-    shown = [e.replace("\\", "") for e in errors(at)]  # as read: Markdown escapes removed
+    shown = errors(at)
     assert any("model.dropout " in e and "would change nothing" in e for e in shown), shown
     assert at.button(key="search.start").disabled
