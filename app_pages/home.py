@@ -17,29 +17,19 @@ st.markdown(
 )
 
 # A first step for a newcomer: both pages open on their first experiment.
+START = (
+    (PLAYGROUND, "1. Train your first network", ":material/play_arrow:",
+     "The Playground opens on TensorFlow Playground's first experiment: press Play and watch "
+     "a small network learn to separate a circle from a ring."),
+    (LAB_INIT, "2. Your first lesson: initialization", ":material/school:",
+     "A guided walkthrough: why the scale of the starting weights decides whether a deep "
+     "network can learn at all."),
+)  # fmt: skip
 with st.container(border=True):
     st.subheader(t("Start here"))
-    first, second = st.columns(2)
-    with first:
-        st.page_link(
-            PLAYGROUND.path, label=t("1. Train your first network"), icon=":material/play_arrow:"
-        )
-        st.caption(
-            t(
-                "The Playground opens on TensorFlow Playground's first experiment: press Play "
-                "and watch a small network learn to separate a circle from a ring."
-            )
-        )
-    with second:
-        st.page_link(
-            LAB_INIT.path, label=t("2. Your first lesson: initialization"), icon=":material/school:"
-        )
-        st.caption(
-            t(
-                "A guided walkthrough: why the scale of the starting weights decides whether a "
-                "deep network can learn at all."
-            )
-        )
+    for col, (entry, label, icon, blurb) in zip(st.columns(2), START, strict=True):
+        col.page_link(entry.path, label=t(label), icon=icon)
+        col.caption(t(blurb))
 
 for section in SECTIONS:
     st.subheader(section_title(section))

@@ -191,6 +191,15 @@ def test_a_corrupt_store_is_reported_and_left_alone(tmp_path, monkeypatch: pytes
     assert json.loads(json.dumps(pg.session_state["pg.run"].trainer.summary()))
 
 
+def finish_search(at: AppTest) -> None:
+    """Press Start and rerun until the search has run its trials."""
+    at.button(key="search.start").click().run()
+    for _ in range(6):
+        if not at.session_state["search.run"].searching:
+            break
+        at.run()
+
+
 def run_search(at: AppTest) -> None:
     """Start a 3-trial, 2-epoch search on the Playground's opening config and let it finish."""
     names = at.selectbox(key="search.source").options
@@ -199,11 +208,7 @@ def run_search(at: AppTest) -> None:
     ).run()
     at.number_input(key="search.trials").set_value(3).run()
     at.number_input(key="search.epochs").set_value(2).run()
-    at.button(key="search.start").click().run()
-    for _ in range(6):
-        if not at.session_state["search.run"].searching:
-            break
-        at.run()
+    finish_search(at)
 
 
 def test_search_runs_trials_live_and_opens_the_best_config() -> None:
@@ -393,10 +398,26 @@ def test_the_books_search_preset_loads_its_space_and_random_sampler() -> None:
     # two short trials run from it
     at.number_input(key="search.trials").set_value(2).run()
     at.number_input(key="search.epochs").set_value(1).run()
-    at.button(key="search.start").click().run()
-    for _ in range(6):
-        if not at.session_state["search.run"].searching:
-            break
-        at.run()
+    finish_search(at)
     assert_clean(at)
     assert at.session_state["search.run"].done_here == 2
+
+
+def test_a_diverged_sweep_runs_typed_name_is_shown_as_text() -> None:
+    """A sweep's run names hold what the visitor typed; the diverged warning shows them as
+    typed, never as a Markdown link."""
+
+    def script() -> None:
+        from engine.config import Config
+        from engine.trainer import Trainer
+        from ui import compare
+        from ui.live import LiveRun
+
+        t = Trainer(Config().replace(**{"device": "cpu", "data.n_samples": 100}))
+        t.status = "diverged"
+        compare.diverged_warning(LiveRun([t], ["Learning rate = [log in](http://x.invalid)"]))
+
+    at = AppTest.from_function(script).run(timeout=60)
+    (warning,) = [w.value for w in at.warning]
+    assert "[log in](http://x.invalid)" in unplain(warning)
+    assert "](http" not in warning  # escaped: no link
