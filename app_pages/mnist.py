@@ -56,7 +56,7 @@ intro(
 )
 cfg, error = render_controls(CONTROLS)
 for notice in pop_notices(PAGE):
-    st.warning(plain(i18n.message(notice)), icon=":material/info:")
+    st.warning(plain(notice), icon=":material/info:")  # pop_notices translated it
 
 run = None
 if error:

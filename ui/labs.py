@@ -214,7 +214,7 @@ def lab_setup(lab: Lab, controls: PageControls) -> tuple[Preset, Config | None, 
     preset = experiment_picker(lab)
     cfg, error = render_controls(controls)
     for notice in pop_notices(lab.page):
-        st.warning(plain(i18n.message(notice)), icon=":material/info:")
+        st.warning(plain(notice), icon=":material/info:")  # pop_notices translated it
     if error:
         st.error(
             i18n.t("These settings cannot train: {error}").format(error=plain(i18n.message(error))),
