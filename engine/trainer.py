@@ -141,6 +141,8 @@ class Trainer:
         self.history = History()
         self.step_count = 0
         self.seconds = 0.0  # time spent inside step()
+        self._step_start: float | None = None  # when the step() under way began
+        self._test_cache: tuple[int, dict[str, float | None]] | None = None  # (step, metrics)
         self.status = "ready"
         self.message = ""
         self._best_val = math.inf
@@ -200,14 +202,22 @@ class Trainer:
     def step(self, n: int = 1) -> int:
         """Take up to `n` optimizer steps; returns how many were taken."""
         taken = 0
-        start = time.perf_counter()
+        self._step_start = start = time.perf_counter()
         try:
             while taken < n and not self.done:
                 self._one_step()
                 taken += 1
         finally:
             self.seconds += time.perf_counter() - start
+            self._step_start = None
         return taken
+
+    @property
+    def seconds_now(self) -> float:
+        """Seconds spent training so far, counting the step() under way (evaluations run
+        inside it, and their rows record when they happened)."""
+        running = 0.0 if self._step_start is None else time.perf_counter() - self._step_start
+        return self.seconds + running
 
     def run_for(self, seconds: float) -> int:
         """Train for about `seconds` of wall time (at least one step unless done)."""
@@ -398,8 +408,17 @@ class Trainer:
             "val_loss": va["loss"],
             "val_acc": va["acc"],
             "lr": self.optimizer.param_groups[0]["lr"],
+            "seconds": round(self.seconds_now, 4),
         }
         self.history.evals.append(row)
+        # Weights can blow up while the batches' loss stays finite (every unit dead after a
+        # huge step): the evaluation's loss is then inf or nan, and the run has diverged.
+        bad = next(
+            (v for v in (tr["loss"], va["loss"]) if v is not None and not math.isfinite(v)), None
+        )
+        if bad is not None:
+            self._diverged(bad, row["lr"])
+            return row
         self._track_best(va["loss"])
         return row
 
@@ -439,9 +458,18 @@ class Trainer:
         if self.status == "early_stopped":
             out["best_step"] = self._best_step
         if self.test_split is not None and self.status != "diverged":
-            te = self.metrics(self.test_split)
+            te = self.test_metrics()
             out["test_loss"], out["test_acc"] = te["loss"], te["acc"]
         return out
+
+    def test_metrics(self) -> dict[str, float | None]:
+        """Loss and accuracy on the test set (both None without one), computed once per step
+        count: a finished run's table asks on every redraw, and 10,000 images take a while."""
+        if self.test_split is None:
+            return {"loss": None, "acc": None}
+        if self._test_cache is None or self._test_cache[0] != self.step_count:
+            self._test_cache = (self.step_count, self.metrics(self.test_split))
+        return self._test_cache[1]
 
     # Checkpoints ------------------------------------------------------------------------------
 

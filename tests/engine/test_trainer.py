@@ -9,6 +9,7 @@ import torch
 
 from engine.config import Config
 from engine.trainer import Trainer
+from tests.engine.tiny import measured
 from tests.engine.tiny import tiny as small
 
 
@@ -17,7 +18,7 @@ def test_same_config_gives_identical_history() -> None:
     a, b = Trainer(cfg), Trainer(cfg)
     a.run(), b.run()
     assert a.history.loss == b.history.loss
-    assert a.history.evals == b.history.evals
+    assert measured(a.history.evals) == measured(b.history.evals)
 
 
 def test_changing_only_the_optimizer_keeps_data_init_and_batches() -> None:
@@ -82,6 +83,18 @@ def test_divergence_stops_with_a_clear_status_instead_of_raising() -> None:
     assert not math.isfinite(t.history.loss[-1])
 
 
+def test_an_evaluation_loss_that_is_not_finite_stops_the_run_as_diverged() -> None:
+    # After a huge step the weights can hold inf while every unit of a batch is dead, so the
+    # batches' loss stays finite; the evaluation's nan must still stop the run and say so.
+    t = Trainer(small())
+    t.step(1)
+    with torch.no_grad():
+        next(t.model.parameters()).fill_(math.inf)
+    t.evaluate()
+    assert t.status == "diverged" and t.done
+    assert "the loss became nan" in t.message and "learning rate" in t.message
+
+
 def test_early_stopping_restores_the_best_weights() -> None:
     # A big net on few noisy points overfits: validation loss rises after a while.
     cfg = small(
@@ -114,7 +127,7 @@ def test_checkpoint_resumes_bit_for_bit_even_with_dropout(tmp_path) -> None:
     assert resumed.step_count == 12
     resumed.run()
     assert resumed.history.loss == full.history.loss
-    assert resumed.history.evals == full.history.evals
+    assert measured(resumed.history.evals) == measured(full.history.evals)
     for a, b in zip(resumed.model.parameters(), full.model.parameters(), strict=True):
         assert torch.equal(a, b)
 

@@ -38,3 +38,9 @@ def outputs(trainer: Trainer, x: torch.Tensor) -> torch.Tensor:
     trainer.model.eval()
     with torch.no_grad():
         return trainer.model(x)
+
+
+def measured(evals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Evaluation rows without their clock ("seconds"): the only field in which two runs of
+    the same config may differ."""
+    return [{k: v for k, v in row.items() if k != "seconds"} for row in evals]
