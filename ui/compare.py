@@ -27,10 +27,22 @@ def curves(run: LiveRun, metric: str, held_out: str = "validation") -> pd.DataFr
     for label, t in zip(run.labels, run.trainers, strict=True):
         df = charts.curves_table(t.history, t.steps_per_epoch, metric, held_out)
         df = df[df.split != "minibatch"]
-        frames.append(df.assign(run=label, step=(df.epoch * t.steps_per_epoch).round()))
+        # each evaluation's clock, by its epoch (rows from before the clock was kept: none)
+        clock = {e["epoch"]: e.get("seconds") for e in t.history.evals}
+        frames.append(
+            df.assign(
+                run=label,
+                step=(df.epoch * t.steps_per_epoch).round(),
+                seconds=df.epoch.map(clock).astype(float),
+            )
+        )
     if not frames:
-        return pd.DataFrame(columns=["epoch", "step", "value", "split", "run"])
+        return pd.DataFrame(columns=["epoch", "step", "seconds", "value", "split", "run"])
     return pd.concat(frames, ignore_index=True)
+
+
+# What curves can be drawn against, with the label of each choice.
+X_AXES = {"epoch": "epochs", "step": "steps", "seconds": "seconds"}
 
 
 def x_measure(run: LiveRun) -> str:
@@ -51,7 +63,7 @@ def curves_chart(
     x: str = "epoch",
 ):
     """One colour per run (in `runs` order); solid training, dashed held-out; `splits` in
-    the dash legend; against `x`, "epoch" or "step" (`x_measure`)."""
+    the dash legend; against `x`, one of `X_AXES` (by default `x_measure`)."""
     scale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
     return (
         alt.Chart(df, title=title, height=height, autosize=charts.FIT_WIDTH)
@@ -74,22 +86,48 @@ def curves_chart(
     )
 
 
-def show_curves(run: LiveRun, held_out: str = "validation", log_loss: bool = False) -> None:
-    """Loss and (for classification) accuracy of every run, overlaid."""
+def x_choice(run: LiveRun, key: str) -> str:
+    """The student's choice of what to draw the curves against (epochs, steps or seconds of
+    training), starting from `x_measure`. Batch sizes teach the difference: a small batch
+    wins per epoch and loses per second."""
+    shown = {x: i18n.t(label) for x, label in X_AXES.items()}
+    chosen = st.segmented_control(
+        i18n.t("Draw against"),
+        list(X_AXES),
+        default=x_measure(run),
+        format_func=shown.__getitem__,
+        key=key,
+        help=i18n.t(
+            "Epochs count passes over the training set, steps count weight updates, seconds "
+            "count this run's own training time (evaluations included)."
+        ),
+    )
+    return chosen or x_measure(run)
+
+
+def show_curves(
+    run: LiveRun, held_out: str = "validation", log_loss: bool = False, x_key: str = ""
+) -> None:
+    """Loss and (for classification) accuracy of every run, overlaid; with `x_key`, the
+    student chooses what they are drawn against (`x_choice`)."""
     if not any(t.history.evals for t in run.trainers):
         st.caption(i18n.t("Press Play or Step: every run's curves appear here, overlaid."))
         return
+    x = x_choice(run, x_key) if x_key else x_measure(run)
     cols = st.columns(2)
     runs = tuple(run.labels)  # English keys; the chart's legend shows them translated
     loss = curves(run, "loss", held_out)
+    if x == "seconds":
+        loss = loss.dropna(subset=["seconds"])
     splits = charts.splits_present(loss)
-    x = x_measure(run)
     charts.show(curves_chart, loss, "Loss", log_loss, splits, runs, 240, x, where=cols[0])
     if run.trainer.task == "classification":
         acc = curves(run, "acc", held_out)
+        if x == "seconds":
+            acc = acc.dropna(subset=["seconds"])
         splits = charts.splits_present(acc)
         charts.show(curves_chart, acc, "Accuracy", False, splits, runs, 240, x, where=cols[1])
-    if x == "step":
+    if x == "step" and x_measure(run) == "step":
         st.caption(
             i18n.t(
                 "These runs differ in batch size, so an epoch is a different number of steps "
@@ -136,6 +174,9 @@ def summary_table(
         held_out, (f"{held_out} loss", f"{held_out} accuracy")
     )
     points = tr("{gap} points")
+    # The test set, where there is one besides the validation set: scored once a run ends, it
+    # is the honest yardstick when the runs' best epochs were picked on validation.
+    has_test = held_out == "validation" and any(t.test_split is not None for t in run.trainers)
     rows: list[dict[str, Any]] = []
     for label, t in zip(run.labels, run.trainers, strict=True):
         last = t.history.evals[-1] if t.history.evals else {}
@@ -155,6 +196,9 @@ def summary_table(
                 tr("gap"): "" if gap is None else points.format(gap=f"{gap * 100:+.1f}"),
             }
         )
+        if has_test:
+            ended = t.status in ("finished", "early_stopped")
+            rows[-1][tr("test accuracy")] = percent(t.test_metrics()["acc"]) if ended else ""
     return pd.DataFrame(rows)
 
 

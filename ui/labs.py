@@ -181,7 +181,7 @@ def comparison(
 
     def panels(live: LiveRun) -> None:
         views: dict[str, Callable[[LiveRun], None]] = {
-            "Curves": lambda r: compare.show_curves(r, held_out),
+            "Curves": lambda r: compare.show_curves(r, held_out, x_key=f"{key}.x"),
             **(extra or {}),
         }
         # The tab's state is its shown label, so a language switch reopens the first tab.
