@@ -70,6 +70,11 @@ def _parser() -> argparse.ArgumentParser:
             metavar="CSV",
             help="your own 2-D points (x1, x2, label); sets data.dataset to 'uploaded'",
         )
+        sp.add_argument(
+            "--variant",
+            metavar="LABEL",
+            help="a lab preset's run by its label, e.g. --variant 'batch 8' (before --set)",
+        )
 
     tr = sub.add_parser("train", help="train and print one JSON line per evaluation")
     with_config(tr)
@@ -114,7 +119,11 @@ def _parser() -> argparse.ArgumentParser:
         help="hyperparameter search (Optuna): one JSON line per finished trial, then a summary",
     )
     with_config(se)
-    se.add_argument("--space", required=True, metavar="SPACE.json", help="search space JSON file")
+    se.add_argument(
+        "--space",
+        metavar="SPACE.json",
+        help="search space JSON file (default: the search preset's own, its lab.space)",
+    )
     se.add_argument(
         "--storage",
         metavar="URL",
@@ -156,12 +165,19 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def load_config(path: str, overrides: list[str]) -> Config:
-    """Read a config or preset JSON file and apply --set overrides (ConfigError on any
-    problem)."""
+def load_config(path: str, overrides: list[str], variant: str | None = None) -> Config:
+    """Read a config or preset JSON file, take the lab preset's `variant` (by label) if one
+    is named, and apply --set overrides (ConfigError on any problem)."""
     from engine.presets import load_preset
 
-    return load_preset(path).config.with_overrides(overrides)
+    preset = load_preset(path)
+    if variant is None:
+        return preset.config.with_overrides(overrides)
+    by_label = {v.label: v.config for v in preset.variants}
+    if variant not in by_label:
+        known = ", ".join(repr(label) for label in by_label) or "none"
+        raise ConfigError("--variant", f"no run {shown(variant)} in {path}; its runs: {known}")
+    return by_label[variant].with_overrides(overrides)
 
 
 def _emit(obj: dict[str, Any]) -> None:
@@ -183,7 +199,7 @@ def make_trainer(args: argparse.Namespace) -> Trainer:
     """The Trainer for a command's config file, --set overrides and --points file."""
     from engine.trainer import Trainer
 
-    cfg = load_config(args.config, args.set)
+    cfg = load_config(args.config, args.set, args.variant)
     if not args.points:
         return Trainer(cfg)
     from engine.data import build_dataset
@@ -285,6 +301,20 @@ def cmd_data(args: argparse.Namespace) -> int:
 DEFAULT_TRIALS = 20  # search --trials for the tpe and random samplers
 
 
+def _search_space(args: argparse.Namespace) -> Any:
+    """The --space file's search space, else the search preset's own (its lab.space, as in
+    assets/presets/search/): `search assets/presets/search/1_book_6_5.json` runs the book's."""
+    from engine import search
+    from engine.presets import load_preset
+
+    if args.space:
+        return search.Space.from_json(read_file(args.space, "--space", MAX_JSON_BYTES))
+    space = load_preset(args.config).lab.get("space")
+    if space is None:
+        raise ConfigError("--space", f"is needed: {args.config} holds no search space (lab.space)")
+    return search.Space.from_json(json.dumps(space))
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     import optuna
 
@@ -299,7 +329,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     search.check_trials(args.trials, "--trials")  # before a study is created for nothing
     if args.seed is not None:
         _check_seed(args.seed)
-    space = search.Space.from_json(read_file(args.space, "--space", MAX_JSON_BYTES))
+    space = _search_space(args)
     # The trainer validates the config and builds its data once; trials with the same data
     # config reuse that dataset (and the --points one, which cannot be rebuilt from a config).
     first = make_trainer(args)

@@ -447,3 +447,35 @@ def test_the_config_command_checks_a_file_without_training(tmp_path: Path, capsy
     assert status == 0, err
     expected = Config.from_dict(json.loads((PRESETS / "circle.json").read_text())).replace(seed=7)
     assert Config.from_dict(json.loads(out)) == expected
+
+
+def test_a_lab_experiments_run_trains_from_the_cli_by_its_label(capsys) -> None:
+    """Issue 13: every lab experiment runs from the CLI as in the browser: --variant takes one
+    of the preset's runs by its label (the batch-size experiment's batch-512 run here)."""
+    preset = str(PRESETS / "labs" / "optimizers" / "5_batch_size.json")
+    status, out, err = run_main(
+        capsys, "train", preset, "--variant", "batch 512, lr 0.05x8", "--set", "train.steps=2"
+    )
+    assert status == 0, err
+    *evals, summary = json_lines(out)
+    assert summary["status"] == "finished" and summary["steps"] == 2
+    assert [row["lr"] for row in evals] == [0.4, 0.4]  # the variant's rate, evaluated each step
+    result = run_main(capsys, "train", preset, "--variant", "batch 3")
+    assert_usage_error(result, "--variant: no run 'batch 3'", "'batch 512'")
+
+
+def test_search_takes_a_search_presets_own_space(tmp_path: Path, capsys) -> None:
+    """`search assets/presets/search/1_book_6_5.json` runs the book's space without --space;
+    a preset without one asks for --space."""
+    storage = f"sqlite:///{tmp_path / 'search.db'}"
+    book = str(PRESETS / "search" / "1_book_6_5.json")
+    status, out, err = run_main(
+        capsys, "search", book, "--storage", storage, "--trials", "1", "--set", "train.epochs=1"
+    )
+    assert status == 0, err
+    trial, summary = json_lines(out)
+    assert summary["trials"] == 1
+    assert set(trial["params"]) == {"train.lr", "train.weight_decay"}
+    assert 1e-6 <= trial["params"]["train.lr"] <= 1e-2
+    result = run_main(capsys, "search", str(PRESETS / "circle.json"), "--storage", storage)
+    assert_usage_error(result, "--space: is needed", "holds no search space")
