@@ -136,6 +136,7 @@ class Trainer:
         self._perm: Tensor | None = None
         self._epoch_data: tuple[Tensor, Tensor] | None = None  # this epoch's shuffled split
         self._augment_gen: torch.Generator | None = None  # reseeded every augmented step
+        self._augment = (cfg.train, Augment.of(cfg.train))  # (read from, settings)
 
         self.probe_every = 0
         self.probes: Probes | None = None
@@ -190,7 +191,9 @@ class Trainer:
         """Training batch `x` as this step trains on it: moved at random by the config's
         augmentation (train.augment_*), with draws fixed by the seed and the step number; x
         itself when augmentation is off. Evaluation never calls this."""
-        aug = Augment.of(self.cfg.train)
+        if self._augment[0] is not self.cfg.train:  # a live change: read the knobs again
+            self._augment = (self.cfg.train, Augment.of(self.cfg.train))
+        aug = self._augment[1]
         if not aug.active:
             return x
         self._augment_gen = step_generator(

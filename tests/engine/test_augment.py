@@ -144,6 +144,17 @@ def test_augmentation_is_refused_for_2d_points_with_the_reason(path: str) -> Non
     assert mnist(**{path: ON[path]}).get(path) == ON[path]
 
 
+def test_the_budget_counts_the_augmented_copy_of_a_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch of 8,000 images through 100 units fits in 40 MB, but not with its moved copy
+    (8,000 x 784 values more)."""
+    monkeypatch.setenv("PLAYGROUND_MAX_RUN_MB", "40")
+    big = {"model.hidden": [100], "train.batch_size": 8000}
+    mnist(**big)
+    with pytest.raises(ConfigError) as e:
+        mnist(**big, **{"train.augment_rotation": 5.0})
+    assert e.value.field == "train.batch_size"
+
+
 # The trainer ---------------------------------------------------------------------------------
 
 
