@@ -196,9 +196,7 @@ class Trainer:
         aug = self._augment[1]
         if not aug.active:
             return x
-        self._augment_gen = step_generator(
-            self.cfg.seed, self.step_count, self.device, self._augment_gen
-        )
+        self._augment_gen = step_generator(self.cfg.seed, self.step_count, self._augment_gen)
         blank = float(-self.data.shift / self.data.scale)  # pixel value 0, normalized
         return augment(x, aug, self._augment_gen, fill=blank)
 

@@ -7,9 +7,9 @@ own device; torchvision is not a dependency. The elastic distortion follows Sima
 of control points interpolated bicubically to every pixel. Cutout is a dropout variant of the
 network instead (model.dropout = cutout, engine/layers/dropout.py).
 
-The draws of step k depend only on the run's seed and k (`step_seed`), not on the steps before:
-a run restored from a checkpoint or turned mid-run (the knobs are live fields) sees the same
-augmented batches as one that trained straight through, and no generator state needs saving.
+The draws of step k depend only on the run's seed and k (`step_seed`), not on the steps before,
+and are made on the CPU: a run restored from a checkpoint draws what it would have drawn
+without stopping (no generator state is saved), and a run augments alike on every device.
 Only training batches are augmented (engine.trainer); evaluation sees the images as they are.
 """
 
@@ -65,12 +65,12 @@ def step_seed(seed: int, step: int) -> int:
     return int(state[0]) << 31 | int(state[1]) >> 1
 
 
-def step_generator(
-    seed: int, step: int, device: torch.device | str = "cpu", reuse: torch.Generator | None = None
-) -> torch.Generator:
-    """A generator on `device` seeded for step `step` (`reuse` is reseeded rather than a new
-    one made: the trainer keeps one per run)."""
-    g = reuse if reuse is not None else torch.Generator(device=device)
+def step_generator(seed: int, step: int, reuse: torch.Generator | None = None) -> torch.Generator:
+    """A CPU generator seeded for step `step` (`reuse` is reseeded rather than a new one made:
+    the trainer keeps one per run). The draws are made on the CPU, a few numbers per image, so
+    that a run augments alike on every device (as its batch order is); the warp runs on the
+    batch's device."""
+    g = reuse if reuse is not None else torch.Generator()
     g.manual_seed(step_seed(seed, step))
     return g
 
@@ -78,7 +78,7 @@ def step_generator(
 def augment(x: Tensor, aug: Augment, generator: torch.Generator, fill: float = 0.0) -> Tensor:
     """Images x (N, C, H, W) moved at random as `aug` says, a new tensor of x's shape, dtype
     and device (x itself when `aug` is off). `fill` is the value of a blank pixel (the
-    background): what moves in from outside the image. `generator` lives on x's device."""
+    background): what moves in from outside the image. `generator` is a CPU generator."""
     if not aug.active or len(x) == 0:
         return x
     if x.dim() != 4:
@@ -91,7 +91,7 @@ def _warp(x: Tensor, aug: Augment, g: torch.Generator, fill: float) -> Tensor:
     dev, dt = x.device, x.dtype
 
     def uniform(limit: float) -> Tensor:  # (n,) uniform in [-limit, limit]
-        return (torch.rand(n, generator=g, device=dev, dtype=dt) * 2 - 1) * limit
+        return ((torch.rand(n, generator=g) * 2 - 1) * limit).to(dev, dt)
 
     # Where each output pixel reads the input, in pixels from the image's centre: the inverse
     # of the move (turn by a, zoom by s, then shift by t) is q = R(-a) (p - t) / s.
@@ -107,7 +107,7 @@ def _warp(x: Tensor, aug: Augment, g: torch.Generator, fill: float) -> Tensor:
     qy = -sin * px + cos * py
     if aug.elastic:
         k = ELASTIC_POINTS
-        coarse = torch.randn(n, 2, k, k, generator=g, device=dev, dtype=dt) * aug.elastic
+        coarse = (torch.randn(n, 2, k, k, generator=g) * aug.elastic).to(dev, dt)
         field = F.interpolate(coarse, size=(h, w), mode="bicubic", align_corners=True)
         qx = qx + field[:, 0]
         qy = qy + field[:, 1]
@@ -121,5 +121,5 @@ def _warp(x: Tensor, aug: Augment, g: torch.Generator, fill: float) -> Tensor:
 def samples(image: Tensor, aug: Augment, seed: int, n: int, fill: float = 0.0) -> Tensor:
     """`n` augmented copies of one image (C, H, W), one seeded draw each (for showing what
     the knobs do)."""
-    out = [augment(image[None], aug, step_generator(seed, k, image.device), fill) for k in range(n)]
+    out = [augment(image[None], aug, step_generator(seed, k), fill) for k in range(n)]
     return torch.cat(out) if out else image[None][:0]
