@@ -76,3 +76,14 @@ def test_the_refusal_for_points_and_the_knobs_speak_chinese(path: str) -> None:
     assert i18n.message(english, "en") == english
     fields = i18n.table("zh")["fields"][path]
     assert HAN.search(fields["label"]) and HAN.search(fields["help"])
+
+
+def test_the_mnist_pages_sliders_set_the_augmentation_a_link_carries() -> None:
+    at = open_page("mnist", {**SMALL, "train.augment_rotation": "15"})
+    assert_clean(at)
+    assert at.session_state["mnist.values"]["train.augment_rotation"] == 15.0
+    slider = at.slider(key="mnist.w.train.augment_rotation")
+    assert slider.label == "Random rotation (degrees)" and slider.value == 15.0
+    at.slider(key="mnist.w.train.augment_shift").set_value(1.5).run()
+    assert_clean(at)
+    assert at.session_state["mnist.run"].trainer.cfg.train.augment_shift == 1.5
