@@ -4,7 +4,7 @@ import streamlit as st
 
 from engine.data import DATASETS
 from engine.presets import list_presets
-from ui import i18n, lab_views
+from ui import augment_view, i18n, lab_views
 from ui.controls import Group, PageControls
 from ui.labs import Lab, comparison, lab_setup, with_experiment_base
 from ui.navigation import LAB_REGULARIZATION
@@ -29,6 +29,9 @@ CONTROLS = with_experiment_base(
                                                 "model.dropout_rate", "model.block_size",
                                                 "model.cutout_size", "train.max_norm",
                                                 "train.early_stopping_patience")),
+            Group("Augmentation (all runs)", ("train.augment_shift", "train.augment_rotation",
+                                              "train.augment_scale", "train.augment_elastic"),
+                  expanded=False),
             Group("Training", ("train.optimizer", "train.lr", "train.weight_decay",
                                "train.batch_size", "train.epochs"), expanded=False),
         ),
@@ -67,4 +70,7 @@ if run is not None:
         )
     )
     lab_views.mode_shift_view(run)
+if cfg is not None and augment_view.is_images(cfg):
+    st.subheader(i18n.t("Data augmentation: what the network trains on"))
+    augment_view.augment_view(PAGE, runs)
 write_url(CONTROLS, cfg, VIEWS)

@@ -38,6 +38,8 @@ CONTROLS = PageControls(
         Group("Regularization", ("train.l1", "train.l2", "model.dropout", "model.dropout_rate",
                                  "model.block_size", "model.cutout_size", "train.max_norm",
                                  "train.early_stopping_patience")),
+        Group("Augmentation", ("train.augment_shift", "train.augment_rotation",
+                               "train.augment_scale", "train.augment_elastic"), expanded=False),
         Group("Optimizer", ("train.optimizer", "train.lr", "train.momentum", "train.betas",
                             "train.rho", "train.eps", "train.weight_decay", "train.batch_size",
                             "train.schedule", "train.decay_steps", "train.decay_rate",

@@ -10,7 +10,8 @@ names the field to change and the limit:
 - parameters (at most MAX_PARAMS), each kept about five times over: weights, gradients, two
   optimizer moments (Adam) and a copy (the landscape's centre, a checkpoint);
 - a training step's activations: every hidden unit of every example in the batch is kept a few
-  times for the backward pass (pre-activation, normalized, activated, dropout mask, gradient);
+  times for the backward pass (pre-activation, normalized, activated, dropout mask, gradient),
+  and with data augmentation on, the batch's moved copy;
 - an evaluation chunk's activations, without gradients: `eval_chunk` sizes the chunks so that
   one takes about EVAL_MB (a 16-channel CNN on 4096 MNIST images at once would take 600 MB);
 - generated data (toy sets and Gaussian inputs): points x inputs, raw and scaled. The MNIST
@@ -78,9 +79,10 @@ class Footprint:
     units: int  # hidden activations per example (all layers)
     widest: int  # activations per example of the widest layer
     data_bytes: int  # generated data, raw and scaled
+    augment_values: int = 0  # per example: the augmented copy of its input (0 = no augmentation)
 
     def train_bytes(self, batch: int) -> int:
-        return batch * self.units * TENSORS_PER_UNIT_TRAIN * BYTES
+        return batch * (self.units * TENSORS_PER_UNIT_TRAIN + self.augment_values) * BYTES
 
     def eval_chunk(self) -> int:
         """Examples per evaluation forward pass: EVAL_CHUNK, fewer for wide networks."""
@@ -139,7 +141,12 @@ def footprint(cfg: Config) -> Footprint:
                 h, w = max(h // 2, 1), max(w // 2, 1)
         params += (c_in * (1 if m.head == "gap" else h * w) + 1) * n_out
     data = points * math.prod(shape) * BYTES * 2
-    return Footprint(params=params, units=units, widest=widest, data_bytes=data)
+    # Augmentation (engine/data/augment.py) makes a moved copy of each training batch; its
+    # grids are computed a chunk of images at a time, so only the copy grows with the batch.
+    t = cfg.train
+    augmenting = t.augment_shift or t.augment_rotation or t.augment_scale or t.augment_elastic
+    aug = math.prod(shape) if augmenting else 0
+    return Footprint(params=params, units=units, widest=widest, data_bytes=data, augment_values=aug)
 
 
 def check(cfg: Config) -> None:

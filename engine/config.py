@@ -24,7 +24,7 @@ from typing import Any
 from engine import budget
 from engine.budget import MAX_HIDDEN_LAYERS
 from engine.registry import ConfigError, Registry, by_field, registry_for
-from engine.rules import ARCHS, why_not
+from engine.rules import ARCHS, AUGMENT_FIELDS, augment_refusal, why_not
 from engine.textfiles import decode_json, one_line, shown, too_long
 
 # --------------------------------------------------------------------------------------------
@@ -292,6 +292,39 @@ class TrainConfig(_Section):
     loss: str = _f("cross_entropy", "Training loss.", registry=True)
     eval_every: int = _f(
         0, "Evaluate every N steps (0 = once per epoch).", lo=0, hi=10_000_000, live=True
+    )
+    # Data augmentation (engine/data/augment.py): training batches only, images only. Live: a
+    # batch is redrawn every step, so nothing needs rebuilding when a knob turns.
+    augment_shift: float = _f(
+        0.0,
+        "Augmentation: move each training image by up to this many pixels along each axis "
+        "(0 = off).",
+        lo=0,
+        hi=8,
+        live=True,
+    )
+    augment_rotation: float = _f(
+        0.0,
+        "Augmentation: turn each training image by up to this many degrees either way (0 = off).",
+        lo=0,
+        hi=45,
+        live=True,
+    )
+    augment_scale: float = _f(
+        0.0,
+        "Augmentation: zoom each training image by a factor between 1 - this and 1 + this "
+        "(0 = off).",
+        lo=0,
+        hi=0.5,
+        live=True,
+    )
+    augment_elastic: float = _f(
+        0.0,
+        "Augmentation: elastic distortion, the typical local displacement in pixels of a smooth "
+        "random warp (Simard et al. 2003; 0 = off).",
+        lo=0,
+        hi=4,
+        live=True,
     )
 
     def _check(self) -> None:
@@ -711,6 +744,10 @@ def _check_combinations(cfg: Config) -> None:
         raise ConfigError(
             "model.dropout", "droppath drops residual branches: set model.residual to true"
         )
+    for path in AUGMENT_FIELDS:
+        reason = augment_refusal(cfg.get(path), dataset=cfg.data.dataset)
+        if reason is not None:
+            raise ConfigError(path, reason)
     budget.check(cfg)  # last: the arithmetic assumes a coherent config
 
 

@@ -72,6 +72,25 @@ def uses(switch: str, choice: Any, path: str) -> bool:
 
 ARCHS = ("mlp", "cnn")  # model.arch's choices
 
+# The knobs of data augmentation (engine/data/augment.py): each one moves an image's pixels.
+AUGMENT_FIELDS = (
+    "train.augment_shift",
+    "train.augment_rotation",
+    "train.augment_scale",
+    "train.augment_elastic",
+)
+
+
+def augment_refusal(value: float, *, dataset: str) -> str | None:
+    """Why an augmentation knob set to `value` cannot be used on `dataset` (a sentence for a
+    ConfigError at the knob), or None: 0 is always fine, any other value needs images."""
+    if not value or registry_for("data.dataset").get(dataset).extra.get("images"):
+        return None
+    return (
+        f"augmentation moves the pixels of images ({_image_sets()}); {dataset} is not a set of "
+        "images: set it to 0"
+    )
+
 
 def works_with(path: str, name: str) -> list[str]:
     """The architectures choice `name` of field `path` can be used with: those for which some

@@ -25,6 +25,7 @@ from torch import Tensor
 from engine import budget
 from engine.config import LIVE_FIELDS, Config, field_paths, registries
 from engine.data import Dataset, Split, build_dataset
+from engine.data.augment import Augment, augment, step_generator
 from engine.data.datasets import data_rng
 from engine.data.uploads import UploadedPoints
 from engine.device import resolve_device
@@ -134,6 +135,8 @@ class Trainer:
         self._batch_gen = generator(cfg.seed, "batches")  # CPU: same order on every device
         self._perm: Tensor | None = None
         self._epoch_data: tuple[Tensor, Tensor] | None = None  # this epoch's shuffled split
+        self._augment_gen: torch.Generator | None = None  # reseeded every augmented step
+        self._augment = (cfg.train, Augment.of(cfg.train))  # (read from, settings)
 
         self.probe_every = 0
         self.probes: Probes | None = None
@@ -185,6 +188,19 @@ class Trainer:
             return self._epoch_data[0][lo:hi], self._epoch_data[1][lo:hi]
         idx = self._perm[lo:hi]
         return self.train_split.x[idx], self.train_split.y[idx]
+
+    def augmented(self, x: Tensor) -> Tensor:
+        """Training batch `x` as this step trains on it: moved at random by the config's
+        augmentation (train.augment_*), with draws fixed by the seed and the step number; x
+        itself when augmentation is off. Evaluation never calls this."""
+        if self._augment[0] is not self.cfg.train:  # a live change: read the knobs again
+            self._augment = (self.cfg.train, Augment.of(self.cfg.train))
+        aug = self._augment[1]
+        if not aug.active:
+            return x
+        self._augment_gen = step_generator(self.cfg.seed, self.step_count, self._augment_gen)
+        blank = float(-self.data.shift / self.data.scale)  # pixel value 0, normalized
+        return augment(x, aug, self._augment_gen, fill=blank)
 
     def penalty(self) -> Tensor | None:
         """Explicit L1 / L2 penalties on weight matrices: l1*sum|W| + 0.5*l2*sum(W^2)."""
@@ -243,6 +259,7 @@ class Trainer:
         probing = self.probes is not None and (self.step_count + 1) % self.probe_every == 0
         probes = self.probes if probing else None
         xb, yb = self.next_batch()
+        xb = self.augmented(xb)
         if not model.training:  # train() walks every module: skip it unless eval() ran
             model.train()
         with probes.capture() if probes is not None else nullcontext():

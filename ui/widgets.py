@@ -100,6 +100,10 @@ SPECS: dict[str, WidgetSpec] = {
     "train.early_stopping_patience": WidgetSpec("int", "Early stopping patience (0 = off)"),
     "train.loss": WidgetSpec("select", "Loss"),
     "train.eval_every": WidgetSpec("int", "Evaluate every N steps (0 = each epoch)"),
+    "train.augment_shift": WidgetSpec("slider", "Random shift (pixels)", step=0.5),
+    "train.augment_rotation": WidgetSpec("slider", "Random rotation (degrees)", step=1.0),
+    "train.augment_scale": WidgetSpec("slider", "Random zoom (± fraction)", step=0.05),
+    "train.augment_elastic": WidgetSpec("slider", "Elastic warp (pixels)", step=0.25),
 }
 
 
