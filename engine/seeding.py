@@ -11,7 +11,14 @@ import numpy as np
 import torch
 
 # Stream ids: arbitrary fixed constants, one per use.
-STREAMS = {"data": 0xDA7A, "init": 0x1217, "batches": 0xBA7C, "dropout": 0xD209, "noise": 0x0153}
+STREAMS = {
+    "data": 0xDA7A,
+    "init": 0x1217,
+    "batches": 0xBA7C,
+    "dropout": 0xD209,
+    "noise": 0x0153,
+    "augment": 0xA06E,  # engine/data/augment.py: one seed per (run seed, step)
+}
 
 
 def stream_seed(seed: int, stream: str) -> int:

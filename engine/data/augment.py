@@ -24,11 +24,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from engine.seeding import STREAMS
+
 if TYPE_CHECKING:
     from engine.config import TrainConfig
 
-# The augmentation's own random stream (engine.seeding keeps the others): an arbitrary constant.
-STREAM = 0xA06E
 ELASTIC_POINTS = 5  # control points per side of the elastic displacement field
 CHUNK = 1024  # images warped at once: bounds the grids' memory for a large batch
 
@@ -61,7 +61,8 @@ class Augment:
 
 def step_seed(seed: int, step: int) -> int:
     """A 63-bit seed for the draws of training step `step` of a run seeded `seed`."""
-    state = np.random.SeedSequence([seed, STREAM, step]).generate_state(2, dtype=np.uint32)
+    sequence = np.random.SeedSequence([seed, STREAMS["augment"], step])
+    state = sequence.generate_state(2, dtype=np.uint32)
     return int(state[0]) << 31 | int(state[1]) >> 1
 
 

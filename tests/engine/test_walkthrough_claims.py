@@ -207,3 +207,19 @@ def test_the_books_setup_narrows_the_gap_with_weight_decay() -> None:
         test_gap = [x["train_acc"] - x["test_acc"] for x in (plain, dropped)]
         assert test_gap[1] < test_gap[0] - 0.015  # 24.0 -> 21.5, 26.1 -> 19.2, 24.3 -> 20.3
         assert plain["test_acc"] - 0.01 < dropped["test_acc"] < plain["test_acc"] + 0.03
+
+
+def test_overfitting_early_stopping_and_augmentation() -> None:
+    """regularization/1_overfitting_mnist: "Training accuracy reaches 100% ... while validation
+    accuracy stalls around 82-84% ... Early stopping halts ... and restores the best weights
+    ... Data augmentation ...: validation accuracy ends several points higher (about 90% after
+    60 epochs) and the gap shrinks by a third or more"."""
+    r = results("regularization/1_overfitting_mnist")
+    runs = (r["no regularization"], r["early stopping (patience 5)"], r["data augmentation"])
+    for base, early, aug in zip(*runs, strict=True):
+        assert base["train_acc"] == 1.0 and 0.8 < base["val_acc"] < 0.86  # 84.2, 81.8, 82.8
+        assert early["status"] == "early_stopped" and early["steps"] < base["steps"] / 2
+        assert 0.87 < aug["val_acc"] < 0.93  # 89.6, 90.8, 90.4
+        assert aug["val_acc"] > base["val_acc"] + 0.03
+        gaps = [x["train_acc"] - x["val_acc"] for x in (base, aug)]
+        assert gaps[1] < gaps[0] * 2 / 3  # 15.8 -> 9.4, 18.2 -> 9.2, 17.2 -> 7.3 points
