@@ -5,7 +5,7 @@ import streamlit as st
 from engine.data import DataError
 from engine.presets import list_presets
 from engine.registry import ConfigError
-from ui import i18n, mnist_view, panels
+from ui import filters_view, i18n, mnist_view, panels
 from ui.controls import Group, PageControls, pop_notices, render_controls
 from ui.lifecycle import ensure_run
 from ui.live import LiveRun, panels_area
@@ -90,8 +90,12 @@ def view(live: LiveRun, static: bool) -> dict:
 
 
 def charts(live: LiveRun) -> None:
-    """Curves, histograms and gradients, redrawn every few seconds while playing."""
-    panels.live_tabs(PAGE, live, held_out="validation", log_loss=views["log_loss"])
+    """Curves, histograms and gradients (and a CNN's filters), redrawn every few seconds while
+    playing."""
+    extra = None
+    if live.trainer.cfg.model.arch == "cnn":
+        extra = {"Filters": lambda r: filters_view.filters_panel(PAGE, r)}
+    panels.live_tabs(PAGE, live, held_out="validation", log_loss=views["log_loss"], extra=extra)
 
 
 if run is not None:

@@ -6,7 +6,7 @@ Altair charts; none of them trains or evaluates anything expensive.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -117,13 +117,16 @@ def live_tabs(
     run: LiveRun,
     held_out: str,
     log_loss: bool,
+    extra: Mapping[str, Callable[[LiveRun], None]] | None = None,
 ) -> None:
     """Curves, inside-the-network and gradient views as tabs of which only the open one is
-    computed and sent: charts in hidden tabs would cost as much as visible ones."""
+    computed and sent: charts in hidden tabs would cost as much as visible ones. `extra`
+    adds a page's own tabs after these (English label -> view)."""
     views: dict[str, Callable[[LiveRun], None]] = {
         "Curves": lambda r: curves_panel(r, held_out, log_loss),
         "Inside the network": lambda r: inside_panel(r, page),
         "Gradients": gradients_panel,
+        **(extra or {}),
     }
     # The tab's state is its shown label, so a language switch reopens the first tab.
     tabs = st.tabs([i18n.t(v) for v in views], key=skey(page, "tab"), on_change="rerun")
