@@ -792,6 +792,9 @@ def closed_port() -> int:
         ("nosuch://u:s3cret-pw@host/runs", "set PLAYGROUND_RUNS_DB to a file path or to a URL"),
         ("postgresql+psycopg2://u:s3cret-pw@host:port/x", "is not a database URL"),
     ],
+    # fixed ids: the closed port differs per process, and pytest-xdist's workers must collect
+    # the same test names
+    ids=["unreachable", "unknown-scheme", "bad-port"],
 )
 def test_a_server_that_cannot_be_used_is_one_line_without_the_password(url: str, says: str) -> None:
     with pytest.raises(StoreError) as info:
