@@ -5,7 +5,6 @@ the spread means: how noisy one validation score is."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,11 +30,16 @@ class KFoldRun:
     """A cross-validation of this session: which stored run's config, and the job."""
 
     source: int  # the stored run whose config is cross-validated
-    job: KFold
+    job: KFold | None  # None once it ends: its data (47 MB for MNIST) is not kept
+    result: KFoldResult
     running: bool = True
     queued: bool = False  # the last tick waited in vain for a training slot
     error: str = ""  # why it stopped early (an engine message, shown translated)
-    started: float = 0.0
+
+    def finish(self) -> None:
+        if self.job is not None:
+            self.result = self.job.result()
+        self.job, self.running = None, False
 
 
 def run_key(page: str) -> str:
@@ -62,7 +66,7 @@ def start_controls(page: str, source: int, cfg: Config, points: Any = None) -> N
         except (ConfigError, DataError) as e:
             st.error(plain(i18n.message(str(e))), icon=":material/error:")
             return
-        st.session_state[run_key(page)] = KFoldRun(source, job, started=time.monotonic())
+        st.session_state[run_key(page)] = KFoldRun(source, job, job.result())
 
 
 def area(page: str) -> None:
@@ -89,33 +93,37 @@ def area(page: str) -> None:
 
 def one_slice(run: KFoldRun) -> None:
     """Train the current fold for SLICE_S while holding one of the server's training slots."""
+    job = run.job
+    if job is None:
+        return
     with training_slot(run) as got:
         if not got:
             return
         try:
-            run.job.step(SLICE_S)
+            job.step(SLICE_S)
         except (ConfigError, DataError, ValueError, RuntimeError) as e:
-            run.error, run.running = f"Training stopped: {e}", False
+            run.error = f"Training stopped: {e}"
+            run.finish()
             return
-    if run.job.done:
-        run.running = False
+    run.result = job.result()
+    if job.done:
+        run.finish()
 
 
 def draw(run: KFoldRun) -> None:
-    job = run.job
+    result, job = run.result, run.job
     st.markdown(
         i18n.t("**{k}-fold cross-validation of run #{id}'s config** ({n:,} examples)").format(
-            k=job.k, id=run.source, n=job.pool
+            k=result.k, id=run.source, n=result.pool
         )
     )
-    if run.running:
+    if job is not None:
         fold = min(len(job.scores) + 1, job.k)
         st.progress(job.progress, text=i18n.t("Training fold {i} of {k}").format(i=fold, k=job.k))
         if run.queued:
             st.caption(i18n.t("Waiting for the server: other runs are training."))
     if run.error:
         st.error(plain(i18n.message(run.error)), icon=":material/error:")
-    result = job.result()
     if not result.folds:
         return
     st.table(folds_table(result), hide_index=True)

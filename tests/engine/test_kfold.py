@@ -104,3 +104,20 @@ def test_k_and_the_total_training_are_bounded(monkeypatch):
         KFold.start(cfg, 5)
     monkeypatch.setenv("PLAYGROUND_MAX_KFOLD_STEPS", "80")
     assert KFold.start(cfg, 5).k == 5
+
+
+def test_the_command_line_prints_a_line_per_fold_and_the_summary(tmp_path, capsys):
+    import json
+
+    from engine.cli import main
+
+    path = tmp_path / "tiny.json"
+    path.write_text(tiny(**FAST).to_json())
+    assert main(["kfold", str(path), "--k", "2"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line.get("fold") for line in lines[:2]] == [0, 1]
+    summary = lines[-1]
+    assert summary["summary"] and summary["k"] == 2 and summary["pool"] == 200
+    assert summary["val_acc_mean"] == pytest.approx((lines[0]["val_acc"] + lines[1]["val_acc"]) / 2)
+    assert main(["kfold", str(path), "--k", "11"]) == 2
+    assert "kfold.k: must be a whole number from 2 to 10" in capsys.readouterr().err

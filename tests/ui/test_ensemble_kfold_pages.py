@@ -99,14 +99,18 @@ def test_compare_cross_validates_a_stored_config(lang: str) -> None:
     at.button(key="compare.kfold.start").click().run()
     assert_clean(at)
     job = at.session_state["compare.kfold.run"]
+    assert job.running and len(job.result.folds) < 3  # a fold a tick at most
+    progress = at.get("progress")
+    assert len(progress) == 1 and 0 < progress[0].proto.value < 100
     for _ in range(20):  # a tick trains half a second; the tiny folds take a few
         if not job.running:
             break
         at.run()
         job = at.session_state["compare.kfold.run"]
     assert_clean(at)
-    assert not job.running and job.job.done and job.source == run_id
-    result = job.job.result()
+    assert not job.running and job.job is None and job.source == run_id  # its data let go
+    result = job.result
+    assert len(result.folds) == 3
     table = at.table[-1].value
     assert len(table) == 3
     acc_mean, acc_std = result.mean("val_acc"), result.std("val_acc")
