@@ -5,7 +5,7 @@ the data has one, as the Evaluation page does: MNIST's official test set; else t
 points) and averages the softmax outputs, example by example. The runs must have been scored
 on the same examples with the same classes: a run of other data, another seed of a toy set
 (other points), another sample count or split is refused with an `EnsembleError` that says
-which two runs differ and how. Networks, inputs features and input scaling may differ: each
+which two runs differ and how. Networks, input features and input scaling may differ: each
 member sees the examples as its own run prepared them.
 
 Why averaging helps: the log loss -log p(true class) is convex in p, so the loss of the

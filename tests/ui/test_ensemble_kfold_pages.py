@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from app_helpers import assert_clean, open_page, unplain
-from zh_check import ZH, english_words, shown_texts, untranslated
+from zh_check import HAN, ZH, english_words, shown_texts, untranslated
 
 from engine.config import Config
 from engine.ensemble import combine
@@ -140,3 +140,44 @@ def test_too_many_steps_are_refused_before_training(monkeypatch: pytest.MonkeyPa
 def test_every_text_these_parts_translate_has_chinese() -> None:
     missing = untranslated(MODULES)
     assert not missing, "\n".join(missing)
+
+
+def engine_messages() -> list[str]:
+    """Every refusal engine/ensemble.py and engine/kfold.py make, made by the real code."""
+    from engine.ensemble import MAX_MEMBERS, EnsembleError
+    from engine.kfold import KFold
+    from engine.registry import ConfigError
+
+    def made(call) -> str:
+        try:
+            call()
+        except (EnsembleError, ConfigError) as e:
+            return str(e)
+        raise AssertionError("no refusal")
+
+    def trainer(**change) -> Trainer:  # untrained: combine only scores
+        return Trainer(Config().replace(**{**TINY, **change}))
+
+    a = trainer()
+    cfg = Config().replace(**TINY)
+    return [
+        made(lambda: combine([("#1", a)])),
+        made(lambda: combine([(f"#{i}", a) for i in range(MAX_MEMBERS + 1)])),
+        made(lambda: combine([("#1", a), ("#2", trainer(seed=3))])),
+        made(lambda: combine([("#1", a), ("#2", trainer(**{"data.dataset": "spiral3"}))])),
+        made(lambda: combine([("#1", trainer(**{"data.dataset": "reg_plane",
+                                                 "train.loss": "mse"})), ("#2", a)])),
+        made(lambda: KFold.start(cfg, 11)),
+        made(lambda: KFold.start(cfg.replace(**{"data.n_samples": 10}), 10)),
+        made(lambda: KFold.start(cfg.replace(**{"train.epochs": 5000}), 10)),
+    ]  # fmt: skip
+
+
+def test_the_engines_refusals_read_in_chinese() -> None:
+    from ui import i18n
+
+    for english in engine_messages():
+        shown = i18n.message(english, "zh")
+        assert shown != english and HAN.search(shown), english
+        left = english_words([shown.replace("PLAYGROUND_MAX_KFOLD_STEPS", "")])
+        assert not left or set(left) <= {"kfold"}, (english, shown)
