@@ -101,10 +101,15 @@ def average(probs: Iterable[Array]) -> Array:
     return np.mean(stacked, axis=0)
 
 
+def _true_class(probs: Array, target: Array) -> Array:
+    """Each example's probability of its true class, clipped to [EPS, 1]."""
+    p = np.asarray(probs, dtype=np.float64)[np.arange(len(target)), np.asarray(target)]
+    return np.clip(p, EPS, 1.0)
+
+
 def log_loss(probs: Array, target: Array) -> float:
     """Mean -log p(true class) (natural log), the probability clipped at EPS."""
-    p = np.asarray(probs, dtype=np.float64)[np.arange(len(target)), np.asarray(target)]
-    return float(-np.log(np.clip(p, EPS, 1.0)).mean())
+    return float(-np.log(_true_class(probs, target)).mean())
 
 
 def accuracy(probs: Array, target: Array) -> float:
@@ -118,6 +123,7 @@ def combine(runs: Iterable[tuple[str, Trainer]]) -> Ensemble:
     regression run, or runs scored on different examples or classes."""
     members: list[Member] = []
     total: Array | None = None  # the sum of the members' probabilities
+    true_total: Array | None = None  # ... of the true class, clipped as log_loss clips
     first: tuple[str, Trainer, Array, Array] | None = None  # name, trainer, raw, target
     for name, trainer in runs:
         if len(members) >= MAX_MEMBERS:
@@ -136,7 +142,9 @@ def combine(runs: Iterable[tuple[str, Trainer]]) -> Ensemble:
         p = predict(trainer.model, split).probs.astype(np.float64)
         members.append(Member(name, accuracy(p, target), log_loss(p, target)))
         total = p if total is None else total + p
-    if first is None or total is None or len(members) < MIN_MEMBERS:
+        true_p = _true_class(p, target)
+        true_total = true_p if true_total is None else true_total + true_p
+    if first is None or total is None or true_total is None or len(members) < MIN_MEMBERS:
         raise EnsembleError(
             f"an ensemble needs at least {MIN_MEMBERS} runs, got {len(members)}; pick more runs"
         )
@@ -149,7 +157,10 @@ def combine(runs: Iterable[tuple[str, Trainer]]) -> Ensemble:
         probs=probs,
         target=target,
         accuracy=accuracy(probs, target),
-        log_loss=log_loss(probs, target),
+        # the mean of the members' clipped probabilities: the same as log_loss(probs, target)
+        # unless a member gave the true class less than EPS, and then still at most the
+        # members' mean loss (Jensen), which clipping the average could break
+        log_loss=float(-np.log(true_total / len(members)).mean()),
         split=eval_split(trainer),
         data=replace(data, train=empty),
         on_test=trainer.test_split is not None,

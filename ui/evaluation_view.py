@@ -289,9 +289,10 @@ def ensemble_of(store: RunStore, ids: list[int], key: str) -> Ensemble | None:
 
 def ensemble_members(ens: Ensemble, names: dict[int, str]) -> None:
     """Each member's accuracy and log loss, then the ensemble's, and a sentence comparing."""
+    shown = {f"#{i}": name for i, name in names.items()}  # members are named "#id"
     rows = [
         {
-            "run": plain(names.get(int(m.name.lstrip("#")), m.name)),
+            "run": plain(shown.get(m.name, m.name)),
             "accuracy": f"{m.accuracy:.2%}",
             "log loss": f"{m.log_loss:.4f}",
         }

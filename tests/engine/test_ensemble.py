@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from engine.ensemble import (
+    EPS,
     MAX_MEMBERS,
     EnsembleError,
     accuracy,
@@ -97,3 +99,34 @@ def test_other_classes_regression_and_too_few_runs_are_refused(two_runs):
         combine([("#1", a)])
     with pytest.raises(EnsembleError, match=f"at most {MAX_MEMBERS} runs"):
         combine([(f"#{i}", a) for i in range(MAX_MEMBERS + 1)])
+
+
+class Fixed(torch.nn.Module):
+    """A two-class network with fixed answers: for each example of `target`, the wrong
+    class's logit is ahead of the true class's by `gap`."""
+
+    def __init__(self, target: np.ndarray, gap: float) -> None:
+        super().__init__()
+        self.logits = torch.zeros(len(target), 2)
+        self.logits[np.arange(len(target)), 1 - target] = gap
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.logits[: len(x)]
+
+
+def test_a_zero_probability_keeps_the_ensemble_no_worse_than_its_members_mean():
+    """A float32 softmax can give the true class 0: clipped at EPS, the ensemble's loss is
+    still at most the members' mean (clipping the average instead would break that: one
+    member at 0 and one at 2 EPS average to EPS, worse than their clipped mean)."""
+    a, b = trained(), trained()
+    target = a.val_split.y.numpy()
+    a.model = Fixed(target, 200.0)  # probability of the true class: 0 in float32
+    b.model = Fixed(target, float(np.log(1 / (2 * EPS))))  # about 2 EPS
+    pa = predict(a.model, a.val_split).probs
+    pb = predict(b.model, b.val_split).probs
+    rows = np.arange(len(target))
+    assert (pa[rows, target] == 0).all()
+    assert np.allclose(pb[rows, target], 2 * EPS, rtol=1e-3)
+    e = combine([("#1", a), ("#2", b)])
+    assert e.log_loss <= e.mean_member_log_loss
+    assert log_loss(e.probs, target) > e.mean_member_log_loss  # what clipping the average gives
