@@ -152,16 +152,18 @@ def check(cfg: Config, k: int, pool: int) -> None:
             f"{k} folds need at least {k * MIN_FOLD} examples and the data has {pool}: use "
             "fewer folds or more data",
         )
-    n_train = pool - math.ceil(pool / k)  # the smallest training part
-    batch = min(cfg.train.batch_size, n_train)
-    per_run = cfg.train.steps or cfg.train.epochs * max(1, n_train // batch)
-    total, limit = per_run * k, max_steps()
+    per_fold = []  # each run's steps: its training part is the pool less its fold
+    for held_out in np.array_split(np.arange(pool), k):
+        n_train = pool - len(held_out)
+        batch = min(cfg.train.batch_size, n_train)
+        per_fold.append(cfg.train.steps or cfg.train.epochs * max(1, n_train // batch))
+    per_run, total, limit = max(per_fold), sum(per_fold), max_steps()
     if total > limit:
         raise ConfigError(
             "kfold.k",
-            f"{k} runs of {per_run:,} steps are {total:,} steps; this server allows {limit:,} "
-            "for one cross-validation (PLAYGROUND_MAX_KFOLD_STEPS): use fewer folds, fewer "
-            "epochs or a larger batch",
+            f"{k} runs of up to {per_run:,} steps are {total:,} steps; this server allows "
+            f"{limit:,} for one cross-validation (PLAYGROUND_MAX_KFOLD_STEPS): use fewer folds, "
+            "fewer epochs or a larger batch",
         )
 
 

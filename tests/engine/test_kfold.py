@@ -99,7 +99,7 @@ def test_k_and_the_total_training_are_bounded(monkeypatch):
     # 5 runs of 2 epochs x 8 steps (160 training points, batch 20) = 80 steps
     monkeypatch.setenv("PLAYGROUND_MAX_KFOLD_STEPS", "79")
     with pytest.raises(
-        ConfigError, match=r"5 runs of 16 steps are 80 steps; this server allows 79"
+        ConfigError, match=r"5 runs of up to 16 steps are 80 steps; this server allows 79"
     ):
         KFold.start(cfg, 5)
     monkeypatch.setenv("PLAYGROUND_MAX_KFOLD_STEPS", "80")
