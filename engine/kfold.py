@@ -29,9 +29,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from engine import budget
 from engine.data import Dataset, Split, build_dataset
 from engine.data.datasets import _apply, _fit
-from engine.registry import ConfigError, registry_for
+from engine.registry import ConfigError
 
 if TYPE_CHECKING:
     from engine.config import Config
@@ -141,9 +142,10 @@ def fold_dataset(data: Dataset, pool: Split, xy: Array | None, held_out: Array) 
     )
 
 
-def check(cfg: Config, k: int, pool: int) -> None:
+def check(cfg: Config, k: int, pool: int, pool_bytes: int = 0) -> None:
     """ConfigError (field "kfold.k") unless k folds of a pool of `pool` examples are allowed
-    and k runs of `cfg` fit in max_steps()."""
+    and k runs of `cfg` fit in max_steps(); ("data") unless the pool, `pool_bytes` of
+    inputs held twice (the pool and one fold's split of it), fits in the run budget."""
     if isinstance(k, bool) or not isinstance(k, int) or not MIN_K <= k <= MAX_K:
         raise ConfigError("kfold.k", f"must be a whole number from {MIN_K} to {MAX_K}, got {k!r}")
     if pool < k * MIN_FOLD:
@@ -151,6 +153,14 @@ def check(cfg: Config, k: int, pool: int) -> None:
             "kfold.k",
             f"{k} folds need at least {k * MIN_FOLD} examples and the data has {pool}: use "
             "fewer folds or more data",
+        )
+    held, limit_mb = 2 * pool_bytes / budget.MB, budget.max_run_mb()
+    if held > limit_mb:
+        raise ConfigError(
+            "data",
+            f"cross-validation holds the {pool:,} examples twice, {held:,.0f} MB; this server "
+            f"allows {limit_mb:,.0f} MB per run (PLAYGROUND_MAX_RUN_MB): use fewer examples "
+            "(data.train_subset or data.n_samples)",
         )
     per_fold = []  # each run's steps: its training part is the pool less its fold
     for held_out in np.array_split(np.arange(pool), k):
@@ -187,8 +197,11 @@ class KFold:
         k, the pool or the total training is out of bounds (see `check`)."""
         data = build_dataset(cfg.data, cfg.seed, points)
         n = len(data.train.y) + len(data.val.y)
-        check(cfg, k, n)
+        check(cfg, k, n, (data.train.x.nbytes + data.val.x.nbytes))
         examples, xy = pool_of(data)
+        # only the data's description is needed from here on (fold_dataset), not its tensors
+        empty = Split(data.train.x[:0], data.train.y[:0])
+        data = replace(data, train=empty, val=empty, test=None)
         return cls(cfg, k, data, fold_indices(n, k, cfg.seed), examples, xy)
 
     @property
@@ -256,8 +269,3 @@ def run_kfold(
         if on_fold is not None and len(run.scores) > n:
             on_fold(run.scores[-1])
     return run.result()
-
-
-def regression(cfg: Config) -> bool:
-    """Whether `cfg` trains a regression (scores: validation loss only)."""
-    return registry_for("data.dataset").get(cfg.data.dataset).extra["task"] == "regression"

@@ -104,6 +104,12 @@ def test_k_and_the_total_training_are_bounded(monkeypatch):
         KFold.start(cfg, 5)
     monkeypatch.setenv("PLAYGROUND_MAX_KFOLD_STEPS", "80")
     assert KFold.start(cfg, 5).k == 5
+    # the pool is held twice: 200 points x 2 features x 4 bytes x 2 = 3,200 bytes
+    monkeypatch.setenv("PLAYGROUND_MAX_RUN_MB", str(3199 / 2**20))
+    with pytest.raises(ConfigError, match=r"^data: cross-validation holds the 200 examples"):
+        KFold.start(cfg, 5)
+    monkeypatch.setenv("PLAYGROUND_MAX_RUN_MB", str(3200 / 2**20))
+    assert KFold.start(cfg, 5).pool == 200
 
 
 def test_the_command_line_prints_a_line_per_fold_and_the_summary(tmp_path, capsys):

@@ -144,6 +144,7 @@ def test_every_text_these_parts_translate_has_chinese() -> None:
 
 def engine_messages() -> list[str]:
     """Every refusal engine/ensemble.py and engine/kfold.py make, made by the real code."""
+    from engine import kfold
     from engine.ensemble import MAX_MEMBERS, EnsembleError
     from engine.kfold import KFold
     from engine.registry import ConfigError
@@ -170,6 +171,7 @@ def engine_messages() -> list[str]:
         made(lambda: KFold.start(cfg, 11)),
         made(lambda: KFold.start(cfg.replace(**{"data.n_samples": 10}), 10)),
         made(lambda: KFold.start(cfg.replace(**{"train.epochs": 5000}), 10)),
+        made(lambda: kfold.check(cfg, 2, 10**6, 10**12)),
     ]  # fmt: skip
 
 
