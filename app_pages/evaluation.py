@@ -1,8 +1,10 @@
 """Evaluation: a classification run's accuracy, per-class precision, recall, F1 and
-specificity, confusion matrix, ROC and precision-recall curves, and its mistakes."""
+specificity, confusion matrix, ROC and precision-recall curves, and its mistakes; or the same
+for an ensemble of stored runs (their predicted probabilities averaged)."""
 
 import streamlit as st
 
+from engine.ensemble import MAX_MEMBERS
 from engine.inspection import confusion_matrix, predict
 from engine.metrics import evaluate_classifier
 from engine.registry import ConfigError
@@ -38,12 +40,14 @@ for entry in TRAINERS:
             page=i18n.page_title(entry.key, entry.title), steps=steps
         )
 store = open_store()
+stored_names = {}  # run id -> "#id name", the classification runs in the store
 if store is not None:
     for r in store.list(limit=100):
         if r.config.get("data", {}).get("dataset") not in ("reg_plane", "reg_gauss"):
             name = f"Stored run #{r.id}: {r.name}"
             choices[name] = ("stored", r.id)
             shown[name] = i18n.t("Stored run #{id}: {name}").format(id=r.id, name=r.name)
+            stored_names[r.id] = f"#{r.id} {r.name}"
 if not choices:
     st.info(
         i18n.t(
@@ -53,38 +57,85 @@ if not choices:
         icon=":material/inbox:",
     )
     st.stop()
-name = st.selectbox(
-    i18n.t("Run"), list(choices), format_func=shown.__getitem__, key=skey(PAGE, "run")
+modes = {"one": i18n.t("One run"), "ensemble": i18n.t("Ensemble of stored runs")}
+mode = st.radio(
+    i18n.t("Evaluate"),
+    list(modes),
+    format_func=modes.__getitem__,
+    horizontal=True,
+    key=skey(PAGE, "mode"),
+    help=i18n.t(
+        "An ensemble averages the class probabilities several runs give each example, and "
+        "predicts the class with the highest average."
+    ),
 )
-kind, ref = choices[name]
-try:
-    trainer = get_run(ref).trainer if kind == "live" else store.load_trainer(ref)
-except (StoreError, ConfigError) as e:
-    st.error(
-        i18n.t("Could not load this run: {error}").format(error=plain(i18n.message(str(e)))),
-        icon=":material/error:",
+
+if mode == "ensemble":
+    if store is None:
+        st.stop()  # open_store said why
+    picked = st.multiselect(
+        i18n.t("Stored runs to average"),
+        list(stored_names),
+        format_func=stored_names.__getitem__,
+        max_selections=MAX_MEMBERS,
+        key=skey(PAGE, "members"),
+        placeholder=i18n.t("Pick two or more runs"),
     )
-    st.stop()
+    if len(picked) < 2:
+        st.info(
+            i18n.t(
+                "Pick two or more stored runs of the same data (the same dataset, and for 2-D "
+                "points the same seed, number of points, noise and split). Networks and "
+                "settings may differ: different mistakes are what an ensemble averages out."
+            ),
+            icon=":material/stacks:",
+        )
+        st.stop()
+    ens = evaluation_view.ensemble_of(store, picked, skey(PAGE, "ensemble"))
+    if ens is None:
+        st.stop()  # the reason is shown
+    split, data, probs, target = ens.split, ens.data, ens.probs, ens.target
+    pred = probs.argmax(axis=1)
+    on_test = ens.on_test
+else:
+    st.session_state.pop(skey(PAGE, "ensemble"), None)  # its members' data: not kept
+    name = st.selectbox(
+        i18n.t("Run"), list(choices), format_func=shown.__getitem__, key=skey(PAGE, "run")
+    )
+    kind, ref = choices[name]
+    try:
+        trainer = get_run(ref).trainer if kind == "live" else store.load_trainer(ref)
+    except (StoreError, ConfigError) as e:
+        st.error(
+            i18n.t("Could not load this run: {error}").format(error=plain(i18n.message(str(e)))),
+            icon=":material/error:",
+        )
+        st.stop()
+    on_test = trainer.test_split is not None
+    split = trainer.test_split if on_test else trainer.val_split
+    data = trainer.data
+    p = predict(trainer.model, split)
+    probs, target, pred = p.probs, p.target, p.pred
 
-split = trainer.test_split if trainer.test_split is not None else trainer.val_split
-n_classes = trainer.data.n_classes
+n_classes = data.n_classes
 labels = [str(k) for k in range(n_classes)]
-p = predict(trainer.model, split)
-report = evaluate_classifier(p.probs, p.target, labels)
+report = evaluate_classifier(probs, target, labels)
 
-if trainer.test_split is not None:
+if on_test:
     st.subheader(i18n.t("On the test set ({n:,} examples)").format(n=report.n))
 else:
     st.subheader(i18n.t("On the test points ({n:,} examples)").format(n=report.n))
+if mode == "ensemble":
+    evaluation_view.ensemble_members(ens, stored_names)
 evaluation_view.summary(report)
 evaluation_view.per_class(report)
 cols = st.columns([1, 1])
 with cols[0]:
     st.markdown(i18n.t("**Confusion matrix** (rows: true class, columns: predicted)"))
-    matrix = confusion_matrix(p.target, p.pred, n_classes)
+    matrix = confusion_matrix(target, pred, n_classes)
     evaluation_view.translated_chart(charts.confusion_chart(matrix, labels, size=300))
 evaluation_view.curves(report)
 if n_classes == 2:
-    evaluation_view.threshold(report, p.probs, p.target, skey(PAGE, "threshold"))
+    evaluation_view.threshold(report, probs, target, skey(PAGE, "threshold"))
 st.subheader(i18n.t("Misclassified, most confident first"))
-evaluation_view.wrong_examples(p.probs, split, trainer.data, labels)
+evaluation_view.wrong_examples(probs, split, data, labels)

@@ -149,6 +149,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     se.add_argument("--timeout", type=float, metavar="S", help="stop starting trials after S s")
     se.add_argument("--no-prune", action="store_true", help="turn off median pruning")
+    kf = sub.add_parser(
+        "kfold",
+        help="k-fold cross-validation: one JSON line per fold, then the mean and std",
+    )
+    with_config(kf)
+    kf.add_argument("--k", type=_int, default=5, help="number of folds, 2..10 (default 5)")
     co = sub.add_parser(
         "config",
         help="print the default config as JSON, or check a config file (with --set overrides) "
@@ -259,6 +265,24 @@ def cmd_train(args: argparse.Namespace) -> int:
             reason = e.strerror if isinstance(e, OSError) and e.strerror else "the write failed"
             raise ConfigError("--save", f"cannot write {args.save}: {reason}") from None
     _emit(summary)
+    return 0
+
+
+def cmd_kfold(args: argparse.Namespace) -> int:
+    """Cross-validate the config: train k runs on the training pool (engine.kfold)."""
+    from dataclasses import asdict
+
+    from engine.kfold import run_kfold
+
+    cfg, points = load_config(args.config, args.set), None
+    if args.points:
+        from engine.data.uploads import parse_points_csv
+
+        raw = read_file(args.points, "--points", POINTS_MAX_BYTES)
+        cfg = cfg.replace(**{"data.dataset": "uploaded"})
+        points = parse_points_csv(raw, max_bytes=POINTS_MAX_BYTES)
+    result = run_kfold(cfg, args.k, points=points, on_fold=lambda f: _emit(asdict(f)))
+    _emit({"summary": True, **result.to_dict()})
     return 0
 
 
@@ -527,6 +551,7 @@ def main(argv: list[str] | None = None) -> int:
             "data": cmd_data,
             "landscape": cmd_landscape,
             "search": cmd_search,
+            "kfold": cmd_kfold,
         }
         return commands[args.command](args)
     except ConfigError as e:

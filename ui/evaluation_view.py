@@ -1,5 +1,6 @@
 """The Evaluation page's views of a classifier's report (engine.metrics, scikit-learn):
-per-class table, confusion matrix, ROC and precision-recall curves, the misclassified."""
+per-class table, confusion matrix, ROC and precision-recall curves, the misclassified; and an
+ensemble of stored runs (engine.ensemble): its members' scores next to its own."""
 
 from __future__ import annotations
 
@@ -12,8 +13,12 @@ import streamlit as st
 import torch
 
 from engine.data import Dataset, Split
+from engine.ensemble import Ensemble, EnsembleError, combine
 from engine.metrics import ClassifierReport, ThresholdPoint, at_threshold, misclassified
+from engine.registry import ConfigError
+from engine.store import RunStore, StoreError
 from ui import charts, i18n, images
+from ui.text import plain
 
 # Next to the ROC chart, in both languages: some course notes give its axes as X = TPR,
 # Y = 1 - FPR and call FPR specificity (issue 12); the chart and the page say it right.
@@ -261,3 +266,59 @@ def wrong_examples(
             "confidence": i18n.t("confidence"),
         }
         st.table(pd.DataFrame(rows).rename(columns=columns), hide_index=True)
+
+
+def ensemble_of(store: RunStore, ids: list[int], key: str) -> Ensemble | None:
+    """The ensemble of stored runs `ids` (kept under session key `key` while the same runs
+    are picked: the threshold slider must not reload them all), or None after showing why
+    it cannot be made."""
+    kept = st.session_state.get(key)
+    if kept is not None and kept[0] == tuple(ids):
+        return kept[1]
+    with st.spinner(i18n.t("Scoring {n} runs ...").format(n=len(ids))):
+        try:
+            # one run loaded at a time: combine keeps its scores, not its network and data
+            ens = combine((f"#{i}", store.load_trainer(i)) for i in ids)
+        except (EnsembleError, StoreError, ConfigError) as e:
+            st.session_state.pop(key, None)
+            st.error(plain(i18n.message(str(e))), icon=":material/error:")
+            return None
+    st.session_state[key] = (tuple(ids), ens)
+    return ens
+
+
+def ensemble_members(ens: Ensemble, names: dict[int, str]) -> None:
+    """Each member's accuracy and log loss, then the ensemble's, and a sentence comparing."""
+    shown = {f"#{i}": name for i, name in names.items()}  # members are named "#id"
+    rows = [
+        {
+            "run": plain(shown.get(m.name, m.name)),
+            "accuracy": f"{m.accuracy:.2%}",
+            "log loss": f"{m.log_loss:.4f}",
+        }
+        for m in ens.members
+    ]
+    rows.append(
+        {
+            "run": i18n.t("ensemble (average of {n} runs)").format(n=len(ens.members)),
+            "accuracy": f"{ens.accuracy:.2%}",
+            "log loss": f"{ens.log_loss:.4f}",
+        }
+    )
+    df = pd.DataFrame(rows)
+    st.table(df.rename(columns={c: i18n.t(c) for c in df.columns}), hide_index=True)
+    accs = [m.accuracy for m in ens.members]
+    st.caption(
+        i18n.t(
+            "The ensemble's accuracy is {acc}; its members' range from {low} to {high}. Its log "
+            "loss is {loss}, against the members' mean of {mean}: averaging probabilities "
+            "never does worse than that mean, as the log loss is convex. Below: the ensemble's "
+            "own per-class numbers, curves and mistakes."
+        ).format(
+            acc=f"{ens.accuracy:.2%}",
+            low=f"{min(accs):.2%}",
+            high=f"{max(accs):.2%}",
+            loss=f"{ens.log_loss:.4f}",
+            mean=f"{ens.mean_member_log_loss:.4f}",
+        )
+    )
