@@ -28,7 +28,10 @@ test: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q -n auto --dist loadgroup
+	# Library and page tests on every core, each file on one worker (files cache trained
+	# baselines); then the browser tests alone, as they time a live view and eight sessions.
+	$(BIN)/python -m pytest -q -n auto --dist loadfile --ignore=tests/e2e
+	$(BIN)/python -m pytest -q tests/e2e
 
 bench: venv
 	$(BIN)/python -m bench.bench_trainer

@@ -13,21 +13,6 @@ from tests.pg_server import postgres_server, postgres_url
 __all__ = ["postgres_server", "postgres_url"]
 
 
-E2E = Path(__file__).resolve().parent / "e2e"
-
-
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (--dist loadgroup)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """`make test` runs the suite on every core (pytest-xdist, `-n auto --dist loadgroup`):
-    each test file stays on one worker (its cached baselines are trained once), and every
-    browser test shares one worker, as they time a live view and must not race each other
-    for the CPU."""
-    for item in items:
-        path = Path(item.path).resolve()
-        group = "browser" if E2E in path.parents else path.stem
-        item.add_marker(pytest.mark.xdist_group(group))
-
-
 @pytest.fixture(autouse=True, scope="session")
 def one_torch_thread() -> Iterator[None]:
     """Every test runs torch on one thread, as the app and the CLI set it at start-up: the
