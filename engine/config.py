@@ -72,6 +72,7 @@ def registries() -> dict[str, Registry[Any]]:
     return {path: reg for path, reg in by_field().items() if path in wanted}
 
 
+DIGITS = tuple(range(10))  # MNIST's classes, for data.classes and train.pretrain_classes
 FEATURES = ("x1", "x2", "x1^2", "x2^2", "x1x2", "sin_x1", "sin_x2")
 
 
@@ -142,6 +143,7 @@ class DataConfig(_Section):
         "pre-trained on other digits fits it.",
         lo=0,
         hi=9,
+        choices=DIGITS,
     )
 
     def _check(self) -> None:
@@ -352,11 +354,12 @@ class TrainConfig(_Section):
         "train.pretrain_epochs > 0).",
         lo=0,
         hi=9,
+        choices=DIGITS,
     )
     pretrain_new_head: bool = _f(
         True,
-        "Transfer learning: after pre-training, give the network a new output layer (its own "
-        "random starting weights again), as when a pre-trained body is reused for new classes; "
+        "Transfer learning: after pre-training, give the network a new output layer (freshly "
+        "drawn random weights), as when a pre-trained body is reused for new classes; "
         "off = keep the pre-trained output layer, which has learned never to answer the other "
         "digits.",
     )
