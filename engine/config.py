@@ -38,7 +38,7 @@ def _f(
     lo: float | None = None,
     hi: float | None = None,
     lo_open: bool = False,
-    choices: tuple[str, ...] | None = None,
+    choices: tuple[str, ...] | tuple[int, ...] | None = None,
     registry: bool = False,
     live: bool = False,
 ) -> Any:
@@ -137,8 +137,8 @@ class DataConfig(_Section):
         choices=("standard", "minmax", "none"),
     )
     classes: tuple[int, ...] = _f(
-        (),
-        "MNIST: which digits to train, validate and test on, e.g. 5,6,7,8,9 (empty = all ten). "
+        DIGITS,
+        "MNIST: which digits to train, validate and test on, e.g. 5,6,7,8,9 (default: all ten). "
         "The labels stay the digits, so the network keeps its ten outputs and a network "
         "pre-trained on other digits fits it.",
         lo=0,
@@ -349,7 +349,7 @@ class TrainConfig(_Section):
         hi=100,
     )
     pretrain_classes: tuple[int, ...] = _f(
-        (),
+        (0, 1, 2, 3, 4),
         "Transfer learning: the MNIST digits to pre-train on, e.g. 0,1,2,3,4 (used only when "
         "train.pretrain_epochs > 0).",
         lo=0,
@@ -819,9 +819,9 @@ def _check_transfer(cfg: Config) -> None:
     """Digit filters need MNIST; freezing needs that many hidden layers."""
     images = registry_for("data.dataset").get(cfg.data.dataset).extra["images"]
     t = cfg.train
-    if cfg.data.classes and not images:
+    if not images and bool(cfg.data.classes) and not set(DIGITS) <= set(cfg.data.classes):
         raise ConfigError(
-            "data.classes", "picks MNIST digits: choose an MNIST dataset or leave it empty"
+            "data.classes", "picks MNIST digits: choose an MNIST dataset or keep all ten"
         )
     if t.pretrain_epochs and not images:
         raise ConfigError(

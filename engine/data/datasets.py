@@ -285,8 +285,9 @@ def _images(x: np.ndarray[Any, Any]) -> torch.Tensor:
 
 
 def _digits(y: np.ndarray[Any, Any], classes: tuple[int, ...]) -> np.ndarray[Any, Any]:
-    """Indices of the labels in `y` that are among `classes` (all of them when empty)."""
-    if not classes:
+    """Indices of the labels in `y` that are among `classes` (all of them when `classes` is
+    empty or has all ten digits)."""
+    if not classes or set(range(10)) <= set(classes):
         return np.arange(len(y))
     return np.flatnonzero(np.isin(y, np.asarray(classes)))
 
@@ -302,7 +303,7 @@ def _build_images(cfg: DataConfig, arrays: mnist.MnistArrays) -> Dataset:
     remain = n - n_val
     pool = _digits(arrays.train_y[:remain], cfg.classes)
     if cfg.train_subset > len(pool):
-        which = f" of the digits {_listed(cfg.classes)}" if cfg.classes else ""
+        which = f" of the digits {_listed(cfg.classes)}" if len(pool) < remain else ""
         raise ConfigError(
             "data.train_subset",
             f"{cfg.train_subset} is too many: only {len(pool)} training images{which} remain "
@@ -310,7 +311,7 @@ def _build_images(cfg: DataConfig, arrays: mnist.MnistArrays) -> Dataset:
             f"{len(pool)} (0 = all)",
         )
     n_train = cfg.train_subset or len(pool)
-    if cfg.classes:
+    if len(pool) < remain:  # some digits left out
         train_idx = pool[:n_train]
         val_idx = remain + _digits(arrays.train_y[remain:], cfg.classes)
         test_idx = _digits(arrays.test_y, cfg.classes)

@@ -43,8 +43,10 @@ def test_classes_keep_only_those_digits_in_every_split_with_ten_outputs() -> Non
     for split in (data.train, data.val, data.test):
         assert set(split.y.unique().tolist()) == {5, 6}
     assert len(data.train.y) == 40 and data.n_classes == 10
-    everything = build_dataset(small(**{"data.classes": []}).data, 0)
-    assert set(everything.test.y.unique().tolist()) == set(range(10))  # type: ignore[union-attr]
+    for every in ([], list(range(10))):  # both mean all ten digits (the default)
+        data = build_dataset(small(**{"data.classes": every}).data, 0)
+        assert set(data.test.y.unique().tolist()) == set(range(10))  # type: ignore[union-attr]
+    assert Config().data.classes == tuple(range(10))
 
 
 def test_too_large_a_subset_of_some_digits_says_how_many_there_are() -> None:
@@ -80,6 +82,8 @@ def test_freezing_and_pretraining_on_nothing_are_allowed() -> None:
     valid runs."""
     assert tiny(**{"train.freeze": 2}).train.freeze == 2
     assert small(**{"train.pretrain_epochs": 0}).train.pretrain_classes == (0, 1)
+    toy_digits = {"data.dataset": "circle", "train.pretrain_epochs": 0}
+    assert small(**toy_digits, **{"data.classes": list(range(10))}).data.classes == tuple(range(10))
 
 
 @pytest.mark.parametrize("changes", [{}, {"model.activation": "gelu", "model.norm": "layer"}])
