@@ -493,7 +493,7 @@ class Trainer:
             return
         self.message = (
             f"pre-trained on the digits {digits} for {t.pretrain_epochs} epochs "
-            f"({self.pretrain_steps} steps): training loss {last['loss']:.3f}, "
+            f"({self.pretrain_steps} steps): training loss {last['loss']:.3g}, "
             f"accuracy {last['acc']:.1%}"
         )
 
