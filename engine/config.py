@@ -367,7 +367,8 @@ class TrainConfig(_Section):
         0,
         "Transfer learning: keep the weights of this many leading hidden layers fixed during "
         "the main training (all of them = only the output layer learns; 0 = none). Without "
-        "pre-training the frozen layers keep their random starting weights.",
+        "pre-training the frozen layers keep their random starting weights. BatchNorm's running "
+        "averages in frozen layers still follow the new data.",
         lo=0,
         hi=MAX_HIDDEN_LAYERS,
     )
