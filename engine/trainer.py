@@ -597,6 +597,10 @@ class Trainer:
         }
         if self.status == "early_stopped":
             out["best_step"] = self._best_step
+        if self.pretrain_log:  # what the main training started from (the CLI prints it)
+            last = self.pretrain_log[-1]
+            out["pretrain_steps"] = self.pretrain_steps
+            out["pretrain_loss"], out["pretrain_acc"] = last["loss"], last["acc"]
         if self.test_split is not None and self.status != "diverged":
             te = self.test_metrics()
             out["test_loss"], out["test_acc"] = te["loss"], te["acc"]

@@ -137,6 +137,10 @@ def test_pretraining_is_seeded_and_moves_the_starting_weights() -> None:
     assert all(torch.equal(a.initial_params[k], v) for k, v in a.model.state_dict().items())
     assert "pre-trained on the digits 0, 1" in a.message and a.status == "ready"
     assert scratch.pretrain_steps == 0 and not scratch.message
+    summary = a.summary()
+    assert summary["pretrain_steps"] == a.pretrain_steps
+    assert summary["pretrain_acc"] == a.pretrain_log[-1]["acc"] > 0.5  # 0 against 1: easy
+    assert "pretrain_steps" not in scratch.summary()
     # The main training's batches are the same with or without pre-training.
     assert torch.equal(a.next_batch()[1], scratch.next_batch()[1])
 
