@@ -30,6 +30,10 @@ CONTROLS = with_experiment_base(
             Group("Training", ("train.optimizer", "train.lr", "train.momentum", "train.betas",
                                "train.batch_size", "train.epochs", "train.grad_clip"),
                   expanded=False),
+            Group("Transfer learning", ("data.classes", "train.pretrain_classes",
+                                        "train.pretrain_epochs", "train.pretrain_new_head",
+                                        "train.freeze", "train.body_lr_scale"),
+                  expanded=False),
         ),
     ),
 )  # fmt: skip

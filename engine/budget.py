@@ -36,7 +36,16 @@ from engine.registry import ConfigError, registry_for
 if TYPE_CHECKING:
     from engine.config import Config
 
-__all__ = ["MAX_HIDDEN_LAYERS", "Footprint", "check", "footprint", "max_params", "max_run_mb"]
+__all__ = [
+    "MAX_HIDDEN_LAYERS",
+    "Footprint",
+    "check",
+    "footprint",
+    "max_params",
+    "max_pretrain_steps",
+    "max_run_mb",
+    "pretrain_steps",
+]
 
 MAX_HIDDEN_LAYERS = 32
 DEFAULT_RUN_MB = 256.0
@@ -50,6 +59,7 @@ TENSORS_PER_UNIT_TRAIN = 6  # kept for backward: pre-act, normed, act, mask, and
 TENSORS_PER_UNIT_EVAL = 3  # live at once in a no-grad forward
 MAX_CLASSES = 10  # uploaded points may have up to 10 classes
 MB = 1024 * 1024
+DEFAULT_PRETRAIN_STEPS = 5_000  # a 256-256 MLP takes about 1 ms a step on one CPU core
 
 
 def _env(name: str, default: float) -> float:
@@ -69,6 +79,24 @@ def max_run_mb() -> float:
 def max_params() -> int:
     """Trainable parameters one network may have on this server ($PLAYGROUND_MAX_PARAMS)."""
     return int(_env("PLAYGROUND_MAX_PARAMS", DEFAULT_PARAMS))
+
+
+def max_pretrain_steps() -> int:
+    """Pre-training steps one run may take ($PLAYGROUND_MAX_PRETRAIN_STEPS): they run before
+    the first step the page shows, while the visitor waits."""
+    return int(_env("PLAYGROUND_MAX_PRETRAIN_STEPS", DEFAULT_PRETRAIN_STEPS))
+
+
+def pretrain_steps(cfg: Config) -> int:
+    """About how many steps the run's pre-training takes (0 without it): epochs x the batches
+    of the training pool's images of the pre-training digits, each digit counted as a tenth of
+    the pool (MNIST's digits are each 9-11% of it)."""
+    t = cfg.train
+    if not t.pretrain_epochs:
+        return 0
+    pool = registry_for("data.dataset").get(cfg.data.dataset).extra.get("train_images", 0)
+    images = pool * (1 - cfg.data.val_fraction) * len(t.pretrain_classes) / 10
+    return t.pretrain_epochs * max(1, int(images) // t.batch_size)
 
 
 @dataclass(frozen=True)
@@ -180,4 +208,12 @@ def check(cfg: Config) -> None:
             field,
             f"this run would need about {total:,.0f} MB (network, batch {batch} and evaluation); "
             f"this server allows {limit:,.0f} MB per run (PLAYGROUND_MAX_RUN_MB): {fix}",
+        )
+    steps, limit_steps = pretrain_steps(cfg), max_pretrain_steps()
+    if steps > limit_steps:
+        raise ConfigError(
+            "train.pretrain_epochs",
+            f"pre-training would take about {steps:,} steps; this server allows "
+            f"{limit_steps:,} (PLAYGROUND_MAX_PRETRAIN_STEPS): use fewer epochs, fewer digits "
+            "or a larger batch",
         )

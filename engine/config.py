@@ -38,7 +38,7 @@ def _f(
     lo: float | None = None,
     hi: float | None = None,
     lo_open: bool = False,
-    choices: tuple[str, ...] | None = None,
+    choices: tuple[str, ...] | tuple[int, ...] | None = None,
     registry: bool = False,
     live: bool = False,
 ) -> Any:
@@ -72,6 +72,7 @@ def registries() -> dict[str, Registry[Any]]:
     return {path: reg for path, reg in by_field().items() if path in wanted}
 
 
+DIGITS = tuple(range(10))  # MNIST's classes, for data.classes and train.pretrain_classes
 FEATURES = ("x1", "x2", "x1^2", "x2^2", "x1x2", "sin_x1", "sin_x2")
 
 
@@ -135,8 +136,19 @@ class DataConfig(_Section):
         "minmax (to [0, 1]) or none.",
         choices=("standard", "minmax", "none"),
     )
+    classes: tuple[int, ...] = _f(
+        DIGITS,
+        "MNIST: which digits to train, validate and test on, e.g. 5,6,7,8,9 (default: all ten). "
+        "The labels stay the digits, so the network keeps its ten outputs and a network "
+        "pre-trained on other digits fits it.",
+        lo=0,
+        hi=9,
+        choices=DIGITS,
+    )
 
     def _check(self) -> None:
+        if len(set(self.classes)) != len(self.classes):
+            raise ConfigError("data.classes", f"digits repeat: {list(self.classes)}")
         if not self.features:
             raise ConfigError("data.features", "choose at least one input feature")
         if len(set(self.features)) != len(self.features):
@@ -326,8 +338,60 @@ class TrainConfig(_Section):
         hi=4,
         live=True,
     )
+    # Transfer learning (the Trainer's pre-training phase, then freezing and a slower body).
+    pretrain_epochs: int = _f(
+        0,
+        "Transfer learning: first train the same network for this many epochs on the digits "
+        "train.pretrain_classes (from the whole training pool, not limited by "
+        "data.train_subset; same optimizer settings, constant learning rate), then start the "
+        "main training from those weights with a fresh optimizer (0 = no pre-training).",
+        lo=0,
+        hi=100,
+    )
+    pretrain_classes: tuple[int, ...] = _f(
+        (0, 1, 2, 3, 4),
+        "Transfer learning: the MNIST digits to pre-train on, e.g. 0,1,2,3,4 (used only when "
+        "train.pretrain_epochs > 0).",
+        lo=0,
+        hi=9,
+        choices=DIGITS,
+    )
+    pretrain_new_head: bool = _f(
+        True,
+        "Transfer learning: after pre-training, give the network a new output layer (freshly "
+        "drawn random weights), as when a pre-trained body is reused for new classes; "
+        "off = keep the pre-trained output layer, which has learned never to answer the other "
+        "digits.",
+    )
+    freeze: int = _f(
+        0,
+        "Transfer learning: keep the weights of this many leading hidden layers fixed during "
+        "the main training (all of them = only the output layer learns; 0 = none). Without "
+        "pre-training the frozen layers keep their random starting weights. BatchNorm's running "
+        "averages in frozen layers still follow the new data.",
+        lo=0,
+        hi=MAX_HIDDEN_LAYERS,
+    )
+    body_lr_scale: float = _f(
+        1.0,
+        "Transfer learning: the hidden layers (the body) learn at lr x this during the main "
+        "training, the output layer at lr (e.g. 0.1 for lr/10 on a pre-trained body).",
+        lo=0.0,
+        hi=1.0,
+        lo_open=True,
+    )
 
     def _check(self) -> None:
+        if len(set(self.pretrain_classes)) != len(self.pretrain_classes):
+            raise ConfigError(
+                "train.pretrain_classes", f"digits repeat: {list(self.pretrain_classes)}"
+            )
+        if self.pretrain_epochs and not self.pretrain_classes:
+            raise ConfigError(
+                "train.pretrain_classes",
+                "choose the digits to pre-train on (e.g. 0,1,2,3,4), or set "
+                "train.pretrain_epochs to 0",
+            )
         if len(self.betas) != 2:
             raise ConfigError("train.betas", f"give two values (beta1, beta2), got {self.betas}")
         if self.optimizer == "nesterov" and self.momentum == 0:
@@ -744,11 +808,33 @@ def _check_combinations(cfg: Config) -> None:
         raise ConfigError(
             "model.dropout", "droppath drops residual branches: set model.residual to true"
         )
+    _check_transfer(cfg)
     for path in AUGMENT_FIELDS:
         reason = augment_refusal(cfg.get(path), dataset=cfg.data.dataset)
         if reason is not None:
             raise ConfigError(path, reason)
     budget.check(cfg)  # last: the arithmetic assumes a coherent config
+
+
+def _check_transfer(cfg: Config) -> None:
+    """Digit filters need MNIST; freezing needs that many hidden layers."""
+    images = registry_for("data.dataset").get(cfg.data.dataset).extra["images"]
+    t = cfg.train
+    if not images and bool(cfg.data.classes) and not set(DIGITS) <= set(cfg.data.classes):
+        raise ConfigError(
+            "data.classes", "picks MNIST digits: choose an MNIST dataset or keep all ten"
+        )
+    if t.pretrain_epochs and not images:
+        raise ConfigError(
+            "train.pretrain_epochs",
+            "pre-training uses other MNIST digits: choose an MNIST dataset or set it to 0",
+        )
+    if t.freeze > len(cfg.model.hidden):
+        raise ConfigError(
+            "train.freeze",
+            f"the network has {len(cfg.model.hidden)} hidden layers, so at most "
+            f"{len(cfg.model.hidden)} can be frozen, got {t.freeze}",
+        )
 
 
 def default_config() -> Config:

@@ -152,6 +152,19 @@ def _betas(cfg: TrainConfig) -> tuple[float, float]:
     return float(b1), float(b2)
 
 
+def transfer_groups(
+    head: list[torch.Tensor], body: list[torch.Tensor], body_lr_scale: float, lr: float
+) -> list[dict[str, Any]]:
+    """Param groups for fine-tuning: the output layer (`head`) at `lr`, first, so that
+    `param_groups[0]["lr"]` stays the run's learning rate; the hidden layers (`body`) at
+    lr x body_lr_scale, marked with `lr_scale` so a schedule or a live change of lr can keep
+    the ratio (engine.trainer). A group without parameters (everything frozen) is left out."""
+    groups: list[dict[str, Any]] = [{"params": head, "lr_scale": 1.0}] if head else []
+    if body:
+        groups.append({"params": body, "lr": lr * body_lr_scale, "lr_scale": body_lr_scale})
+    return groups
+
+
 def build_optimizer(params: Params, cfg: TrainConfig) -> Optimizer:
     """The optimizer named by `cfg.optimizer`, over `params`, set up from `cfg`."""
     return OPTIMIZERS.get(cfg.optimizer).build(params, cfg)

@@ -26,18 +26,18 @@ from engine import budget
 from engine.config import LIVE_FIELDS, Config, field_paths, registries
 from engine.data import Dataset, Split, build_dataset
 from engine.data.augment import Augment, augment, step_generator
-from engine.data.datasets import data_rng
+from engine.data.datasets import data_rng, pretrain_split
 from engine.data.uploads import UploadedPoints
 from engine.device import resolve_device
 from engine.landscape import snapshot as param_snapshot
 from engine.losses import LOSSES
 from engine.manual_backward import ManualMLPStep
 from engine.models import Network, build_model
-from engine.optimizers import build_optimizer, lean_step
+from engine.optimizers import build_optimizer, lean_step, transfer_groups
 from engine.probes import Probes
 from engine.registry import ConfigError
 from engine.schedules import build_schedule, resume_schedule
-from engine.seeding import generator
+from engine.seeding import STREAMS, generator
 
 STATUSES = ("ready", "running", "finished", "early_stopped", "diverged")
 TRAIN_EVAL_MAX = 10_000  # train metrics use at most the first 10k training examples
@@ -85,6 +85,7 @@ class Trainer:
         snapshot_every: int = 0,
         max_snapshots: int = MAX_SNAPSHOTS,
         manual_backward: bool = True,
+        pretrain: bool = True,
     ):
         """`dataset` replaces the one `cfg.data` describes (e.g. a user's uploaded points);
         `max_probes` bounds the probe history (older frames are thinned out, for live pages
@@ -92,7 +93,9 @@ class Trainer:
         copy of the weights every that many steps in `snapshots` (for the loss-landscape
         trajectory, Li et al. 2018), at most `max_snapshots` of them (older ones thinned).
         `manual_backward=False` trains a plain MLP through autograd too (for the tests that
-        compare the two; see engine/manual_backward.py)."""
+        compare the two; see engine/manual_backward.py). With `train.pretrain_epochs` the
+        network is pre-trained here, before the first step (see `_pretrain`); `pretrain=False`
+        skips that, for a trainer whose weights are loaded next (`restore`)."""
         self.cfg = cfg
         self.max_probes = max_probes
         self.snapshot_every = snapshot_every
@@ -105,17 +108,35 @@ class Trainer:
         self.val_split = _to(data.val, self.device)
         self.test_split = _to(data.test, self.device) if data.test is not None else None
         self.task = data.task
-        n_out = data.n_classes if data.task == "classification" else 1
+        n_out = self._n_out = data.n_classes if data.task == "classification" else 1
         self.model: Network = build_model(cfg.model, data.input_shape, n_out, cfg.seed, self.device)
         # Evaluation chunks sized to the network's widest layer (engine.budget): 4096 examples
         # for a small MLP, a few hundred for a CNN, so evaluating never spikes the memory.
         self.model.eval_chunk = budget.footprint(cfg).eval_chunk()
-        # The weights before any step (cheap: one copy), for the initial -> final loss line.
+        self.loss_fn = LOSSES.get(t.loss).build(data.n_classes)
+        # Transfer learning: pre-train (one row per epoch in pretrain_log), then freeze the
+        # leading hidden layers and give the body its own learning rate (lr x body_lr_scale).
+        self.pretrain_log: list[dict[str, float]] = []
+        if t.pretrain_epochs and pretrain:
+            self._pretrain()
+        # The weights before any step (cheap: one copy), for the initial -> final loss line:
+        # after pre-training, the pre-trained weights the main training starts from.
         self.initial_params: dict[str, Tensor] = param_snapshot(self.model)
         self.snapshots: list[tuple[int, dict[str, Tensor]]] = []  # (step, params)
-        self.loss_fn = LOSSES.get(t.loss).build(data.n_classes)
-        self.optimizer = build_optimizer(self.model.parameters(), t)
-        self._params = list(self.model.parameters())
+        frozen = {id(p) for b in self.model.hidden_blocks()[: t.freeze] for p in b.parameters()}
+        head = {id(p) for p in self.model.head.parameters()}
+        for p in self.model.parameters():
+            p.requires_grad_(id(p) not in frozen)
+        self._params = [p for p in self.model.parameters() if id(p) not in frozen]
+        self.optimizer = build_optimizer(
+            transfer_groups(
+                [p for p in self._params if id(p) in head],
+                [p for p in self._params if id(p) not in head],
+                t.body_lr_scale,
+                t.lr,
+            ),
+            t,
+        )
         self._manual = (
             ManualMLPStep.for_model(self.model, cfg.model.activation, t.loss, data.task)
             if manual_backward
@@ -152,6 +173,7 @@ class Trainer:
         self._best_state: dict[str, Tensor] | None = None
         self._best_step = 0
         self._stale_evals = 0
+        self._pretrain_outcome()
 
     def enable_probes(self, every: int) -> None:
         """Probe every `every` steps from now on (0 turns probes off)."""
@@ -264,8 +286,8 @@ class Trainer:
             model.train()
         with probes.capture() if probes is not None else nullcontext():
             data_loss, pen = self._loss_and_grads(xb, yb)
-        if t.grad_clip:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
+        if t.grad_clip:  # the trainable parameters' norm: frozen ones take no step
+            torch.nn.utils.clip_grad_norm_(self._params, t.grad_clip)
         if probes is not None:
             probes.record_grads()
             probes.snapshot_weights()
@@ -373,13 +395,114 @@ class Trainer:
             self.step_count,
             generator=generator(self.cfg.seed, "noise"),
         )
+        self._scale_body_lr()
+
+    def _scale_body_lr(self) -> None:
+        """Give each optimizer group its share of the schedule's learning rate: the body's
+        group (`lr_scale` < 1, see engine.optimizers.transfer_groups) learns at lr x scale at
+        every step. The schedules see only train.lr, so their base rates are scaled here."""
+        for i, group in enumerate(self.optimizer.param_groups):
+            scale = group.get("lr_scale", 1.0)
+            if scale == 1.0:
+                continue
+            group["initial_lr"] = self.cfg.train.lr * scale
+            group["lr"] = self.scheduler.get_last_lr()[i] * scale
+            self.scheduler.base_lrs[i] = self.cfg.train.lr * scale
+            self.scheduler._last_lr[i] = group["lr"]
+
+    # Transfer learning -----------------------------------------------------------------------
+
+    def _pretrain(self) -> None:
+        """Train the network on the digits train.pretrain_classes for train.pretrain_epochs
+        epochs, before the main training: every image of those digits in the training pool,
+        in batches of train.batch_size drawn from the run's own seeded stream, with a fresh
+        optimizer of the run's settings at a constant learning rate (no schedule, no
+        augmentation), all layers learning. The main training then starts from these weights
+        with a new optimizer. Each epoch's mean batch loss and accuracy go to pretrain_log."""
+        t, model = self.cfg.train, self.model
+        split = _to(pretrain_split(self.cfg.data, t.pretrain_classes, self.data), self.device)
+        n = len(split.y)
+        batch = min(t.batch_size, n)
+        per_epoch = max(1, n // batch)
+        params = list(model.parameters())
+        optimizer = build_optimizer(params, t)
+        order = _pretrain_generator(self.cfg.seed)
+        model.train()
+        for epoch in range(1, t.pretrain_epochs + 1):
+            perm = torch.randperm(n, generator=order).to(self.device)
+            losses, correct = torch.zeros((), device=self.device), 0
+            for i in range(per_epoch):
+                idx = perm[i * batch : (i + 1) * batch]
+                xb, yb = split.x[idx], split.y[idx]
+                out = model(xb)
+                loss = self.loss_fn(out, yb)
+                pen = self.penalty()
+                for p in params:
+                    p.grad = None
+                (loss if pen is None else loss + pen).backward()
+                if t.grad_clip:
+                    torch.nn.utils.clip_grad_norm_(params, t.grad_clip)
+                optimizer.step()
+                if t.max_norm:
+                    self._apply_max_norm(t.max_norm)
+                losses += loss.detach()
+                correct += int((out.argmax(dim=1) == yb).sum())
+            mean = float(losses) / per_epoch
+            self.pretrain_log.append(
+                {
+                    "epoch": epoch,
+                    "steps": epoch * per_epoch,
+                    "loss": mean,
+                    "acc": correct / (per_epoch * batch),
+                }
+            )
+            if not math.isfinite(mean):
+                break
+        for p in params:
+            p.grad = None
+        if t.pretrain_new_head:
+            # A new output layer, freshly drawn: not the run's own starting head, which the body
+            # has adapted to during pre-training (the head itself moves little in a few epochs).
+            fresh = build_model(
+                self.cfg.model,
+                self.data.input_shape,
+                self._n_out,
+                _head_seed(self.cfg.seed),
+                self.device,
+            )
+            model.head.load_state_dict(fresh.head.state_dict())
+
+    @property
+    def pretrain_steps(self) -> int:
+        """Optimizer steps the pre-training took (0 without it)."""
+        return int(self.pretrain_log[-1]["steps"]) if self.pretrain_log else 0
+
+    def _pretrain_outcome(self) -> None:
+        """Say what the pre-training did (the status message of a ready run), or stop the run
+        as diverged if its loss stopped being finite."""
+        if not self.pretrain_log:
+            return
+        last, t = self.pretrain_log[-1], self.cfg.train
+        digits = ", ".join(str(c) for c in t.pretrain_classes)
+        if not math.isfinite(last["loss"]):
+            self.status = "diverged"
+            self.message = (
+                f"pre-training on the digits {digits} diverged in epoch {last['epoch']:.0f}: "
+                f"the loss became {last['loss']}. Lower the learning rate (it was {t.lr:g})."
+            )
+            return
+        self.message = (
+            f"pre-trained on the digits {digits} for {t.pretrain_epochs} epochs "
+            f"({self.pretrain_steps} steps): training loss {last['loss']:.3g}, "
+            f"accuracy {last['acc']:.1%}"
+        )
 
     def _apply_max_norm(self, c: float) -> None:
         """Max-norm constraint (Srivastava et al. 2014): each unit's incoming weights |w| <= c."""
         with torch.no_grad():
             for _, layer in self.model.weight_layers():
                 w = layer.weight
-                if isinstance(w, torch.nn.Parameter):
+                if isinstance(w, torch.nn.Parameter) and w.requires_grad:  # frozen stay put
                     # rows of a Linear / output filters of a Conv are the units' incoming weights
                     w.copy_(torch.renorm(w, p=2, dim=0, maxnorm=c))
 
@@ -474,6 +597,10 @@ class Trainer:
         }
         if self.status == "early_stopped":
             out["best_step"] = self._best_step
+        if self.pretrain_log:  # what the main training started from (the CLI prints it)
+            last = self.pretrain_log[-1]
+            out["pretrain_steps"] = self.pretrain_steps
+            out["pretrain_loss"], out["pretrain_acc"] = last["loss"], last["acc"]
         if self.test_split is not None and self.status != "diverged":
             te = self.test_metrics()
             out["test_loss"], out["test_acc"] = te["loss"], te["acc"]
@@ -588,7 +715,8 @@ class Trainer:
         dataset = None
         if saved.points is not None:  # an `uploaded` run carries its points
             dataset = build_dataset(cfg.data, cfg.seed, saved.points)
-        trainer = cls(cfg, dataset=dataset, **kwargs)
+        # The saved weights replace whatever pre-training would give: skip it.
+        trainer = cls(cfg, dataset=dataset, pretrain=False, **kwargs)
         trainer.model.load_state_dict(saved.weights)
         trainer.history = History(**saved.history)
         trainer.step_count = saved.step
@@ -676,6 +804,18 @@ def _check_batch_size(cfg: Config, n_train: int) -> None:
                 f"training examples, and the training split has {n_train} ({source}): use "
                 "more data, or choose layer or group norm",
             )
+
+
+def _pretrain_generator(seed: int) -> torch.Generator:
+    """The pre-training batches' stream: a child of the batch-order stream (the run's own
+    batches stay those of a run without pre-training, so the variants compare fairly)."""
+    state = np.random.SeedSequence([seed, STREAMS["batches"], 1]).generate_state(2, np.uint32)
+    return torch.Generator().manual_seed(int(state[0]) << 31 | int(state[1]) >> 1)
+
+
+def _head_seed(seed: int) -> int:
+    """The seed of the new output layer drawn after pre-training (a child of the run's seed)."""
+    return int(np.random.SeedSequence([seed, STREAMS["init"], 1]).generate_state(1)[0]) >> 1
 
 
 def _to(split: Split, device: torch.device) -> Split:

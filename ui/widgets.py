@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.config import FEATURES
+from engine.config import DIGITS, FEATURES
 
 
 @dataclass(frozen=True)
@@ -43,9 +43,13 @@ BATCH_LADDER = (1.0, 2.0, 4.0, 8.0, 10.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0,
 CLIP_LADDER = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
 SAMPLES_LADDER = (50.0, 100.0, 200.0, 300.0, 500.0, 1000.0, 2000.0, 5000.0)
 
-FEATURE_LABELS = dict(
-    zip(FEATURES, ("x₁", "x₂", "x₁²", "x₂²", "x₁·x₂", "sin(x₁)", "sin(x₂)"), strict=True)
-)
+# What a multiselect shows for each option (ui/controls.py): the toy features' formulas, and
+# the MNIST digits of data.classes and train.pretrain_classes as text (an option's label must be
+# a string; an int is refused by the widget).
+FEATURE_LABELS: dict[str | int, str] = {
+    **dict(zip(FEATURES, ("x₁", "x₂", "x₁²", "x₂²", "x₁·x₂", "sin(x₁)", "sin(x₂)"), strict=True)),
+    **{digit: str(digit) for digit in DIGITS},
+}
 
 SPECS: dict[str, WidgetSpec] = {
     "seed": WidgetSpec("int", "Seed"),
@@ -59,6 +63,7 @@ SPECS: dict[str, WidgetSpec] = {
     "data.train_subset": WidgetSpec("int", "Training images used (0 = all)"),
     "data.val_fraction": WidgetSpec("slider", "Validation fraction", step=0.05, lo=0.05),
     "data.normalize": WidgetSpec("select", "Input scaling"),
+    "data.classes": WidgetSpec("multiselect", "Digits to learn"),
     "model.arch": WidgetSpec("select", "Architecture"),
     "model.hidden": WidgetSpec("widths", "Neurons per hidden layer"),
     "model.activation": WidgetSpec("select", "Activation"),
@@ -104,6 +109,13 @@ SPECS: dict[str, WidgetSpec] = {
     "train.augment_rotation": WidgetSpec("slider", "Random rotation (degrees)", step=1.0),
     "train.augment_scale": WidgetSpec("slider", "Random zoom (± fraction)", step=0.05),
     "train.augment_elastic": WidgetSpec("slider", "Elastic warp (pixels)", step=0.25),
+    "train.pretrain_epochs": WidgetSpec("int", "Pre-training epochs (0 = none)", hi=20),
+    "train.pretrain_classes": WidgetSpec("multiselect", "Digits to pre-train on"),
+    "train.pretrain_new_head": WidgetSpec("toggle", "New output layer after pre-training"),
+    "train.freeze": WidgetSpec("int", "Frozen hidden layers (0 = none)"),
+    "train.body_lr_scale": WidgetSpec(
+        "ladder", "Hidden layers' learning rate (x lr)", (0.01, 0.03, 0.1, 0.3, 1.0)
+    ),
 }
 
 

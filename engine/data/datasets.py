@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 DATASETS: Registry[Any] = Registry("dataset", "data.dataset")
 
 _POINTS = ("n_samples", "noise", "train_fraction", "features", "normalize")
-_IMAGES = ("train_subset", "val_fraction", "normalize")
+_IMAGES = ("train_subset", "val_fraction", "normalize", "classes")
 
 
 def _toy(name: str, gen: toy.Generator, label: str, help: str, n_classes: int = 2) -> None:
@@ -92,6 +92,7 @@ DATASETS.add(
     label="MNIST (5k, built in)",
     help="Handwritten digits 0-9: 5,000 training images that ship with the app, 10,000 to test.",
     params=_IMAGES,
+    train_images=5_000,  # for engine.budget's estimate of the pre-training steps
     task="classification",
     n_classes=10,
     images=True,
@@ -104,6 +105,7 @@ DATASETS.add(
     label="MNIST (60k, download)",
     help="All 60,000 MNIST training images; download them once (about 10 MB) before use.",
     params=_IMAGES,
+    train_images=60_000,
     task="classification",
     n_classes=10,
     images=True,
@@ -282,23 +284,46 @@ def _images(x: np.ndarray[Any, Any]) -> torch.Tensor:
     return torch.from_numpy(x.astype(np.float32)).unsqueeze(1)  # (N, 1, 28, 28), 0..255
 
 
+def _digits(y: np.ndarray[Any, Any], classes: tuple[int, ...]) -> np.ndarray[Any, Any]:
+    """Indices of the labels in `y` that are among `classes` (all of them when `classes` is
+    empty or has all ten digits)."""
+    if not classes or set(range(10)) <= set(classes):
+        return np.arange(len(y))
+    return np.flatnonzero(np.isin(y, np.asarray(classes)))
+
+
 def _build_images(cfg: DataConfig, arrays: mnist.MnistArrays) -> Dataset:
     """MNIST splits. Validation is the LAST round(val_fraction * N) training images, fixed, so
     that changing train_subset (a learning-curve experiment) never changes the yardstick; the
     training images are the first train_subset of the rest (the embedded subset is shuffled, so
-    any prefix is roughly class-balanced). The official test set stays the test set."""
+    any prefix is roughly class-balanced). The official test set stays the test set.
+    `data.classes` keeps only those digits in every split (labels stay the digits)."""
     n = len(arrays.train_y)
     n_val = round(cfg.val_fraction * n)
     remain = n - n_val
-    if cfg.train_subset > remain:
+    pool = _digits(arrays.train_y[:remain], cfg.classes)
+    if cfg.train_subset > len(pool):
+        which = f" of the digits {_listed(cfg.classes)}" if len(pool) < remain else ""
         raise ConfigError(
             "data.train_subset",
-            f"{cfg.train_subset} is too many: only {remain} training images remain after the "
-            f"validation split ({n} images, {n_val} held out); use at most {remain} (0 = all)",
+            f"{cfg.train_subset} is too many: only {len(pool)} training images{which} remain "
+            f"after the validation split ({n} images, {n_val} held out); use at most "
+            f"{len(pool)} (0 = all)",
         )
-    n_train = cfg.train_subset or remain
-    train_x = _images(arrays.train_x[:n_train])
-    shift, scale = _fit(train_x, cfg.normalize, images=True)
+    n_train = cfg.train_subset or len(pool)
+    if len(pool) < remain:  # some digits left out
+        train_idx = pool[:n_train]
+        val_idx = remain + _digits(arrays.train_y[remain:], cfg.classes)
+        test_idx = _digits(arrays.test_y, cfg.classes)
+        train_x, train_y = arrays.train_x[train_idx], arrays.train_y[train_idx]
+        val_x, val_y = arrays.train_x[val_idx], arrays.train_y[val_idx]
+        test_x, test_y = arrays.test_x[test_idx], arrays.test_y[test_idx]
+    else:  # slices, not index copies: the full set is 47 MB of pixels
+        train_x, train_y = arrays.train_x[:n_train], arrays.train_y[:n_train]
+        val_x, val_y = arrays.train_x[remain:], arrays.train_y[remain:]
+        test_x, test_y = arrays.test_x, arrays.test_y
+    train_t = _images(train_x)
+    shift, scale = _fit(train_t, cfg.normalize, images=True)
 
     def labels(y: np.ndarray[Any, Any]) -> torch.Tensor:
         return torch.from_numpy(y.astype(np.int64))  # (N,)
@@ -309,9 +334,9 @@ def _build_images(cfg: DataConfig, arrays: mnist.MnistArrays) -> Dataset:
     entry = DATASETS.get(cfg.dataset)
     return Dataset(
         name=cfg.dataset,
-        train=Split(_apply(train_x, shift, scale), labels(arrays.train_y[:n_train])),
-        val=split(arrays.train_x[remain:], arrays.train_y[remain:]),
-        test=split(arrays.test_x, arrays.test_y),
+        train=Split(_apply(train_t, shift, scale), labels(train_y)),
+        val=split(val_x, val_y),
+        test=split(test_x, test_y),
         task=entry.extra["task"],
         n_classes=entry.extra["n_classes"],
         input_shape=(1, 28, 28),
@@ -320,3 +345,22 @@ def _build_images(cfg: DataConfig, arrays: mnist.MnistArrays) -> Dataset:
         shift=shift,
         scale=scale,
     )
+
+
+def pretrain_split(cfg: DataConfig, classes: tuple[int, ...], data: Dataset) -> Split:
+    """The pre-training images: every image of the digits `classes` in the training pool (the
+    training images before data.train_subset and data.classes pick theirs; never the validation
+    images), scaled with `data`'s normalization so the network sees its inputs as the main
+    training will show them."""
+    entry = DATASETS.get(cfg.dataset)
+    if not entry.extra["images"]:
+        raise ConfigError("train.pretrain_epochs", "pre-training needs an MNIST dataset")
+    arrays = entry.build()
+    remain = len(arrays.train_y) - round(cfg.val_fraction * len(arrays.train_y))
+    idx = _digits(arrays.train_y[:remain], classes)
+    x = _apply(_images(arrays.train_x[idx]), data.shift, data.scale)
+    return Split(x, torch.from_numpy(arrays.train_y[idx].astype(np.int64)))
+
+
+def _listed(classes: tuple[int, ...]) -> str:
+    return ", ".join(str(c) for c in classes)
