@@ -247,9 +247,7 @@ def _render_field(pc: PageControls, path: str, values: dict[str, Any]) -> None:
         )
         value = tuple(chosen) if chosen else value  # at least one feature: keep the last set
         if not chosen:
-            st.caption(
-                ":orange[" + i18n.t("Choose at least one feature; the previous choice stays.") + "]"
-            )
+            st.caption(":orange[" + i18n.t("Choose at least one; the previous choice stays.") + "]")
     elif spec.kind == "ladder":
         is_int = info["type"] is int
         options = ladder_options(spec.ladder, value)
