@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from engine.config import DataConfig
 from engine.data import DataError, build_dataset, mnist
 from engine.data.idx import read_idx
 
@@ -247,10 +248,8 @@ def test_download_uses_the_environment_defaults(
     assert paths[mnist.TRAIN_IMAGES] == tmp_path / "env-cache" / "mnist" / mnist.TRAIN_IMAGES
     assert len(mnist.load_full().train_y) == N_FAKE
 
-    cfg = SimpleNamespace(
-        dataset="mnist_full", train_subset=0, val_fraction=0.1, normalize="minmax"
-    )
-    ds = build_dataset(cfg, seed=0)  # type: ignore[arg-type]
+    cfg = DataConfig(dataset="mnist_full", train_subset=0, val_fraction=0.1, normalize="minmax")
+    ds = build_dataset(cfg, seed=0)
     assert (len(ds.train.y), len(ds.val.y), len(ds.test.y)) == (270, 30, 10000)
     assert ds.train.x.shape == (270, 1, 28, 28) and float(ds.train.x.max()) <= 1.0
 
@@ -300,8 +299,8 @@ def test_after_a_failed_download_the_embedded_set_still_works(tmp_path: Path) ->
     with pytest.raises(DataError):
         mnist.download_full(tmp_path / "cache", f"http://127.0.0.1:{closed_port()}/")
     assert len(mnist.load_embedded().train_y) == 5000
-    cfg = SimpleNamespace(dataset="mnist", train_subset=0, val_fraction=0.1, normalize="standard")
-    ds = build_dataset(cfg, seed=0)  # type: ignore[arg-type]
+    cfg = DataConfig(dataset="mnist", train_subset=0, val_fraction=0.1, normalize="standard")
+    ds = build_dataset(cfg, seed=0)
     assert len(ds.train.y) == 4500
     with pytest.raises(DataError, match="python -m engine data mnist-full"):
         mnist.load_full(tmp_path / "cache")
