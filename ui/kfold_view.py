@@ -16,7 +16,7 @@ from engine.data import DataError
 from engine.kfold import MAX_K, MIN_K, KFold, KFoldResult
 from engine.registry import ConfigError
 from ui import i18n
-from ui.live import KICK_S, training_slot
+from ui.live import tick_while_busy, training_slot
 from ui.runstore import status_label
 from ui.state import skey
 from ui.text import plain
@@ -72,23 +72,7 @@ def start_controls(page: str, source: int, cfg: Config, points: Any = None) -> N
 def area(page: str) -> None:
     """Trains the session's cross-validation while it runs (a fragment that reruns itself
     every KICK_S), then shows its results."""
-    run: KFoldRun | None = st.session_state.get(run_key(page))
-    if run is None:
-        return
-    every = KICK_S if run.running else None
-
-    @st.fragment(run_every=every)
-    def tick() -> None:
-        r: KFoldRun | None = st.session_state.get(run_key(page))
-        if r is None:
-            return
-        if r.running:
-            one_slice(r)
-        draw(r)
-        if every is not None and not r.running:
-            st.rerun()  # the page's own run shows the results without the ticking fragment
-
-    tick()
+    tick_while_busy(run_key(page), lambda r: r.running, one_slice, draw)
 
 
 def one_slice(run: KFoldRun) -> None:

@@ -36,7 +36,7 @@ from engine.store import RunStore, StoreError
 from engine.trainer import Trainer
 from ui.state import skey
 
-KICK_S = 0.2  # the Search page's fragment interval while it searches (a trial a tick)
+KICK_S = 0.2  # a background job's fragment interval while it works (a trial, a slice a tick)
 # How long a training (a service turn, a Step, a search trial) waits for a training slot
 # before giving up and saying "queued". Slots free up every slice.
 QUEUE_WAIT_S = 3.0
@@ -349,3 +349,28 @@ def panels_area(
 
 def _nothing() -> None:
     """The ticker's trigger needs no callback: the fragment rerun it causes is the point."""
+
+
+def tick_while_busy(
+    key: str, busy: Callable[[Any], bool], work: Callable[[Any], None], draw: Callable[[Any], None]
+) -> None:
+    """The session's job under `key` (a search, a cross-validation): while `busy(job)`, a
+    fragment reruns itself every KICK_S, doing one `work(job)` unit and drawing; once it is
+    done, one page rerun shows the results without the ticking fragment."""
+    job = st.session_state.get(key)
+    if job is None:
+        return
+    every = KICK_S if busy(job) else None
+
+    @st.fragment(run_every=every)
+    def tick() -> None:
+        current = st.session_state.get(key)
+        if current is None:
+            return
+        if busy(current):
+            work(current)
+        draw(current)
+        if every is not None and not busy(current):
+            st.rerun()
+
+    tick()

@@ -31,7 +31,7 @@ from engine.search import (
 )
 from engine.store import RunStore, StoreError
 from ui import charts, i18n
-from ui.live import KICK_S, training_slot
+from ui.live import tick_while_busy, training_slot
 from ui.runstore import status_label
 from ui.state import skey
 from ui.text import plain
@@ -295,23 +295,7 @@ def keep(search: SearchRun, trial: optuna.Trial, trainer: Any) -> None:
 
 def search_area(key: str, draw: Any) -> None:
     """The fragment that runs a trial per tick while searching, then redraws."""
-    search: SearchRun | None = st.session_state.get(key)
-    if search is None:
-        return
-    every = KICK_S if search.searching else None
-
-    @st.fragment(run_every=every)
-    def tick() -> None:
-        s: SearchRun | None = st.session_state.get(key)
-        if s is None:
-            return
-        if s.searching:
-            one_trial(s)
-        draw(s)
-        if every is not None and not s.searching:
-            st.rerun()
-
-    tick()
+    tick_while_busy(key, lambda s: s.searching, one_trial, draw)
 
 
 def table(search: SearchRun) -> pd.DataFrame:
