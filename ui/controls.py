@@ -241,7 +241,7 @@ def _render_field(pc: PageControls, path: str, values: dict[str, Any]) -> None:
         chosen = st.multiselect(
             spec.label,
             options,
-            format_func=lambda v: FEATURE_LABELS.get(v, v),
+            format_func=lambda v: FEATURE_LABELS.get(v, str(v)),  # str: digits are ints
             key=key,
             help=info["help"],
         )

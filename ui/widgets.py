@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.config import DIGITS, FEATURES
+from engine.config import FEATURES
 
 
 @dataclass(frozen=True)
@@ -46,10 +46,9 @@ SAMPLES_LADDER = (50.0, 100.0, 200.0, 300.0, 500.0, 1000.0, 2000.0, 5000.0)
 # What a multiselect shows for each option (ui/controls.py): the toy features' formulas, and
 # the MNIST digits of data.classes and train.pretrain_classes as text (an option's label must be
 # a string; an int is refused by the widget).
-FEATURE_LABELS: dict[str | int, str] = {
-    **dict(zip(FEATURES, ("x₁", "x₂", "x₁²", "x₂²", "x₁·x₂", "sin(x₁)", "sin(x₂)"), strict=True)),
-    **{digit: str(digit) for digit in DIGITS},
-}
+FEATURE_LABELS: dict[str, str] = dict(
+    zip(FEATURES, ("x₁", "x₂", "x₁²", "x₂²", "x₁·x₂", "sin(x₁)", "sin(x₂)"), strict=True)
+)
 
 SPECS: dict[str, WidgetSpec] = {
     "seed": WidgetSpec("int", "Seed"),
