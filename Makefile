@@ -32,8 +32,8 @@ test: venv
 	# baselines), with the browser walk in Chinese (it reads text and times nothing); then
 	# the other browser tests alone, as they time a live view and eight sessions.
 	$(BIN)/python -m pytest -q -n auto --dist loadfile tests \
-		--ignore-glob='tests/e2e/test_[!c]*' --ignore=tests/e2e/test_class_proxy.py
-	$(BIN)/python -m pytest -q tests/e2e --ignore=tests/e2e/test_chinese_browser.py
+		--ignore-glob='tests/e2e/test_[!c]*' --ignore=tests/e2e/test_class_proxy.py --durations=20
+	$(BIN)/python -m pytest -q tests/e2e --ignore=tests/e2e/test_chinese_browser.py --durations=20
 
 bench: venv
 	$(BIN)/python -m bench.bench_trainer

@@ -296,7 +296,11 @@ def test_a_full_server_shows_queued_and_trains_when_a_slot_frees(at: AppTest) ->
 def test_the_step_cap_pauses_with_a_reason(at: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ui.live, "MAX_STEPS", 50)
     play(at)
-    at.run()
+    # a tick trains for a time budget, so a loaded machine needs more than one to reach 50
+    for _ in range(50):
+        at.run()
+        if not run_of(at, PAGE).playing:
+            break
     run = run_of(at, PAGE)
     assert not run.playing and run.trainer.step_count >= 50
     assert any("cap of 50 steps" in shown(i) for i in at.info)
