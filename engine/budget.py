@@ -31,7 +31,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from engine.registry import ConfigError, registry_for
+from engine.registry import GATES, RECURRENT, ConfigError, registry_for
 
 if TYPE_CHECKING:
     from engine.config import Config
@@ -48,6 +48,8 @@ __all__ = [
 ]
 
 MAX_HIDDEN_LAYERS = 32
+MAX_SEQ_LEN = 200  # steps of a sequence: a recurrent network loops over them in Python
+SEQUENCE_FEATURES = 2  # the adding problem's value and marker
 DEFAULT_RUN_MB = 256.0
 DEFAULT_PARAMS = 4_000_000
 EVAL_CHUNK = 4096  # examples per evaluation forward pass, at most
@@ -134,6 +136,8 @@ def _inputs(cfg: Config) -> tuple[tuple[int, ...], int, int]:
     n_out = MAX_CLASSES if extra.get("uploaded") else extra["n_classes"]
     if extra.get("images"):
         return IMAGE_SHAPE, n_out, 0
+    if extra.get("sequence"):
+        return (cfg.data.seq_len, SEQUENCE_FEATURES), n_out, cfg.data.n_samples
     n_in = cfg.data.input_dim if not extra.get("points2d") else len(cfg.data.features)
     points = 0 if extra.get("uploaded") else cfg.data.n_samples  # uploads are capped by size
     return (n_in,), n_out, points
@@ -146,7 +150,18 @@ def footprint(cfg: Config) -> Footprint:
     maxout = registry_for("model.activation").get(m.activation).extra.get("maxout")
     pieces = m.maxout_pieces if maxout else 1
     params = units = widest = 0
-    if m.arch == "mlp":
+    if m.arch in RECURRENT:
+        steps, width_in = shape
+        for width in m.hidden:
+            gates = GATES[m.arch]
+            params += (width_in + width + 1) * gates * width
+            # kept per step for backward: the gates' pre-activations and outputs, c and h
+            layer = steps * width * (2 * gates + 2)
+            units += layer
+            widest = max(widest, layer)
+            width_in = width
+        params += (width_in + 1) * n_out
+    elif m.arch == "mlp":
         width_in = math.prod(shape)
         for width in m.hidden:
             params += (width_in + 1) * width * pieces + 2 * width * pieces  # layer + norm

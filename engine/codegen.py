@@ -43,6 +43,7 @@ from engine.layers.dropout import (
 )
 from engine.layers.maxout import Maxout
 from engine.models import Block, Network, Residual, build_model
+from engine.recurrent import LastStep, RecurrentBlock
 
 if TYPE_CHECKING:
     from engine.store import RunRecord
@@ -130,6 +131,8 @@ def _module_code(mod: nn.Module) -> str:
         if mod.dim != 1:
             raise ExportError(f"Maxout over dim {mod.dim} is not exported (the models use 1)")
         return f"Maxout({mod.pieces})"
+    if isinstance(mod, LastStep):
+        return "LastStep()"
     if isinstance(mod, nn.Sequential):
         items = [_module_code(m) if not isinstance(m, TRAIN_ONLY) else "nn.Identity()" for m in mod]
         return "nn.Sequential(" + ", ".join(items) + ")"
@@ -190,6 +193,9 @@ def _blocks_code(net: Network) -> list[str]:
             lines.append(_call("Residual", args, indent))
         elif isinstance(b, Block):
             lines.append(_block_code(b, indent))
+        elif isinstance(b, RecurrentBlock):
+            bias = b.layer.bias is not None
+            lines.append(f'Recurrent("{b.cell}", {b.n_in}, {b.units}, bias={bias}, relu={b.relu})')
         else:
             raise ExportError(f"cannot write hidden block {type(b).__name__} as plain PyTorch")
     return lines
@@ -256,7 +262,7 @@ def _preprocess_code(record: RunRecord, cfg: Config, tr: Translate = _english) -
         return (
             _comment(_safe(about.format(normalize=normalize))) + f"{scaling}\n\n"
             "def preprocess(x: torch.Tensor) -> torch.Tensor:\n"
-            f'    """Inputs (n, {shape[0]}) -> network inputs."""\n'
+            f'    """Inputs (n, {", ".join(str(s) for s in shape)}) -> network inputs."""\n'
             "    return (x.float() - SHIFT) / SCALE\n"
         )
     feats = ", ".join(FEATURE_CODE[n] for n in names)
@@ -345,6 +351,50 @@ class Maxout(nn.Module):
         return x.unflatten(1, (x.shape[1] // self.pieces, self.pieces)).amax(dim=2)
 '''
 
+_RECURRENT_CLASS = '''\
+class Recurrent(nn.Module):
+    """One recurrent layer (rnn, lstm or gru) over whole sequences: (n, steps, inputs) -> its
+    hidden states (n, steps, units). One linear layer over [x_t, h_(t-1)] holds every gate,
+    stacked as torch orders them (LSTM: input, forget, cell, output; GRU: reset, update, new)."""
+
+    def __init__(self, cell, n_in, units, bias=True, relu=False):
+        super().__init__()
+        gates = {"rnn": 1, "lstm": 4, "gru": 3}[cell]
+        self.cell, self.n_in, self.units, self.relu = cell, n_in, units, relu
+        self.layer = nn.Linear(n_in + units, gates * units, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w, n = self.layer.weight, self.units
+        zx = nn.functional.linear(x, w[:, : self.n_in], self.layer.bias)  # every step at once
+        w_hh = w[:, self.n_in :].t()
+        h = x.new_zeros(x.shape[0], n)
+        c = torch.zeros_like(h)
+        states = []
+        for t in range(x.shape[1]):
+            if self.cell == "gru":
+                hh = h @ w_hh
+                r, u = torch.sigmoid(zx[:, t, : 2 * n] + hh[:, : 2 * n]).chunk(2, dim=1)
+                cand = torch.tanh(zx[:, t, 2 * n :] + r * hh[:, 2 * n :])
+                h = cand + u * (h - cand)
+            else:
+                z = zx[:, t] + h @ w_hh
+                if self.cell == "rnn":
+                    h = torch.relu(z) if self.relu else torch.tanh(z)
+                else:
+                    i, f, g, o = z.chunk(4, dim=1)
+                    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+                    h = torch.sigmoid(o) * torch.tanh(c)
+            states.append(h)
+        return torch.stack(states, dim=1)
+
+
+class LastStep(nn.Module):
+    """(n, steps, units) -> (n, units): the last hidden state, which the head reads."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, -1]
+'''
+
 _NETWORK_CLASS = '''\
 class Network(nn.Module):
     """stem -> hidden blocks -> head."""
@@ -413,7 +463,7 @@ def _shape(record: RunRecord) -> list[int]:
 def _describe(net: Network, record: RunRecord, cfg: Config) -> str:
     m = cfg.model
     shape = "x".join(str(s) for s in _shape(record))
-    kind = "conv blocks" if m.arch == "cnn" else "hidden layers"
+    kind = {"cnn": "conv blocks", "mlp": "hidden layers"}.get(m.arch, f"{m.arch} layers")
     return (
         f"{shape} inputs -> {kind} {', '.join(str(w) for w in m.hidden)} ({m.activation}"
         f"{'' if m.norm == 'none' else f', {m.norm} norm'}"
@@ -441,6 +491,8 @@ def pytorch_script(record: RunRecord, tr: Translate = _english) -> str:
         classes.append(_RESIDUAL_CLASS)
     if any(isinstance(m, Maxout) for m in net.modules()):
         classes.append(_MAXOUT_CLASS)
+    if any(isinstance(b, RecurrentBlock) for b in net.blocks):
+        classes.append(_RECURRENT_CLASS)
     classes.append(_NETWORK_CLASS)
     notes = "".join(
         f"\n\n    {textwrap.fill(_safe(n), 88, subsequent_indent='    ')}" for n in _notes(cfg, tr)

@@ -22,7 +22,7 @@ from functools import cache
 from typing import Any
 
 from engine import budget
-from engine.budget import MAX_HIDDEN_LAYERS
+from engine.budget import MAX_HIDDEN_LAYERS, MAX_SEQ_LEN
 from engine.registry import ConfigError, Registry, by_field, registry_for
 from engine.rules import ARCHS, AUGMENT_FIELDS, augment_refusal, why_not
 from engine.textfiles import decode_json, one_line, shown, too_long
@@ -104,7 +104,12 @@ class DataConfig(_Section):
 
     _path = "data"
     dataset: str = _f("circle", "Which dataset to train on.", registry=True)
-    n_samples: int = _f(500, "Points generated for a toy 2-D dataset.", lo=10, hi=100_000)
+    n_samples: int = _f(
+        500,
+        "Points generated for a toy 2-D dataset, or sequences for a sequence task.",
+        lo=10,
+        hi=100_000,
+    )
     noise: float = _f(
         0.1, "Toy data noise, as a fraction of the data scale (0 = clean).", lo=0.0, hi=1.0
     )
@@ -119,6 +124,13 @@ class DataConfig(_Section):
     )
     input_dim: int = _f(
         100, "normal_noise: dimension of the standard-normal inputs.", lo=1, hi=10_000
+    )
+    seq_len: int = _f(
+        50,
+        "Sequence tasks (the adding problem): steps in each sequence, so how far back the "
+        "network must remember.",
+        lo=2,
+        hi=MAX_SEQ_LEN,
     )
     train_subset: int = _f(
         0, "Use only the first N training images (0 = all of them).", lo=0, hi=60_000
@@ -160,9 +172,18 @@ class ModelConfig(_Section):
     """The network: architecture and the components of each hidden block."""
 
     _path = "model"
-    arch: str = _f("mlp", "mlp (fully connected) or cnn (conv blocks).", choices=ARCHS)
+    arch: str = _f(
+        "mlp",
+        "mlp (fully connected), cnn (conv blocks), or a recurrent network for sequences: rnn "
+        "(vanilla), lstm or gru.",
+        choices=ARCHS,
+    )
     hidden: tuple[int, ...] = _f(
-        (8, 8), "Widths of the hidden layers (MLP) or channels per conv block (CNN).", lo=1, hi=4096
+        (8, 8),
+        "Widths of the hidden layers (MLP), channels per conv block (CNN) or units of each "
+        "stacked recurrent layer (RNN, LSTM, GRU).",
+        lo=1,
+        hi=4096,
     )
     activation: str = _f("tanh", "Non-linearity after each hidden layer.", registry=True)
     init: str = _f("xavier_uniform", "How weights are drawn at the start.", registry=True)
@@ -195,6 +216,20 @@ class ModelConfig(_Section):
         "dense",
         "CNN: dense (flatten + linear) or gap (1x1 conv to classes + global average pooling).",
         choices=("dense", "gap"),
+    )
+    recurrent_init: str = _f(
+        "same",
+        "RNN, LSTM, GRU: the recurrent weights W_hh start as model.init draws them (same), as "
+        "the identity matrix (identity; with ReLU, the IRNN of Le et al. 2015) or as a random "
+        "orthogonal matrix (orthogonal), one per gate.",
+        choices=("same", "identity", "orthogonal"),
+    )
+    forget_bias: float = _f(
+        1.0,
+        "LSTM: starting bias of the forget gate; 1 keeps the cell's memory open at the start "
+        "(Gers et al. 2000, Jozefowicz et al. 2015).",
+        lo=-10,
+        hi=10,
     )
 
     def _check(self) -> None:
@@ -286,6 +321,14 @@ class TrainConfig(_Section):
     )
     grad_clip: float = _f(
         0.0, "Clip the global gradient norm to this (0 = off).", lo=0, hi=1e6, live=True
+    )
+    bptt: int = _f(
+        0,
+        "RNN, LSTM, GRU: truncated backpropagation through time: gradients flow back at most "
+        "this many steps from the answer (0 = through the whole sequence).",
+        lo=0,
+        hi=MAX_SEQ_LEN,
+        live=True,
     )
     max_norm: float = _f(
         0.0,
@@ -781,7 +824,7 @@ def _check_combinations(cfg: Config) -> None:
             f"{len(m.hidden)} pooled conv blocks shrink a 28x28 image below 1 pixel; use at most 4 "
             "blocks or model.pool none",
         )
-    if m.residual and m.arch == "cnn":
+    if m.residual and m.arch != "mlp":
         raise ConfigError("model.residual", "residual connections are offered for the MLP only")
     for path, registry in registries().items():
         entry = registry.get(cfg.get(path))

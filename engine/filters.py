@@ -16,6 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from engine.models import Block, Network, Residual, unchanged
+from engine.recurrent import RecurrentBlock
 
 Array = np.ndarray[Any, Any]
 MAX_MAPS = 16  # channels kept per layer: what a page can show of one digit at a glance
@@ -41,11 +42,15 @@ class Stage:
 def is_cnn(model: nn.Module) -> bool:
     """Whether the network has conv blocks (the views here need them)."""
     return isinstance(model, Network) and any(
-        isinstance(_inner(b).layer, nn.Conv2d) for b in model.hidden_blocks()
+        not isinstance(b, RecurrentBlock) and isinstance(_inner(b).layer, nn.Conv2d)
+        for b in model.hidden_blocks()
     )
 
 
-def _inner(block: Block | Residual) -> Block:
+def _inner(block: Block | Residual | RecurrentBlock) -> Block:
+    """The conv block itself (inside its residual wrapper); a recurrent layer is none."""
+    if isinstance(block, RecurrentBlock):
+        raise ValueError("a recurrent layer has no convolution")
     return block.block if isinstance(block, Residual) else block
 
 

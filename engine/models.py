@@ -1,4 +1,5 @@
-"""The networks: an MLP (optionally residual) and a small CNN, built from a ModelConfig.
+"""The networks: an MLP (optionally residual), a small CNN and recurrent networks
+(engine/recurrent.py), built from a ModelConfig.
 
 Both are a `Network`: an input stem, a list of hidden `Block`s and an output head. A Block is
 layer -> [norm] -> activation -> [norm] -> dropout -> [pool]; the probes hook each block's
@@ -20,6 +21,7 @@ from engine.config import ModelConfig
 from engine.initializers import init_weight
 from engine.layers.dropout import DropConnectConv2d, DropConnectLinear
 from engine.norms import NORMS
+from engine.recurrent import RECURRENT, RecurrentBlock, init_recurrent, recurrent_layers
 from engine.regularizers import DROPOUTS
 from engine.seeding import generator
 
@@ -93,7 +95,7 @@ class Network(nn.Module):
     def __init__(
         self,
         stem: nn.Sequential,
-        blocks: list[Block | Residual],
+        blocks: list[Block | Residual] | list[RecurrentBlock],
         head: nn.Module,
         dropout_generator: torch.Generator,
     ) -> None:
@@ -127,7 +129,7 @@ class Network(nn.Module):
         head = [m for m in self.head.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
         return [*layers, ("output", head[-1])]
 
-    def hidden_blocks(self) -> list[Block | Residual]:
+    def hidden_blocks(self) -> list[Block | Residual | RecurrentBlock]:
         """The hidden blocks, input to output (what `blocks` holds, typed)."""
         return list(self.blocks)  # type: ignore[arg-type]  # a ModuleList iterates as Module
 
@@ -233,33 +235,44 @@ def build_model(
         stem_parts.append(DROPOUTS.get(m.dropout).build(m, drop_gen))
     # torch's own default init (used by `torch_default`) draws from the global RNG: fork and seed
     # it so that construction is reproducible without disturbing the caller's RNG state.
+    blocks: list[Block | Residual] | list[RecurrentBlock]
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(generator(seed, "init").initial_seed())
         if m.arch == "mlp":
             stem_parts.append(nn.Flatten())
             blocks, head = _mlp(m, math.prod(input_shape), n_outputs, drop_gen)
+        elif m.arch in RECURRENT:
+            act = ACTIVATIONS.get(m.activation)
+            blocks, head = recurrent_layers(
+                m.arch, m, input_shape, n_outputs, activation=lambda: act.build(m)
+            )
         else:
             if len(input_shape) != 3:
                 raise ValueError(f"cnn needs (channels, h, w) inputs, got shape {input_shape}")
             blocks, head = _cnn(m, input_shape, n_outputs, drop_gen)
     net = Network(nn.Sequential(*stem_parts), blocks, head, drop_gen)
-    _initialize(net, m, seed)
+    g = _initialize(net, m, seed)
+    recurrent = [b for b in blocks if isinstance(b, RecurrentBlock)]
+    if recurrent:  # continues the init stream, so W_hh draws differ from the other weights'
+        init_recurrent(recurrent, m, g)
     if NORMS.get(m.norm).extra.get("reparam"):
         for _, layer in net.weight_layers()[:-1]:
             parametrizations.weight_norm(layer)
     return net.to(device)
 
 
-def _initialize(net: Network, m: ModelConfig, seed: int) -> None:
-    """Apply the chosen initializer to every Linear/Conv weight; zero the biases."""
-    if m.init == "torch_default":
-        return
+def _initialize(net: Network, m: ModelConfig, seed: int) -> torch.Generator:
+    """Apply the chosen initializer to every Linear/Conv weight; zero the biases. Returns the
+    init stream where it stopped."""
     g = generator(seed, "init")
+    if m.init == "torch_default":
+        return g
     for module in net.modules():
         if isinstance(module, (nn.Linear, nn.Conv2d)):
             init_weight(m.init, module.weight, m.init_std, g)
             if module.bias is not None:
                 nn.init.zeros_(module.bias)
+    return g
 
 
 @contextmanager

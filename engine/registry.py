@@ -22,7 +22,9 @@ from typing import Any, Generic, TypeVar
 # The type of an entry's `build`: one signature per registry (see each module).
 T = TypeVar("T", bound=Callable[..., Any])
 
-ARCHS = ("mlp", "cnn")
+ARCHS = ("mlp", "cnn")  # the feed-forward networks: what a component applies to by default
+RECURRENT = ("rnn", "lstm", "gru")  # the recurrent networks (engine/recurrent.py)
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # a recurrent cell's stacked pre-activations per unit
 # Field path -> registry, in the order their modules were imported (engine/__init__.py).
 _BY_FIELD: dict[str, Registry[Any]] = {}
 

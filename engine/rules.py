@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.registry import by_field, registry_for
+from engine.registry import RECURRENT, by_field, registry_for
 
 
 def why_not(path: str, name: str, *, arch: str, dataset: str) -> str | None:
@@ -24,13 +24,21 @@ def why_not(path: str, name: str, *, arch: str, dataset: str) -> str | None:
     if path == "model.arch":
         if name == "cnn" and not data["images"]:
             return f"cnn needs image data ({_image_sets()}); {dataset} is not"
+        if name in RECURRENT and not data.get("sequence"):
+            return f"{name} reads sequences ({_sequence_sets()}); {dataset} is not one"
+        if data.get("sequence") and name not in (*RECURRENT, "mlp"):
+            return f"{dataset} is a set of sequences: use rnn, lstm or gru (or mlp)"
         return None
     try:
         registry = registry_for(path)
     except LookupError:  # a fixed list of choices (data.normalize, model.pool, ...)
         return None
     entry = registry.get(name)
-    if arch not in entry.applies_to:
+    if arch in RECURRENT:
+        reason = _recurrent_refusal(path, name, arch)
+        if reason is not None:
+            return reason
+    elif arch not in entry.applies_to:
         return (
             f"{entry.label} works with {' / '.join(entry.applies_to)} models, not {arch}: "
             f"{entry.help}"
@@ -70,7 +78,23 @@ def uses(switch: str, choice: Any, path: str) -> bool:
     return path.partition(".")[2] in registry.get(choice).params
 
 
-ARCHS = ("mlp", "cnn")  # model.arch's choices
+ARCHS = ("mlp", "cnn", *RECURRENT)  # model.arch's choices
+# What a recurrent cell can be built with (engine/recurrent.py): the vanilla RNN's h_t is
+# tanh or ReLU of its input; the LSTM and GRU have their own tanh and sigmoid gates.
+RECURRENT_ACTIVATIONS = {"rnn": ("tanh", "relu"), "lstm": ("tanh",), "gru": ("tanh",)}
+
+
+def _recurrent_refusal(path: str, name: str, arch: str) -> str | None:
+    """Why choice `name` of `path` does not fit a recurrent network (no norm or dropout layers
+    in the cell here; its own activations), or None: the other registries (initializers,
+    optimizers, schedules, losses) work with any network."""
+    if path == "model.activation" and name not in RECURRENT_ACTIVATIONS[arch]:
+        allowed = " or ".join(RECURRENT_ACTIVATIONS[arch])
+        return f"a{'n' if arch[0] in 'lr' else ''} {arch} cell uses {allowed}, not {name}"
+    if path in ("model.norm", "model.dropout") and name != "none":
+        return f"the {arch} cells here have no {path.split('.')[1]} layers: choose none"
+    return None
+
 
 # The knobs of data augmentation (engine/data/augment.py): each one moves an image's pixels.
 AUGMENT_FIELDS = (
@@ -107,6 +131,11 @@ def works_with(path: str, name: str) -> list[str]:
             for d in datasets
         )
     ]
+
+
+def _sequence_sets() -> str:
+    """The datasets of sequences, for messages."""
+    return ", ".join(e.name for e in registry_for("data.dataset") if e.extra.get("sequence"))
 
 
 def _image_sets() -> str:

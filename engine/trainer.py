@@ -35,6 +35,7 @@ from engine.manual_backward import ManualMLPStep
 from engine.models import Network, build_model
 from engine.optimizers import build_optimizer, lean_step, transfer_groups
 from engine.probes import Probes
+from engine.recurrent import RecurrentBlock
 from engine.registry import ConfigError
 from engine.schedules import build_schedule, resume_schedule
 from engine.seeding import STREAMS, generator
@@ -113,6 +114,7 @@ class Trainer:
         # Evaluation chunks sized to the network's widest layer (engine.budget): 4096 examples
         # for a small MLP, a few hundred for a CNN, so evaluating never spikes the memory.
         self.model.eval_chunk = budget.footprint(cfg).eval_chunk()
+        self._set_bptt()
         self.loss_fn = LOSSES.get(t.loss).build(data.n_classes)
         # Transfer learning: pre-train (one row per epoch in pretrain_log), then freeze the
         # leading hidden layers and give the body its own learning rate (lr x body_lr_scale).
@@ -374,6 +376,7 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group.update({k: v for k, v in fresh.items() if k not in ("params", "initial_lr")})
         self.cfg = cfg
+        self._set_bptt()
         self._resume_schedule()
         self.total_steps = cfg.train.steps or cfg.train.epochs * self.steps_per_epoch
         self.eval_every = cfg.train.eval_every or self.steps_per_epoch
@@ -384,6 +387,12 @@ class Trainer:
                 self.evaluate()  # a run always ends with the metrics of its last step
             self.status = ("running" if self.step_count else "ready") if more else "finished"
             self.message = "" if more else f"finished {self.step_count} steps"
+
+    def _set_bptt(self) -> None:
+        """Tell the recurrent layers how far back gradients may flow (train.bptt)."""
+        for block in self.model.hidden_blocks():
+            if isinstance(block, RecurrentBlock):
+                block.bptt = self.cfg.train.bptt
 
     def _resume_schedule(self) -> None:
         """A new learning-rate schedule of the config, at the current step (the optimizer's

@@ -177,6 +177,7 @@ def summary_table(
     # The test set, where there is one besides the validation set: scored once a run ends, it
     # is the honest yardstick when the runs' best epochs were picked on validation.
     has_test = held_out == "validation" and any(t.test_split is not None for t in run.trainers)
+    classifying = any(t.task == "classification" for t in run.trainers)
     rows: list[dict[str, Any]] = []
     for label, t in zip(run.labels, run.trainers, strict=True):
         last = t.history.evals[-1] if t.history.evals else {}
@@ -184,18 +185,18 @@ def summary_table(
         gap = train_acc - val_acc if train_acc is not None and val_acc is not None else None
         # English keeps the engine's status word itself ("early_stopped"), as it always has
         status = t.status if lang == i18n.DEFAULT else tr(STATUS_WORDS.get(t.status, t.status))
-        rows.append(
-            {
-                tr("run"): tr(label),
-                tr("epoch"): f"{t.epoch:.1f}",
-                tr("status"): status,
-                tr("training loss"): number(last.get("train_loss")),
-                tr(held_loss): number(last.get("val_loss")),
-                tr("training accuracy"): percent(train_acc),
-                tr(held_acc): percent(val_acc),
-                tr("gap"): "" if gap is None else points.format(gap=f"{gap * 100:+.1f}"),
-            }
-        )
+        row = {
+            tr("run"): tr(label),
+            tr("epoch"): f"{t.epoch:.1f}",
+            tr("status"): status,
+            tr("training loss"): number(last.get("train_loss")),
+            tr(held_loss): number(last.get("val_loss")),
+        }
+        if classifying:  # regression runs (the adding problem) have no accuracy to show
+            row[tr("training accuracy")] = percent(train_acc)
+            row[tr(held_acc)] = percent(val_acc)
+            row[tr("gap")] = "" if gap is None else points.format(gap=f"{gap * 100:+.1f}")
+        rows.append(row)
         if has_test:
             ended = t.status in ("finished", "early_stopped")
             rows[-1][tr("test accuracy")] = percent(t.test_metrics()["acc"]) if ended else ""

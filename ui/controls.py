@@ -100,7 +100,18 @@ def options_for(
 
 
 CHOICE_LABELS = {
-    "model.arch": {"mlp": "MLP (fully connected)", "cnn": "CNN (convolutional)"},
+    "model.arch": {
+        "mlp": "MLP (fully connected)",
+        "cnn": "CNN (convolutional)",
+        "rnn": "RNN (vanilla recurrent)",
+        "lstm": "LSTM (long short-term memory)",
+        "gru": "GRU (gated recurrent unit)",
+    },
+    "model.recurrent_init": {
+        "same": "as the other weights (model.init)",
+        "identity": "identity matrix",
+        "orthogonal": "random orthogonal matrix",
+    },
     "model.pool": {"max": "Max pooling", "avg": "Average pooling", "none": "No pooling"},
     "model.head": {"dense": "Flatten + dense", "gap": "Global average pooling"},
     "model.norm_position": {"before": "before the activation", "after": "after the activation"},

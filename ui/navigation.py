@@ -88,6 +88,16 @@ LAB_REGULARIZATION = PageEntry(
     "variants, and early stopping against the same baseline.",
 )
 
+LAB_SEQUENCES = PageEntry(
+    "lab_seq",
+    "app_pages/lab_sequences.py",
+    "Sequences",
+    ":material/timeline:",
+    "Labs",
+    "Vanilla RNN, LSTM and GRU on the adding problem: how far back each remembers, the "
+    "gradient through time step by step, the LSTM's gates, truncated BPTT and clipping.",
+)
+
 RUNS = PageEntry(
     "runs",
     "app_pages/runs.py",
@@ -147,6 +157,7 @@ PAGES = (
     LAB_OPTIMIZERS,
     LAB_NORMALIZATION,
     LAB_REGULARIZATION,
+    LAB_SEQUENCES,
     RUNS,
     COMPARE,
     SEARCH,

@@ -112,6 +112,10 @@ SPECS: dict[str, WidgetSpec] = {
     "train.pretrain_classes": WidgetSpec("multiselect", "Digits to pre-train on"),
     "train.pretrain_new_head": WidgetSpec("toggle", "New output layer after pre-training"),
     "train.freeze": WidgetSpec("int", "Frozen hidden layers (0 = none)"),
+    "train.bptt": WidgetSpec("int", "Truncated BPTT: steps back (0 = all)"),
+    "data.seq_len": WidgetSpec("int", "Sequence length (steps)"),
+    "model.recurrent_init": WidgetSpec("select", "Recurrent weights start as"),
+    "model.forget_bias": WidgetSpec("number", "LSTM forget-gate bias"),
     "train.body_lr_scale": WidgetSpec(
         "ladder", "Hidden layers' learning rate (x lr)", (0.01, 0.03, 0.1, 0.3, 1.0)
     ),

@@ -2,7 +2,8 @@
 
 Entry extras (read by engine/config.py and the UI): `task` ("classification" | "regression"),
 `n_classes` (1 for regression), `images` (MNIST-like (1, 28, 28) inputs), `toy` (generated
-points), `points2d` (raw 2-D points that go through `data.features`; False for normal_noise).
+points), `points2d` (raw 2-D points that go through `data.features`; False for normal_noise),
+`sequence` (inputs (steps, features) for the recurrent networks; `data.seq_len` steps).
 `params` names the DataConfig fields the dataset reads, so the UI shows only those controls.
 A toy entry's `build` is its generator `(n, noise, rng) -> (X, y)`; an MNIST entry's is its
 loader `() -> MnistArrays`.
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import torch
 
-from engine.data import mnist, toy
+from engine.data import mnist, sequences, toy
 from engine.data.errors import DataError
 from engine.registry import ConfigError, Registry
 from engine.seeding import STREAMS
@@ -72,6 +73,19 @@ DATASETS.add(
     images=False,
     toy=True,
     points2d=False,
+)
+DATASETS.add(
+    "adding",
+    sequences.adding,
+    label="Adding problem (sequences)",
+    help="Random values, two of them marked: predict the sum of the two marked values.",
+    params=("n_samples", "seq_len", "train_fraction"),
+    task="regression",
+    n_classes=1,
+    images=False,
+    toy=False,
+    points2d=False,
+    sequence=True,
 )
 DATASETS.add(
     "uploaded",
@@ -199,6 +213,8 @@ def build_dataset(cfg: DataConfig, seed: int, points: Points | None = None) -> D
         data = _build_points(cfg, xy, y, "classification", points.n_classes)
         return replace(data, class_names=tuple(points.class_names))
     rng = data_rng(seed)
+    if entry.extra.get("sequence"):
+        return _build_sequences(cfg, *entry.build(cfg.n_samples, cfg.seq_len, rng))
     if entry.extra["points2d"]:
         xy, y = entry.build(cfg.n_samples, cfg.noise, rng)  # (n, 2), (n,)
     else:
@@ -277,6 +293,29 @@ def _build_points(
         scale=scale,
         train_xy=xy[:n_train] if keep_xy else None,
         val_xy=xy[n_train:] if keep_xy else None,
+    )
+
+
+def _build_sequences(cfg: DataConfig, x: np.ndarray[Any, Any], y: np.ndarray[Any, Any]) -> Dataset:
+    """Sequences (n, steps, features) -> the first train_fraction for training, the rest for
+    validation. Not rescaled: the values already lie in [0, 1) and the markers are 0 or 1
+    (data.normalize does not apply)."""
+    n_train = min(max(round(cfg.train_fraction * len(y)), 1), len(y) - 1)
+    xt = torch.from_numpy(x).float()  # (n, steps, features)
+    t = torch.from_numpy(y).float().unsqueeze(1)  # (n, 1)
+    entry = DATASETS.get(cfg.dataset)
+    return Dataset(
+        name=cfg.dataset,
+        train=Split(xt[:n_train], t[:n_train]),
+        val=Split(xt[n_train:], t[n_train:]),
+        test=None,
+        task=entry.extra["task"],
+        n_classes=entry.extra["n_classes"],
+        input_shape=tuple(xt.shape[1:]),
+        feature_names=("value", "marker"),
+        normalize="none",
+        shift=torch.zeros(()),
+        scale=torch.ones(()),
     )
 
 

@@ -50,6 +50,7 @@ LAB_FOLDERS = {
     "lab_normalization": [("experiment", "labs/normalization")],
     "lab_regularization": [("experiment", "labs/regularization")],
     "lab_optimizers": [("experiment", "labs/optimizers"), ("surface", "labs/surfaces")],
+    "lab_sequences": [("experiment", "labs/sequences")],
 }
 
 

@@ -19,7 +19,7 @@ from engine.registry import ConfigError, Entry
 
 ALL = [
     "circle", "xor", "gauss", "spiral", "moons", "checkerboard", "spiral3",
-    "reg_plane", "reg_gauss", "normal_noise", "uploaded", "mnist", "mnist_full",
+    "reg_plane", "reg_gauss", "normal_noise", "adding", "uploaded", "mnist", "mnist_full",
 ]  # fmt: skip
 # Generated sets; `uploaded` is built from the user's points (tested below).
 TOY = [e.name for e in DATASETS if e.extra["toy"] and not e.extra.get("uploaded")]
@@ -55,8 +55,12 @@ def test_entry_metadata(entry: Entry[Any]) -> None:
     assert x["task"] in ("classification", "regression")
     assert isinstance(x["n_classes"], int) and (x["n_classes"] == 1) == (x["task"] == "regression")
     assert all(isinstance(x[k], bool) for k in ("images", "toy", "points2d"))
-    assert x["toy"] != x["images"] and not (x["points2d"] and not x["toy"])
-    assert set(entry.params) <= DATA_FIELDS and "normalize" in entry.params
+    # each set is one kind: generated points, images or sequences
+    assert x["toy"] + x["images"] + x.get("sequence", False) == 1
+    assert not (x["points2d"] and not x["toy"])
+    assert set(entry.params) <= DATA_FIELDS
+    # sequences come in [0, 1) already (their builder does not rescale them)
+    assert ("normalize" in entry.params) != bool(x.get("sequence"))
     DataConfig(dataset=entry.name)  # the config accepts it
 
 
@@ -74,7 +78,7 @@ def test_every_dataset_builds_with_consistent_fields(name: str) -> None:
         else:
             assert split.y.dtype == torch.int64 and split.y.ndim == 1
             assert int(split.y.min()) >= 0 and int(split.y.max()) < ds.n_classes
-    assert (ds.test is None) == entry.extra["toy"]
+    assert (ds.test is None) == (not entry.extra["images"])  # generated sets: no test split
 
 
 def test_mnist_full_without_download_raises_data_error(

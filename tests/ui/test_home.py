@@ -85,4 +85,7 @@ def test_components_says_what_a_choice_works_with_by_the_engines_rule():
     assert rows["circle"] == "MLP" and rows["spiral"] == "MLP"
     assert rows["mnist"] == "MLP / CNN"
     assert rows["spatial"] == "CNN"
-    assert rows["relu"] == "MLP / CNN"
+    assert rows["relu"] == "MLP / CNN / RNN"  # the vanilla RNN's h_t may be ReLU; LSTM/GRU: tanh
+    assert rows["tanh"] == "MLP / CNN / RNN / LSTM / GRU"
+    assert rows["adding"] == "MLP / RNN / LSTM / GRU"  # sequences: a CNN needs images
+    assert rows["batch"] == "MLP / CNN"  # no norm layers in the recurrent cells

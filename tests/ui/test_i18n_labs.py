@@ -27,6 +27,11 @@ LABS = {
         ["Curves", "Grid", "Layers now", "Gradients"],
     ),
     "lab_optimizers": ("lab_opt", "labs/optimizers", ["Curves", "Learning rate"]),
+    "lab_sequences": (
+        "lab_seq",
+        "labs/sequences",
+        ["Curves", "Memory by length", "Gradient through time", "Gates", "Gradients"],
+    ),
 }
 MODULES = (
     "app_pages/lab_init.py",

@@ -45,10 +45,10 @@ WORDED = [(where, text) for where, text in ALL if worded(text)]
 
 
 def test_the_labs_are_all_found() -> None:
-    """27 experiments in five labs, each with a question and a walkthrough."""
-    labs = ("init", "normalization", "optimizers", "regularization", "surfaces")
+    """30 experiments in six labs, each with a question and a walkthrough."""
+    labs = ("init", "normalization", "optimizers", "regularization", "sequences", "surfaces")
     assert [f"labs/{lab}" for lab in labs] == FOLDERS
-    assert len(PRESETS) == 27 and all(p.summary and p.look_for and p.try_next for p in PRESETS)
+    assert len(PRESETS) == 30 and all(p.summary and p.look_for and p.try_next for p in PRESETS)
     assert len(WORDED) > 100
 
 
