@@ -59,7 +59,9 @@ for entry in PAGES:
 # so the page asked for (a shared /playground link) is the one shown once a slot frees up; a
 # press of the button (or a reload) asks again.
 full = not sessions.admitted()
-page = st.navigation(sections, position="hidden" if full else "sidebar")
+# expanded: every page listed (13 pages: Streamlit would fold all past ten under "View 3
+# more", an English button a teacher's class could miss every lab behind)
+page = st.navigation(sections, position="hidden" if full else "sidebar", expanded=True)
 if full:
     st.title(i18n.t("Neural-network playground"))
     st.warning(i18n.message(sessions.full_message()), icon=":material/group:")

@@ -4,6 +4,7 @@ for an ensemble of stored runs (their predicted probabilities averaged)."""
 
 import streamlit as st
 
+from engine.data import DATASETS
 from engine.ensemble import MAX_MEMBERS
 from engine.inspection import confusion_matrix, predict
 from engine.metrics import evaluate_classifier
@@ -39,11 +40,20 @@ for entry in TRAINERS:
         shown[name] = i18n.t("The {page} page's current run ({steps:,} steps)").format(
             page=i18n.page_title(entry.key, entry.title), steps=steps
         )
+
+
+def classifies(dataset: object) -> bool:
+    """Whether a stored run's dataset is a classification set (the page scores classifiers;
+    regression sets such as the adding problem's sequences have no classes to score)."""
+    names = DATASETS.names()
+    return dataset in names and DATASETS.get(str(dataset)).extra["task"] == "classification"
+
+
 store = open_store()
 stored_names = {}  # run id -> "#id name", the classification runs in the store
 if store is not None:
     for r in store.list(limit=100):
-        if r.config.get("data", {}).get("dataset") not in ("reg_plane", "reg_gauss"):
+        if classifies(r.config.get("data", {}).get("dataset")):
             name = f"Stored run #{r.id}: {r.name}"
             choices[name] = ("stored", r.id)
             shown[name] = i18n.t("Stored run #{id}: {name}").format(id=r.id, name=r.name)

@@ -192,7 +192,9 @@ class Probes:
             stats["saturated"] = ((post < lo + margin) | (post > hi - margin)).float().mean().item()
         if self.can_die and pre.dim() >= 2:
             # A unit (feature or channel) is dead if it is <= 0 for every example and position.
-            dims = [0, *range(2, pre.dim())]  # all but the unit axis
+            # all but the unit axis: (batch, units, h, w) for a CNN; a recurrent layer's
+            # (batch, steps, units) has its units last
+            dims = [0, 1] if pre.dim() == 3 else [0, *range(2, pre.dim())]
             per_unit = pre.amax(dim=dims)  # (units,)
             stats["dead"] = (per_unit <= 0).float().mean().item()
         return stats

@@ -15,7 +15,7 @@ ALLOWED = {
     "Xavier", "Glorot", "Kaiming", "Nesterov", "RMSprop", "RMSProp", "AdaGrad", "Adagrad",
     "AdaDelta", "Adadelta", "NAdam", "Nadam", "Maxout", "DropConnect", "PReLU", "ELU", "SELU",
     "GELU", "SiLU", "Swish", "Mish", "Softplus", "LeCun", "Leaky", "Spatial",
-    "MLP", "CNN", "PCA", "ROC", "AUC",
+    "MLP", "CNN", "PCA", "ROC", "AUC", "RNN", "LSTM", "GRU", "BPTT", "IRNN",
     "JSON", "PyTorch", "Optuna", "TPE", "Streamlit",
     # test functions of optimization (the optimizer lab's surfaces), named after people
     "Rosenbrock", "Himmelblau", "Beale", "Goldstein", "Price", "Styblinski", "Tang",

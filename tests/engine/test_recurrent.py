@@ -77,6 +77,25 @@ def test_the_fused_lstm_computes_what_the_loop_computes() -> None:
     assert torch.allclose(grad_fast, block.layer.weight.grad, atol=1e-4)
 
 
+@pytest.mark.parametrize("cut", [0, 5, 10, 30])
+def test_the_fused_lstm_truncates_where_the_loop_does(cut: int) -> None:
+    """With train.bptt the LSTM runs torch.lstm per segment between the loop's cuts: the same
+    outputs and the same (truncated) gradients as the loop."""
+    torch.manual_seed(1)
+    block = RecurrentBlock("lstm", 2, 8, True, nn.Tanh())
+    block.bptt = cut
+    x = torch.rand(4, 23, 2)
+    grads = []
+    for look in (False, True):  # looking inside makes it loop
+        block.zero_grad()
+        block.keep_states = look
+        out = block(x)
+        (out[:, -1] ** 2).sum().backward()
+        grads.append((out.detach(), block.layer.weight.grad.clone()))
+    (fast, g_fast), (slow, g_slow) = grads
+    assert torch.allclose(fast, slow, atol=1e-5) and torch.allclose(g_fast, g_slow, atol=1e-5)
+
+
 def test_truncated_bptt_gives_the_steps_beyond_the_cut_no_gradient() -> None:
     t = Trainer(seq_config("gru", bptt=4))
     x, y = t.val_split.x[:32], t.val_split.y[:32]
@@ -156,3 +175,16 @@ def test_a_too_big_recurrent_network_is_refused_before_allocation() -> None:
             **{"model.hidden": (256,), "data.seq_len": 200, "train.batch_size": 4096}
         )
     assert e.value.field == "train.batch_size" and "MB" in str(e.value)
+
+
+def test_a_relu_rnns_dead_units_are_counted_per_unit_not_per_step() -> None:
+    from engine.probes import Probes
+
+    t = Trainer(seq_config("rnn").replace(**{"model.activation": "relu"}))
+    block = t.model.hidden_blocks()[0]
+    with torch.no_grad():
+        block.layer.weight[:2].zero_()  # units 1 and 2 of 8 never fire: dead
+        block.layer.bias[:2] = -1.0
+        block.layer.bias[2:] = 5.0  # the other six always do
+    layers = Probes(t.model, "relu").snapshot(t.val_split.x[:16], t.val_split.y[:16], t.loss_fn)
+    assert layers[0]["dead"] == pytest.approx(2 / 8)

@@ -73,7 +73,11 @@ BAD_SPACES = [
     (one("model.dropout_rate", "float", low=0, high=0.99), "high", "<= 0.95"),
     (one("train.batch_size", "int", low=8, high=64.5), "high", "integers"),
     (one("train.optimizer", "categorical", choices=["sgd", "lion"]), "choices", "'lion'"),
-    (one("model.arch", "categorical", choices=["mlp", "rnn"]), "choices", "from: mlp, cnn"),
+    (
+        one("model.arch", "categorical", choices=["mlp", "transformer"]),
+        "choices",
+        "from: mlp, cnn, rnn, lstm, gru",
+    ),
     (one("train.batch_size", "categorical", choices=[16, 0.5]), "choices", "integer"),
     (one("train.optimizer", "categorical", choices=[]), "choices", "non-empty"),
     (one("train.lr", "float", low=0.1, high=1, choices=["a"]), "choices", "does not use"),

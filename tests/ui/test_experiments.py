@@ -274,6 +274,20 @@ def test_evaluation_of_a_lab_run_on_standard_normal_inputs() -> None:
     assert list(wrong.columns) == ["example", "true", "predicted", "confidence"]
 
 
+def test_evaluation_offers_no_regression_run_to_score() -> None:
+    """A sequences-lab run (the adding problem: a regression) has no classes; the page leaves
+    it out and says what to do instead of failing on it."""
+    from engine.presets import list_presets
+
+    preset = list_presets("labs/sequences")[0]
+    t = Trainer(preset.config.replace(**{"device": "cpu", "train.steps": 2}))
+    t.run()
+    RunStore().save(t, page="lab_seq", label="RNN, 50 steps")
+    at = open_page("evaluation")
+    assert_clean(at)
+    assert any("Nothing to evaluate yet" in shown(i) for i in at.info)
+
+
 def test_search_trials_are_stored_and_the_best_compared() -> None:
     at = open_page("search")
     run_search(at)
