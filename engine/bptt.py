@@ -75,7 +75,7 @@ def gate_trace(model: Network, x: Tensor) -> GateTrace | None:
     if not blocks or blocks[0].cell == "rnn":
         return None
     block = blocks[0]
-    names = tuple(n for n in GATE_NAMES[block.cell] if n not in ("cell", "new"))
+    names = GATE_NAMES[block.cell]
     was_training = model.training
     model.eval()
     block.keep_gates = True

@@ -45,7 +45,8 @@ class RecurrentSettings(Protocol):
     def forget_bias(self) -> float: ...
 
 
-GATE_NAMES = {"lstm": ("input", "forget", "cell", "output"), "gru": ("reset", "update", "new")}
+# The gates a forward keeps (keep_gates), in the order it stacks them: each in (0, 1)
+GATE_NAMES = {"lstm": ("input", "forget", "output"), "gru": ("reset", "update")}
 
 
 class RecurrentBlock(nn.Module):
@@ -112,9 +113,6 @@ class RecurrentBlock(nn.Module):
         batch, steps, _ = x.shape
         w = self.layer.weight
         zx = F.linear(x, w[:, : self.n_in], self.layer.bias)  # (batch, T, gates x units)
-        # unbind, not zx[:, t]: each indexing's backward would write a zero tensor the size of
-        # the whole sequence (O(T^2) work); unbind's backward stacks the T gradients once.
-        zxs = zx.unbind(1)
         w_hh = w[:, self.n_in :].t()  # (units, gates x units): h @ w_hh in one addmm per step
         n = self.units
         h = x.new_zeros(batch, self.units)
@@ -122,8 +120,12 @@ class RecurrentBlock(nn.Module):
         kept: list[Tensor] = []  # per step: z (RNN), c (LSTM), h (GRU)
         out_gates: list[Tensor] = []  # LSTM: o_t, for the outputs o_t tanh(c_t)
         gates: list[Tensor] = []
+        # unbind, not zx[:, t]: each indexing's backward would write a zero tensor the size of
+        # the whole sequence (O(T^2) work); unbind's backward stacks the T gradients once.
         if self.cell == "gru":  # the input's parts of r and u, and of the candidate
             zx_ru, zx_n = zx[..., : 2 * n].unbind(1), zx[..., 2 * n :].unbind(1)
+        else:
+            zxs = zx.unbind(1)
         for t in range(steps):
             if cut and t and (steps - t) % cut == 0:
                 h, c = h.detach(), c.detach()  # no gradient flows further back than this
