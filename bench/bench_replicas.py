@@ -13,7 +13,8 @@ With --mnist N it then opens N MNIST sessions on the one-replica setup and print
 each adds. The browsers run on the cores the replicas do not use (bench_live does the same):
 on a machine with fewer than four cores, (b) leaves them none, so they share the replicas'
 cores and (b) is understated; the script says so. Run on purpose, on an idle machine:
-`python -m bench.bench_replicas` (not a test; --seconds 3 --warm-up 3 for a quick try).
+`python -m bench.bench_replicas` (not a test; --seconds 12 --warm-up 3 for a quick try:
+the totals need whole 5-second statistics windows inside the measured period).
 """
 
 from __future__ import annotations
@@ -95,12 +96,19 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
-def trained_rate(log: Path, since: int) -> float:
-    """Steps per second a replica's training service logged since byte `since` of its log
-    (PLAYGROUND_SERVICE_STATS=1: a line about every 5 s of training, with its window)."""
-    text = log.read_text(errors="replace")[since:]
+def trained_rate(log: Path, start: float, end: float) -> tuple[float, float]:
+    """Steps per second a replica's training service logged in the statistics windows that
+    lie wholly inside [start, end] (wall clock; PLAYGROUND_SERVICE_STATS=1: a line about
+    every 5 s of training, with its length and end time), and the seconds they cover.
+
+    Only whole windows count: the one that straddles the start holds time before the
+    browsers were frozen, and the ones after the end time after they were thawed, and in
+    the two-replica setup both take the replicas' cores (that understated two replicas)."""
+    text = log.read_text(errors="replace")
     stats = [json.loads(m.group(1)) for m in re.finditer(r"training service stats: (\{.*\})", text)]
-    return sum(s["steps"] for s in stats) / max(1e-9, sum(s["seconds"] for s in stats))
+    inside = [s for s in stats if s["at"] - s["seconds"] >= start and s["at"] <= end]
+    seconds = sum(s["seconds"] for s in inside)
+    return sum(s["steps"] for s in inside) / max(1e-9, seconds), seconds
 
 
 def route(page: Page) -> str:
@@ -301,19 +309,23 @@ def run_setup(
             time.sleep(args.warm_up)
             idle = [rss_mb(pid) for pid in pids]
             replica_logs = [logs / f"replica-{i + 1}.log" for i in range(replicas)]
-            marks: list[int] = []
+            window: list[float] = []
 
             def mark() -> None:
-                marks.extend(log.stat().st_size for log in replica_logs)
+                window.append(time.time())
 
             frozen = (lambda: browser_pids(driver_pids(pids))) if args.light_clients else None
             result = play_class(
                 browser, cls.url, args.sessions, args.seconds, lower, mark, args.throttle, frozen
             )
+            window.append(window[0] + args.seconds)
             busy = [rss_mb(pid) for pid in pids]
-            time.sleep(6)  # the services' next statistics lines cover the window
-            rates = [trained_rate(log, m) for log, m in zip(replica_logs, marks, strict=True)]
-            served_epochs = sum(rates) / STEPS_PER_EPOCH
+            time.sleep(1)  # the last statistics line inside the window reaches its log
+            counted = [trained_rate(log, *window) for log in replica_logs]
+            if min(seconds for _, seconds in counted) == 0:
+                print("  no whole 5-second statistics window in the measured period: "
+                      "use --seconds 12 or more")  # fmt: skip
+            served_epochs = sum(rate for rate, _ in counted) / STEPS_PER_EPOCH
             total = sum(s["epochs"] for s in result)
             print(f"{name}: {replicas} replica(s) on core(s) {server_cores}, browsers on "
                   f"{browser_cores}, {args.sessions} sessions")  # fmt: skip
@@ -326,7 +338,8 @@ def run_setup(
                 print(f"  replica r{i + 1}: {a:.0f} MB idle after warm-up, {b:.0f} MB with {n} "
                       f"sessions playing ({per:+.1f} MB per session)")  # fmt: skip
             print(f"  total {total:.1f} epochs/s as the pages showed them (the services logged "
-                  f"{served_epochs:.1f}); errors shown {result[0]['errors']}")  # fmt: skip
+                  f"{served_epochs:.1f} in {min(s for _, s in counted):.0f}+ s of whole "
+                  f"windows); errors shown {result[0]['errors']}")  # fmt: skip
             for s in result:
                 s["page"].context.close()
             if args.mnist and replicas == 1:
@@ -363,7 +376,7 @@ def mnist_memory(browser: Browser, url: str, pid: int, n: int) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--seconds", type=float, default=20.0, help="sampling time per setup")
+    p.add_argument("--seconds", type=float, default=30.0, help="sampling time per setup")
     p.add_argument("--sessions", type=int, default=8, help="browser sessions playing")
     p.add_argument("--warm-up", type=float, default=10.0, help="seconds before the class opens")
     p.add_argument("--mnist", type=int, default=0, help="MNIST sessions for the memory figure")

@@ -265,7 +265,10 @@ class TrainingService:
         by_run[stream.token[:6]] = by_run.get(stream.token[:6], 0) + steps
         now = time.monotonic()
         if STATS_LOG and now - self._stats_at >= 5.0:
-            line = json.dumps({**self.stats, "seconds": round(now - self._stats_at, 3)})
+            # "at": the window's end on the wall clock, so that a benchmark can count only the
+            # windows that lie wholly inside its own measured period
+            window = {"seconds": round(now - self._stats_at, 3), "at": round(time.time(), 3)}
+            line = json.dumps({**self.stats, **window})
             LOG.warning("training service stats: %s", line)
             self._reset_stats()
             self._stats_at = now
