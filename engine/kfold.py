@@ -31,7 +31,7 @@ import torch
 
 from engine import budget
 from engine.data import Dataset, Split, build_dataset
-from engine.data.datasets import _apply, _fit
+from engine.data.datasets import apply_scaling, fit_scaling
 from engine.registry import ConfigError
 
 if TYPE_CHECKING:
@@ -129,11 +129,11 @@ def fold_dataset(data: Dataset, pool: Split, xy: Array | None, held_out: Array) 
     train_idx = torch.from_numpy(np.flatnonzero(keep))
     val_idx = torch.from_numpy(np.asarray(held_out))
     images = len(data.input_shape) > 1
-    shift, scale = _fit(pool.x[train_idx], data.normalize, images=images)
+    shift, scale = fit_scaling(pool.x[train_idx], data.normalize, images=images)
     return replace(
         data,
-        train=Split(_apply(pool.x[train_idx], shift, scale), pool.y[train_idx]),
-        val=Split(_apply(pool.x[val_idx], shift, scale), pool.y[val_idx]),
+        train=Split(apply_scaling(pool.x[train_idx], shift, scale), pool.y[train_idx]),
+        val=Split(apply_scaling(pool.x[val_idx], shift, scale), pool.y[val_idx]),
         test=None,
         shift=shift,
         scale=scale,

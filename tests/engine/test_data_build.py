@@ -12,7 +12,7 @@ import torch
 
 from engine.config import DataConfig, field_info
 from engine.data import DATASETS, DataError, Dataset, build_dataset
-from engine.data.datasets import _fit, data_rng
+from engine.data.datasets import data_rng, fit_scaling
 from engine.data.mnist import load_embedded
 from engine.data.toy import make_features
 from engine.registry import ConfigError, Entry
@@ -149,7 +149,7 @@ def test_toy_normalization_is_fitted_on_train_only(normalize: str) -> None:
 @pytest.mark.parametrize("normalize", ["standard", "minmax"])
 def test_constant_feature_does_not_divide_by_zero(normalize: str) -> None:
     x = torch.tensor([[1.0, 3.0], [2.0, 3.0], [4.0, 3.0]])  # second feature is constant
-    shift, scale = _fit(x, normalize, images=False)
+    shift, scale = fit_scaling(x, normalize, images=False)
     assert float(scale[1]) == pytest.approx(1e-8)  # floored, so (x - shift) / scale stays finite
     assert torch.isfinite((x - shift) / scale).all()
 
