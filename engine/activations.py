@@ -21,7 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from engine.layers.maxout import Maxout
-from engine.registry import Registry
+from engine.registry import FEED_FORWARD, Registry
 
 if TYPE_CHECKING:
     from engine.config import ModelConfig
@@ -44,6 +44,7 @@ ACTIVATIONS.add(
     label="Linear (none)",
     help="No non-linearity: any depth collapses to one linear map.",
     backward=_identity_backward,
+    applies_to=FEED_FORWARD,
 )
 ACTIVATIONS.add(
     "sigmoid",
@@ -52,6 +53,7 @@ ACTIVATIONS.add(
     help="1/(1+e^-x) in (0, 1); saturates at both ends and is not zero-centred.",
     bounds=(0.0, 1.0),
     backward=lambda g, pre, post: aten.sigmoid_backward(g, post),
+    applies_to=FEED_FORWARD,
 )
 ACTIVATIONS.add(
     "tanh",
@@ -68,6 +70,7 @@ ACTIVATIONS.add(
     help="max(0, x): no saturation for x > 0, but units can die (Nair & Hinton 2010).",
     can_die=True,
     backward=lambda g, pre, post: aten.threshold_backward(g, post, 0),
+    applies_to=(*FEED_FORWARD, "rnn"),
 )
 ACTIVATIONS.add(
     "leaky_relu",
@@ -76,6 +79,7 @@ ACTIVATIONS.add(
     help="ReLU with slope 0.01 for x < 0, so no unit is ever fully dead (Maas et al. 2013).",
     can_die=True,
     backward=lambda g, pre, post: aten.leaky_relu_backward(g, pre, 0.01, False),
+    applies_to=FEED_FORWARD,
 )
 ACTIVATIONS.add(
     "prelu",
@@ -83,6 +87,7 @@ ACTIVATIONS.add(
     label="PReLU",
     help="Leaky ReLU whose negative slope is learned (He et al. 2015).",
     can_die=True,
+    applies_to=FEED_FORWARD,
 )
 ACTIVATIONS.add(
     "elu",
@@ -91,6 +96,7 @@ ACTIVATIONS.add(
     help="Smooth negative part e^x - 1 pushes mean activations toward 0 (Clevert et al. 2016).",
     can_die=True,
     backward=lambda g, pre, post: aten.elu_backward(g, 1.0, 1, 1, False, pre),
+    applies_to=FEED_FORWARD,
 )
 ACTIVATIONS.add(
     "selu",
@@ -99,6 +105,7 @@ ACTIVATIONS.add(
     help="Scaled ELU that self-normalizes with LeCun-normal init (Klambauer et al. 2017).",
     can_die=True,
     backward=lambda g, pre, post: aten.elu_backward(g, SELU_ALPHA, SELU_SCALE, 1, False, pre),
+    applies_to=FEED_FORWARD,
 )
 ACTIVATIONS.add(
     "gelu",
@@ -107,6 +114,7 @@ ACTIVATIONS.add(
     help="x·Φ(x), a smooth ReLU used in Transformers (Hendrycks & Gimpel 2016).",
     can_die=True,
     backward=lambda g, pre, post: aten.gelu_backward(g, pre),
+    applies_to=FEED_FORWARD,
 )
 ACTIVATIONS.add(
     "silu",
@@ -115,6 +123,7 @@ ACTIVATIONS.add(
     help="x·sigmoid(x), smooth and non-monotonic (Ramachandran et al. 2017).",
     can_die=True,
     backward=lambda g, pre, post: aten.silu_backward(g, pre),
+    applies_to=FEED_FORWARD,
 )
 ACTIVATIONS.add(
     "softplus",
@@ -122,6 +131,7 @@ ACTIVATIONS.add(
     label="Softplus",
     help="log(1+e^x), a smooth ReLU that never outputs exactly zero.",
     backward=lambda g, pre, post: aten.softplus_backward(g, pre, 1, 20),
+    applies_to=FEED_FORWARD,
 )
 ACTIVATIONS.add(
     "mish",
@@ -130,6 +140,7 @@ ACTIVATIONS.add(
     help="x·tanh(softplus(x)), smooth and self-regularizing (Misra 2019).",
     can_die=True,
     backward=lambda g, pre, post: aten.mish_backward(g, pre),
+    applies_to=FEED_FORWARD,
 )
 ACTIVATIONS.add(
     "maxout",
@@ -138,4 +149,5 @@ ACTIVATIONS.add(
     help="Max over k linear pieces per unit, a learned convex activation (Goodfellow et al. 2013).",
     params=("maxout_pieces",),
     maxout=True,
+    applies_to=FEED_FORWARD,
 )

@@ -23,8 +23,8 @@ from typing import Any
 
 from engine import budget
 from engine.budget import MAX_HIDDEN_LAYERS, MAX_SEQ_LEN
-from engine.registry import ConfigError, Registry, by_field, registry_for
-from engine.rules import ARCHS, AUGMENT_FIELDS, augment_refusal, why_not
+from engine.registry import ARCHS, ConfigError, Registry, by_field, registry_for
+from engine.rules import AUGMENT_FIELDS, augment_refusal, why_not
 from engine.textfiles import decode_json, one_line, shown, too_long
 
 # --------------------------------------------------------------------------------------------

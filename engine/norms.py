@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from torch import nn
 
-from engine.registry import Registry
+from engine.registry import FEED_FORWARD, Registry
 
 if TYPE_CHECKING:
     from engine.config import ModelConfig
@@ -38,12 +38,14 @@ NORMS.add(
     label="BatchNorm",
     help="Standardize each unit over the batch, then scale and shift (Ioffe & Szegedy 2015).",
     needs_batch_gt_1=True,
+    applies_to=FEED_FORWARD,
 )
 NORMS.add(
     "layer",
     _layer,
     label="LayerNorm",
     help="Standardize over the units of each example; independent of batch size (Ba et al. 2016).",
+    applies_to=FEED_FORWARD,
 )
 NORMS.add(
     "group",
@@ -52,6 +54,7 @@ NORMS.add(
     help="Standardize within groups of channels per example; fine with tiny batches "
     "(Wu & He 2018).",
     params=("norm_groups",),
+    applies_to=FEED_FORWARD,
 )
 NORMS.add(
     "instance",
@@ -74,4 +77,5 @@ NORMS.add(
     help="Reparametrize each weight vector as g·v/|v| to decouple length and direction "
     "(Salimans & Kingma 2016).",
     reparam=True,
+    applies_to=FEED_FORWARD,
 )

@@ -22,8 +22,12 @@ from typing import Any, Generic, TypeVar
 # The type of an entry's `build`: one signature per registry (see each module).
 T = TypeVar("T", bound=Callable[..., Any])
 
-ARCHS = ("mlp", "cnn")  # the feed-forward networks: what a component applies to by default
+FEED_FORWARD = ("mlp", "cnn")  # the feed-forward networks
 RECURRENT = ("rnn", "lstm", "gru")  # the recurrent networks (engine/recurrent.py)
+# model.arch's choices, and what a component applies to unless its entry says otherwise: an
+# entry that cannot go into a recurrent cell (a norm or dropout layer, most activations)
+# names the networks it fits, so that adding an architecture never means editing the rules.
+ARCHS = (*FEED_FORWARD, *RECURRENT)
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # a recurrent cell's stacked pre-activations per unit
 # Field path -> registry, in the order their modules were imported (engine/__init__.py).
 _BY_FIELD: dict[str, Registry[Any]] = {}
@@ -43,7 +47,8 @@ class Entry(Generic[T]):
 
     `build` makes the component; its signature is fixed per registry (see each module).
     `params` names the config fields this entry reads, e.g. ("momentum",) for SGD with momentum,
-    so the UI shows only those controls. `applies_to` lists the architectures it works with.
+    so the UI shows only those controls. `applies_to` lists the architectures it works with
+    (default: all of them; engine.rules refuses the entry elsewhere with the reason).
     """
 
     name: str

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from engine.layers.dropout import Cutout, DropBlock, Dropout, DropPath, SpatialDropout
-from engine.registry import Registry
+from engine.registry import FEED_FORWARD, Registry
 
 if TYPE_CHECKING:
     from engine.config import ModelConfig
@@ -37,6 +37,7 @@ DROPOUTS.add(
     "(Srivastava et al. 2014).",
     params=("dropout_rate",),
     where="activation",
+    applies_to=FEED_FORWARD,
 )
 DROPOUTS.add(
     "dropconnect",
@@ -45,6 +46,7 @@ DROPOUTS.add(
     help="Zero individual weights instead of units (Wan et al. 2013).",
     params=("dropout_rate",),
     where="weights",
+    applies_to=FEED_FORWARD,
 )
 DROPOUTS.add(
     "spatial",
@@ -81,4 +83,5 @@ DROPOUTS.add(
     params=("cutout_size",),
     where="input",
     needs_images=True,
+    applies_to=FEED_FORWARD,
 )

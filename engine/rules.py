@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.registry import RECURRENT, by_field, registry_for
+from engine.registry import ARCHS, RECURRENT, by_field, registry_for
 
 
 def why_not(path: str, name: str, *, arch: str, dataset: str) -> str | None:
     """Why choice `name` of field `path` does not apply to an `arch` network trained on
     `dataset` (a sentence for a ConfigError at `path`), or None when it applies.
 
-    Registry entries say where they apply (`applies_to`, `needs_images`, `tasks`); `model.arch`
-    itself is refused where a CNN has no images; any other choice applies everywhere.
+    Registry entries say where they apply (`applies_to`, `needs_images`, `tasks`): a recurrent
+    cell here has no norm or dropout layers and its own activations, and those entries name
+    the feed-forward networks. `model.arch` itself is refused where a CNN has no images or a
+    recurrent network no sequences; any other choice applies everywhere.
     """
     data = registry_for("data.dataset").get(dataset).extra
     if path == "model.arch":
@@ -34,25 +36,37 @@ def why_not(path: str, name: str, *, arch: str, dataset: str) -> str | None:
     except LookupError:  # a fixed list of choices (data.normalize, model.pool, ...)
         return None
     entry = registry.get(name)
-    if arch in RECURRENT:
-        reason = _recurrent_refusal(path, name, arch)
-        if reason is not None:
-            return reason
-    elif arch not in entry.applies_to:
+    if arch not in entry.applies_to:
+        choose = _one_of([e.name for e in registry if _fits(e, arch, data)])
         return (
-            f"{entry.label} works with {' / '.join(entry.applies_to)} models, not {arch}: "
-            f"{entry.help}"
+            f"{entry.label} works with {' / '.join(entry.applies_to)} models, not {arch} "
+            f"(choose {choose}): {entry.help}"
         )
     if entry.extra.get("needs_images") and not data["images"]:
         return f"{entry.label} needs image data ({_image_sets()})"
     tasks = entry.extra.get("tasks")
     if tasks is not None and data["task"] not in tasks:
-        fitting = [e.name for e in registry if data["task"] in e.extra.get("tasks", ())]
+        losses = [e.name for e in registry if data["task"] in e.extra.get("tasks", ())]
         return (
             f"{name} does not fit the {data['task']} dataset {dataset}; use "
-            f"{' or '.join(fitting)} for {data['task']}"
+            f"{' or '.join(losses)} for {data['task']}"
         )
     return None
+
+
+def _fits(entry: Any, arch: str, data: Any) -> bool:
+    """Whether `entry` applies to an `arch` network on a dataset with these `data` facts."""
+    tasks = entry.extra.get("tasks")
+    return (
+        arch in entry.applies_to
+        and (data["images"] or not entry.extra.get("needs_images"))
+        and (tasks is None or data["task"] in tasks)
+    )
+
+
+def _one_of(names: list[str]) -> str:
+    """'a', 'a or b', 'a, b or c'."""
+    return " or ".join(names) if len(names) < 3 else f"{', '.join(names[:-1])} or {names[-1]}"
 
 
 def switch_for(path: str) -> str | None:
@@ -76,24 +90,6 @@ def uses(switch: str, choice: Any, path: str) -> bool:
     if choice not in registry.names():
         return False
     return path.partition(".")[2] in registry.get(choice).params
-
-
-ARCHS = ("mlp", "cnn", *RECURRENT)  # model.arch's choices
-# What a recurrent cell can be built with (engine/recurrent.py): the vanilla RNN's h_t is
-# tanh or ReLU of its input; the LSTM and GRU have their own tanh and sigmoid gates.
-RECURRENT_ACTIVATIONS = {"rnn": ("tanh", "relu"), "lstm": ("tanh",), "gru": ("tanh",)}
-
-
-def _recurrent_refusal(path: str, name: str, arch: str) -> str | None:
-    """Why choice `name` of `path` does not fit a recurrent network (no norm or dropout layers
-    in the cell here; its own activations), or None: the other registries (initializers,
-    optimizers, schedules, losses) work with any network."""
-    if path == "model.activation" and name not in RECURRENT_ACTIVATIONS[arch]:
-        allowed = " or ".join(RECURRENT_ACTIVATIONS[arch])
-        return f"a{'n' if arch[0] in 'lr' else ''} {arch} cell uses {allowed}, not {name}"
-    if path in ("model.norm", "model.dropout") and name != "none":
-        return f"the {arch} cells here have no {path.split('.')[1]} layers: choose none"
-    return None
 
 
 # The knobs of data augmentation (engine/data/augment.py): each one moves an image's pixels.

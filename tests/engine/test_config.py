@@ -274,9 +274,18 @@ def test_allowed_choices_are_exactly_those_the_config_accepts(arch: str, dataset
 
 def test_the_rule_says_why_a_choice_does_not_apply() -> None:
     assert why_not("model.dropout", "spatial", arch="mlp", dataset="circle") == (
-        "Spatial dropout works with cnn models, not mlp: Drop whole feature maps, since "
-        "neighbouring pixels are correlated (Tompson et al. 2015)."
+        "Spatial dropout works with cnn models, not mlp (choose none, dropout, dropconnect or "
+        "droppath): Drop whole feature maps, since neighbouring pixels are correlated "
+        "(Tompson et al. 2015)."
     )
+    # a recurrent cell: its own activations, no norm or dropout layers (the entries say so)
+    assert why_not("model.activation", "relu", arch="lstm", dataset="adding").startswith(
+        "ReLU works with mlp / cnn / rnn models, not lstm (choose tanh): "
+    )
+    assert why_not("model.norm", "batch", arch="gru", dataset="adding").startswith(
+        "BatchNorm works with mlp / cnn models, not gru (choose none): "
+    )
+    assert why_not("model.activation", "relu", arch="rnn", dataset="adding") is None
     assert why_not("model.dropout", "cutout", arch="mlp", dataset="xor") == (
         "Cutout needs image data (mnist, mnist_full)"
     )

@@ -148,9 +148,10 @@ def test_recurrent_weights_start_as_chosen() -> None:
     [
         ({"data.dataset": "circle", "model.arch": "lstm"}, "model.arch", "reads sequences"),
         ({"model.arch": "cnn"}, "model.arch", "image data"),
-        ({"model.arch": "lstm", "model.activation": "relu"}, "model.activation", "tanh"),
-        ({"model.arch": "rnn", "model.norm": "batch"}, "model.norm", "no norm layers"),
-        ({"model.arch": "gru", "model.dropout": "dropout"}, "model.dropout", "no dropout"),
+        ({"model.arch": "lstm", "model.activation": "relu"}, "model.activation", "(choose tanh)"),
+        ({"model.arch": "rnn", "model.activation": "gelu"}, "model.activation", "tanh or relu"),
+        ({"model.arch": "rnn", "model.norm": "batch"}, "model.norm", "not rnn (choose none)"),
+        ({"model.arch": "gru", "model.dropout": "dropout"}, "model.dropout", "(choose none)"),
         ({"model.arch": "rnn", "model.residual": True}, "model.residual", "MLP only"),
         ({"data.seq_len": 201}, "data.seq_len", "200"),
     ],
