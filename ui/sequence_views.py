@@ -160,58 +160,78 @@ def bptt_view(run: LiveRun) -> None:
     )
 
 
-def gate_table(trace: Any) -> pd.DataFrame:
-    """(gate, t, unit, value) for the first GATE_UNITS units."""
-    rows = []
-    for name in trace.names:
-        values = trace.values[name][:, :GATE_UNITS]  # (T, units)
-        steps, units = values.shape
+def gates_table(x: Any, trace: Any) -> pd.DataFrame:
+    """One table for the gates picture: the sequence read (g = -1: t, value, marked) and, for
+    each gate g = 0, 1, ..., (t, unit, value) for the first GATE_UNITS units."""
+    values = x[:, 0].cpu().numpy()
+    rows = [
+        pd.DataFrame(
+            {
+                "g": -1,
+                "t": np.arange(1, len(values) + 1),
+                "value": values,
+                "marked": (x[:, 1].cpu().numpy() > 0.5).astype(int),  # the two marked steps
+            }
+        )
+    ]
+    for g, name in enumerate(trace.names):
+        gate = trace.values[name][:, :GATE_UNITS]  # (T, units)
+        steps, units = gate.shape
         rows.append(
             pd.DataFrame(
                 {
+                    "g": g,
                     "gate": i18n.t(f"{name} gate"),
                     "t": np.repeat(np.arange(1, steps + 1), units),
                     "unit": np.tile(np.arange(1, units + 1), steps),
-                    "value": values.reshape(-1),
+                    "value": gate.reshape(-1),
                 }
             )
         )
     return pd.concat(rows, ignore_index=True)
 
 
-def gate_chart(df: pd.DataFrame, order: tuple[str, ...]):
-    """One heat map per gate: units down, steps across, 0 (closed) dark to 1 (open) bright."""
-    return (
-        alt.Chart(df, height=130, width=520)
-        .mark_rect()
-        .encode(
-            x=alt.X("t:O", title="time step t", axis=alt.Axis(labelAngle=0, labelOverlap=True)),
-            y=alt.Y("unit:O", title="unit"),
-            color=alt.Color(
-                "value:Q", scale=alt.Scale(domain=[0, 1], scheme="viridis"), title="open"
-            ),
-            tooltip=["gate:N", "t:O", "unit:O", alt.Tooltip("value:Q", format=".2f")],
-        )
-        .facet(row=alt.Row("gate:N", sort=list(order), title=None))
-    )
+GATES_WIDTH = 520  # every row of the gates picture: the same steps at the same x
+AXIS_EXTENT = 36  # every row's y axis as wide, so that the plots start at the same x
 
 
-def sequence_chart(df: pd.DataFrame):
-    """The sequence the gates read: its values as bars, the two marked steps in red."""
-    return (
-        alt.Chart(df, height=80, width=520)
+def gates_chart(df: pd.DataFrame, names: tuple[str, ...]):
+    """The sequence as bars (marked steps in red) over one heat map per gate (units down,
+    steps across, closed dark to open bright), stacked so that each step is one column."""
+
+    def y_axis(**kw: Any) -> alt.Axis:
+        return alt.Axis(minExtent=AXIS_EXTENT, maxExtent=AXIS_EXTENT, **kw)
+
+    sequence = (
+        alt.Chart(height=70, width=GATES_WIDTH)
+        .transform_filter("datum.g < 0")
         .mark_bar()
         .encode(
-            x=alt.X("t:O", title=None, axis=alt.Axis(labels=False, ticks=False)),
-            y=alt.Y("value:Q", title="input", scale=alt.Scale(domain=[0, 1])),
-            color=alt.Color(
-                "marked:N",
-                scale=alt.Scale(domain=[0, 1], range=["#b0b0b0", "#e45756"]),
-                legend=None,
-            ),
+            x=alt.X("t:O", title=None, axis=None),
+            y=alt.Y("value:Q", title="input", scale=alt.Scale(domain=[0, 1]),
+                    axis=y_axis(tickCount=2)),
+            color=alt.condition("datum.marked > 0", alt.value("#e45756"), alt.value("#b0b0b0")),
             tooltip=["t:O", alt.Tooltip("value:Q", format=".2f"), "marked:N"],
         )
-    )
+    )  # fmt: skip
+    rows = [sequence]
+    for g, name in enumerate(names):
+        last = g == len(names) - 1  # the step numbers under the last heat map only
+        x_axis = alt.Axis(labelAngle=0, labelOverlap=True, labels=last, ticks=last)
+        rows.append(
+            alt.Chart(height=110, width=GATES_WIDTH)
+            .transform_filter(f"datum.g == {g}")
+            .mark_rect()
+            .encode(
+                x=alt.X("t:O", title="time step t" if last else None, axis=x_axis),
+                y=alt.Y("unit:O", title=f"{name} gate", axis=y_axis(values=[1, 5, 9, 13])),
+                color=alt.Color(
+                    "value:Q", scale=alt.Scale(domain=[0, 1], scheme="viridis"), title="open"
+                ),
+                tooltip=["gate:N", "t:O", "unit:O", alt.Tooltip("value:Q", format=".2f")],
+            )
+        )
+    return alt.vconcat(*rows, data=df, spacing=6).resolve_scale(x="shared", color="shared")
 
 
 def gates_view(run: LiveRun) -> None:
@@ -237,17 +257,7 @@ def gates_view(run: LiveRun) -> None:
     trace = gate_trace(t.model, x)
     if trace is None:
         return
-    seq = pd.DataFrame(
-        {
-            "t": np.arange(1, len(x) + 1),
-            "value": x[:, 0].cpu().numpy(),
-            "marked": (x[:, 1].cpu().numpy() > 0.5).astype(int),  # 1 at the two marked steps
-        }
-    )
-    charts.show(sequence_chart, seq, width="content")
-    df = gate_table(trace)
-    order = tuple(i18n.t(f"{name} gate") for name in trace.names)
-    charts.show(gate_chart, df, order, width="content")
+    charts.show(gates_chart, gates_table(x, trace), tuple(trace.names), width="content")
     st.caption(
         i18n.t(
             "The sequence on top (the two marked values in red), and below, for the first {k} "
