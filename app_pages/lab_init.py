@@ -5,47 +5,52 @@ import streamlit as st
 from engine.data import DATASETS
 from engine.presets import list_presets
 from ui import i18n, lab_views
-from ui.controls import Group, PageControls
-from ui.labs import Lab, comparison, lab_setup, start_comparison, with_experiment_base
+from ui.controls import Group
+from ui.labs import (
+    Lab,
+    comparison,
+    experiment_views,
+    lab_controls,
+    lab_setup,
+    open_lab_page,
+    start_comparison,
+)
 from ui.navigation import LAB_INIT
 from ui.panels import part_picker
 from ui.state import skey
-from ui.urlstate import init_page_state, write_url
+from ui.urlstate import write_url
 
 PAGE = LAB_INIT.key
 LAB = Lab(PAGE, list_presets("labs/init"))
-VIEWS = {"experiment": LAB.presets[0].name}
-CONTROLS = with_experiment_base(
+VIEWS = experiment_views(LAB)
+CONTROLS = lab_controls(
     LAB,
-    PageControls(
-        page=PAGE,
-        base=LAB.presets[0].config,
-        datasets=("normal_noise", "mnist", *(e.name for e in DATASETS if e.extra["points2d"])),
-        groups=(
-            Group("Data", ("data.dataset", "data.n_samples", "data.input_dim", "data.noise",
-                           "data.train_subset", "seed")),
-            Group("Network", ("model.hidden", "model.activation", "model.maxout_pieces",
-                              "model.init", "model.init_std", "model.norm", "model.norm_position",
-                              "model.norm_groups", "model.residual")),
-            Group("Training", ("train.optimizer", "train.lr", "train.momentum", "train.betas",
-                               "train.batch_size", "train.epochs", "train.grad_clip"),
-                  expanded=False),
-            Group("Transfer learning", ("data.classes", "train.pretrain_classes",
-                                        "train.pretrain_epochs", "train.pretrain_new_head",
-                                        "train.freeze", "train.body_lr_scale"),
-                  expanded=False),
-        ),
+    datasets=("normal_noise", "mnist", *(e.name for e in DATASETS if e.extra["points2d"])),
+    groups=(
+        Group("Data", ("data.dataset", "data.n_samples", "data.input_dim", "data.noise",
+                       "data.train_subset", "seed")),
+        Group("Network", ("model.hidden", "model.activation", "model.maxout_pieces",
+                          "model.init", "model.init_std", "model.norm", "model.norm_position",
+                          "model.norm_groups", "model.residual")),
+        Group("Training", ("train.optimizer", "train.lr", "train.momentum", "train.betas",
+                           "train.batch_size", "train.epochs", "train.grad_clip"),
+              expanded=False),
+        Group("Transfer learning", ("data.classes", "train.pretrain_classes",
+                                    "train.pretrain_epochs", "train.pretrain_new_head",
+                                    "train.freeze", "train.body_lr_scale"),
+              expanded=False),
     ),
 )  # fmt: skip
 
-init_page_state(CONTROLS, VIEWS)
-st.title(i18n.t("Initialization and activations"))
-st.caption(
+open_lab_page(
+    CONTROLS,
+    VIEWS,
+    i18n.t("Initialization and activations"),
     i18n.t(
         "How the first weights are drawn decides whether a deep network's signals and gradients "
         "survive its depth. Pick an experiment; the sidebar holds its network, which every run "
         "shares except for the one thing it changes."
-    )
+    ),
 )
 preset, cfg, runs = lab_setup(LAB, CONTROLS)
 

@@ -4,38 +4,35 @@ import streamlit as st
 
 from engine.presets import list_presets
 from ui import i18n, lab_views
-from ui.controls import Group, PageControls
-from ui.labs import Lab, comparison, lab_setup, with_experiment_base
+from ui.controls import Group
+from ui.labs import Lab, comparison, experiment_views, lab_controls, lab_setup, open_lab_page
 from ui.navigation import LAB_NORMALIZATION
 from ui.state import skey
-from ui.urlstate import init_page_state, write_url
+from ui.urlstate import write_url
 
 PAGE = LAB_NORMALIZATION.key
 LAB = Lab(PAGE, list_presets("labs/normalization"))
-VIEWS = {"experiment": LAB.presets[0].name}
-CONTROLS = with_experiment_base(
+VIEWS = experiment_views(LAB)
+CONTROLS = lab_controls(
     LAB,
-    PageControls(
-        page=PAGE,
-        base=LAB.presets[0].config,
-        datasets=("mnist", "normal_noise"),
-        groups=(
-            Group("Data", ("data.dataset", "data.train_subset", "seed")),
-            Group("Network", ("model.hidden", "model.activation", "model.init", "model.init_std",
-                              "model.norm", "model.norm_position", "model.norm_groups")),
-            Group("Training", ("train.optimizer", "train.lr", "train.momentum", "train.batch_size",
-                               "train.epochs", "train.steps", "train.eval_every")),
-        ),
+    datasets=("mnist", "normal_noise"),
+    groups=(
+        Group("Data", ("data.dataset", "data.train_subset", "seed")),
+        Group("Network", ("model.hidden", "model.activation", "model.init", "model.init_std",
+                          "model.norm", "model.norm_position", "model.norm_groups")),
+        Group("Training", ("train.optimizer", "train.lr", "train.momentum", "train.batch_size",
+                           "train.epochs", "train.steps", "train.eval_every")),
     ),
 )  # fmt: skip
 
-init_page_state(CONTROLS, VIEWS)
-st.title(i18n.t("Normalization"))
-st.caption(
+open_lab_page(
+    CONTROLS,
+    VIEWS,
+    i18n.t("Normalization"),
     i18n.t(
         "Normalizing each layer's inputs keeps their scale in check whatever the weights do. "
         "Each experiment trains the same network side by side with and without it."
-    )
+    ),
 )
 preset, cfg, runs = lab_setup(LAB, CONTROLS)
 

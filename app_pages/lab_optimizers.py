@@ -4,41 +4,46 @@ import streamlit as st
 
 from engine.presets import list_presets
 from ui import i18n, lab_views, landscape_view, surfaces_view
-from ui.controls import Group, PageControls
-from ui.labs import Lab, comparison, experiment_picker, lab_setup, with_experiment_base
+from ui.controls import Group
+from ui.labs import (
+    Lab,
+    comparison,
+    experiment_picker,
+    experiment_views,
+    lab_controls,
+    lab_setup,
+    open_lab_page,
+)
 from ui.navigation import LAB_OPTIMIZERS
 from ui.state import skey
-from ui.urlstate import init_page_state, write_url
+from ui.urlstate import write_url
 
 PAGE = LAB_OPTIMIZERS.key
 SURFACE_LAB = Lab(PAGE, list_presets("labs/surfaces"), slot="surface", loads_config=False)
 MNIST_LAB = Lab(PAGE, list_presets("labs/optimizers"))
-VIEWS = {"experiment": MNIST_LAB.presets[0].name, "surface": SURFACE_LAB.presets[0].name}
-CONTROLS = with_experiment_base(
+VIEWS = experiment_views(MNIST_LAB, SURFACE_LAB)
+CONTROLS = lab_controls(
     MNIST_LAB,
-    PageControls(
-        page=PAGE,
-        base=MNIST_LAB.presets[0].config,
-        datasets=("mnist", "circle", "spiral", "xor", "moons"),
-        groups=(
-            Group("Data", ("data.dataset", "data.train_subset", "seed")),
-            Group("Network", ("model.hidden", "model.activation", "model.init", "model.norm")),
-            Group("Training (all runs)", ("train.optimizer", "train.lr", "train.momentum",
-                                          "train.betas", "train.rho", "train.batch_size",
-                                          "train.epochs", "train.schedule", "train.decay_steps",
-                                          "train.decay_rate", "train.lr_end", "train.warmup_steps",
-                                          "train.eval_every")),
-        ),
+    datasets=("mnist", "circle", "spiral", "xor", "moons"),
+    groups=(
+        Group("Data", ("data.dataset", "data.train_subset", "seed")),
+        Group("Network", ("model.hidden", "model.activation", "model.init", "model.norm")),
+        Group("Training (all runs)", ("train.optimizer", "train.lr", "train.momentum",
+                                      "train.betas", "train.rho", "train.batch_size",
+                                      "train.epochs", "train.schedule", "train.decay_steps",
+                                      "train.decay_rate", "train.lr_end", "train.warmup_steps",
+                                      "train.eval_every")),
     ),
 )  # fmt: skip
 
-init_page_state(CONTROLS, VIEWS)
-st.title(i18n.t("Optimizers and loss surfaces"))
-st.caption(
+open_lab_page(
+    CONTROLS,
+    VIEWS,
+    i18n.t("Optimizers and loss surfaces"),
     i18n.t(
         "How an update rule finds its way downhill: first on two-dimensional surfaces you can see "
         "whole, then on a real network, then on a map of that network's own loss landscape."
-    )
+    ),
 )
 
 st.header(i18n.t("1. Races on classic surfaces"))

@@ -10,8 +10,8 @@ share the seed, hence the same data, initial weights and batches, and differ onl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
@@ -21,14 +21,14 @@ from engine.data import DataError
 from engine.presets import Preset, Variant
 from engine.registry import ConfigError
 from ui import compare, i18n
-from ui.controls import PageControls, pop_notices, render_controls, set_values
+from ui.controls import Group, PageControls, pop_notices, render_controls, set_values
 from ui.lifecycle import ensure_comparison
 from ui.live import LiveRun, panels_area
 from ui.service import charts_every, live_view
 from ui.state import forget, skey
 from ui.text import plain
 from ui.transport import status_banner, transport
-from ui.urlstate import VIEW_PREFIX, view_values
+from ui.urlstate import VIEW_PREFIX, init_page_state, view_values
 
 MAX_RUNS = 9  # runs compared at once (a 3x3 grid): each gets 1/N of a tick
 
@@ -51,13 +51,31 @@ class Lab:
         return by_name.get(name, self.presets[0])
 
 
-def with_experiment_base(lab: Lab, controls: PageControls) -> PageControls:
-    """`controls` whose base is the chosen experiment's config (the session's choice, else the
-    link's `view.<slot>`), so a link names the experiment and only what differs from its
-    setup: a hand-written link to an experiment opens its settings, not the first one's."""
+def lab_controls(lab: Lab, datasets: tuple[str, ...], groups: tuple[Group, ...]) -> PageControls:
+    """A lab page's sidebar: `groups` of controls offering `datasets`, over the chosen
+    experiment's base config (the session's choice, else the link's `view.<slot>`, else the
+    first), so a link names the experiment and only what differs from its setup: a
+    hand-written link to an experiment opens its settings, not the first one's."""
     chosen = st.session_state.get(skey(lab.page, "view"), {}).get(lab.slot)
     name = chosen or str(st.query_params.get(f"{VIEW_PREFIX}{lab.slot}", ""))
-    return replace(controls, base=lab.preset(name).config)
+    base = lab.preset(name).config
+    return PageControls(page=lab.page, base=base, datasets=datasets, groups=groups)
+
+
+def experiment_views(*labs: Lab) -> dict[str, str]:
+    """A lab page's view state for its link: each set of experiments' choice (its `slot`),
+    the first experiment by default."""
+    return {lab.slot: lab.presets[0].name for lab in labs}
+
+
+def open_lab_page(
+    controls: PageControls, views: Mapping[str, str], title: str, caption: str
+) -> None:
+    """A lab page's start: its settings and views from the link on its first run in the
+    session, then its title and caption (the caller translates them)."""
+    init_page_state(controls, views)
+    st.title(title)
+    st.caption(caption)
 
 
 def _load_experiment(lab: Lab) -> None:
