@@ -9,19 +9,30 @@ import pytest
 from engine.bptt import gate_trace
 from engine.config import Config
 from engine.trainer import Trainer
-from ui.sequence_views import AXIS_EXTENT, GATE_UNITS, GATES_WIDTH, gates_chart, gates_table
+from ui.live import LiveRun
+from ui.sequence_views import (
+    AXIS_EXTENT,
+    GATE_UNITS,
+    GATES_WIDTH,
+    gates_chart,
+    gates_table,
+    gradients_of,
+)
 
 
-@pytest.mark.parametrize(("arch", "gates"), [("lstm", 3), ("gru", 2)])
-def test_the_sequence_and_every_gate_share_their_columns(arch: str, gates: int) -> None:
-    cfg = Config.from_dict(
+def adding_config(arch: str) -> Config:
+    return Config.from_dict(
         {
             "data": {"dataset": "adding", "n_samples": 100, "seq_len": 12},
             "model": {"arch": arch, "hidden": [20]},
             "train": {"optimizer": "adam", "batch_size": 16, "loss": "mse"},
         }
     )
-    trainer = Trainer(cfg)
+
+
+@pytest.mark.parametrize(("arch", "gates"), [("lstm", 3), ("gru", 2)])
+def test_the_sequence_and_every_gate_share_their_columns(arch: str, gates: int) -> None:
+    trainer = Trainer(adding_config(arch))
     x = trainer.val_split.x[0]
     trace = gate_trace(trainer.model, x)
     assert trace is not None
@@ -45,3 +56,27 @@ def test_the_sequence_and_every_gate_share_their_columns(arch: str, gates: int) 
     filters = [r["transform"][0]["filter"] for r in rows[1:]]
     assert filters == [f"datum.g == {g}" for g in range(gates)]
     assert [r["encoding"]["y"]["title"] for r in rows[1:]] == [f"{n} gate" for n in trace.names]
+
+
+def test_the_gradient_through_time_follows_a_paused_run_and_a_playing_one_every_few_seconds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A backward pass over 256 sequences at every charts redraw would hold up the session's
+    training: while playing, the picture is recomputed every BPTT_REFRESH_S only."""
+    import ui.sequence_views as views
+
+    clock = [100.0]
+    monkeypatch.setattr(views.time, "monotonic", lambda: clock[0])
+    run = LiveRun([Trainer(adding_config("lstm"))], ["LSTM"])
+    first = gradients_of(run, 0)
+    assert first is not None and first.shape == (12,)
+    run.trainers[0].step(20)
+    run.playing = True
+    clock[0] += views.BPTT_REFRESH_S / 2
+    assert gradients_of(run, 0) is first  # playing, and recent: the same picture
+    clock[0] += views.BPTT_REFRESH_S
+    playing_later = gradients_of(run, 0)
+    assert playing_later is not first and not (playing_later == first).all()  # trained since
+    run.trainers[0].step(5)
+    run.playing = False
+    assert gradients_of(run, 0) is not playing_later  # paused: always the current network
