@@ -31,6 +31,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from playwright.sync_api import Browser, Page, sync_playwright
@@ -96,10 +97,21 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
-def trained_rate(log: Path, start: float, end: float) -> tuple[float, float]:
+@dataclass
+class Served:
+    """What a replica's training service logged in the statistics windows that lie wholly
+    inside a measured period: steps per second in all and per run (by its frames' token's
+    first six characters, as the service logs it), and the seconds those windows cover."""
+
+    rate: float
+    seconds: float
+    by_run: dict[str, float]
+
+
+def trained_rate(log: Path, start: float, end: float) -> Served:
     """Steps per second a replica's training service logged in the statistics windows that
     lie wholly inside [start, end] (wall clock; PLAYGROUND_SERVICE_STATS=1: a line about
-    every 5 s of training, with its length and end time), and the seconds they cover.
+    every 5 s of training, with its length and end time).
 
     Only whole windows count: the one that straddles the start holds time before the
     browsers were frozen, and the ones after the end time after they were thawed, and in
@@ -107,8 +119,12 @@ def trained_rate(log: Path, start: float, end: float) -> tuple[float, float]:
     text = log.read_text(errors="replace")
     stats = [json.loads(m.group(1)) for m in re.finditer(r"training service stats: (\{.*\})", text)]
     inside = [s for s in stats if s["at"] - s["seconds"] >= start and s["at"] <= end]
-    seconds = sum(s["seconds"] for s in inside)
-    return sum(s["steps"] for s in inside) / max(1e-9, seconds), seconds
+    seconds = max(1e-9, sum(s["seconds"] for s in inside))
+    by_run: dict[str, float] = {}
+    for s in inside:
+        for run, steps in s["by_run"].items():
+            by_run[run] = by_run.get(run, 0.0) + steps / seconds
+    return Served(sum(s["steps"] for s in inside) / seconds, seconds, by_run)
 
 
 def route(page: Page) -> str:
@@ -272,9 +288,10 @@ def play_class(
         reports = [page.evaluate("() => window.__liveSampler.report()") for page in pages]
     errors = sum(page.locator("[data-testid='stException']").count() for page in pages)
     result = []
-    for page, r, (ta, sa), (tb, sb) in zip(pages, reports, first, last, strict=True):
+    for page, got, r, (ta, sa), (tb, sb) in zip(pages, streams, reports, first, last, strict=True):
         result.append({
             "replica": route(page),
+            "token": got[-1].rsplit("/", 1)[-1] if got else "",  # its run's frames
             "redraws": r["redraws"] / r["seconds"],
             "epochs": (sb - sa) / STEPS_PER_EPOCH / (tb - ta),
             "errors": errors,
@@ -322,23 +339,27 @@ def run_setup(
             busy = [rss_mb(pid) for pid in pids]
             time.sleep(1)  # the last statistics line inside the window reaches its log
             counted = [trained_rate(log, *window) for log in replica_logs]
-            if min(seconds for _, seconds in counted) == 0:
+            if min(c.seconds for c in counted) < 1:
                 print("  no whole 5-second statistics window in the measured period: "
                       "use --seconds 12 or more")  # fmt: skip
-            served_epochs = sum(rate for rate, _ in counted) / STEPS_PER_EPOCH
+            served_epochs = sum(c.rate for c in counted) / STEPS_PER_EPOCH
+            for session in result:  # each run's own steps, as its replica's service logged them
+                key = session["token"][:6]
+                steps = sum(c.by_run.get(key, 0.0) for c in counted) if key else float("nan")
+                session["served"] = steps / STEPS_PER_EPOCH
             total = sum(s["epochs"] for s in result)
             print(f"{name}: {replicas} replica(s) on core(s) {server_cores}, browsers on "
                   f"{browser_cores}, {args.sessions} sessions")  # fmt: skip
             for s in result:
                 print(f"  session on {s['replica']}: {s['redraws']:.1f} redraws/s, "
-                      f"{s['epochs']:.1f} epochs/s")  # fmt: skip
+                      f"{s['epochs']:.1f} epochs/s shown, {s['served']:.1f} logged")  # fmt: skip
             for i, (a, b) in enumerate(zip(idle, busy, strict=True)):
                 n = sum(s["replica"] == f"r{i + 1}" for s in result)
                 per = (b - a) / n if n else float("nan")
                 print(f"  replica r{i + 1}: {a:.0f} MB idle after warm-up, {b:.0f} MB with {n} "
                       f"sessions playing ({per:+.1f} MB per session)")  # fmt: skip
             print(f"  total {total:.1f} epochs/s as the pages showed them (the services logged "
-                  f"{served_epochs:.1f} in {min(s for _, s in counted):.0f}+ s of whole "
+                  f"{served_epochs:.1f} in {min(c.seconds for c in counted):.0f}+ s of whole "
                   f"windows); errors shown {result[0]['errors']}")  # fmt: skip
             for s in result:
                 s["page"].context.close()
